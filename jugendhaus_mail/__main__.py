@@ -1,0 +1,5 @@
+import sys
+
+from jugendhaus_mail.cli import main
+
+sys.exit(main())

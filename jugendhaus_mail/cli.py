@@ -1,0 +1,95 @@
+"""Command line: a thin layer that parses arguments and hands over to `jugendhaus_mail.commands`.
+
+Only the standard library is imported here, so `--help` starts fast and never loads the mail,
+Excel or calendar libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from jugendhaus_mail import __version__
+
+DESCRIPTION = (
+    "Liest das Teampostfach der Jugendsozialberatung, trägt jede Anfrage in die Anfrageliste "
+    "ein und überwacht die Fristen der Kooperationsvereinbarung."
+)
+
+# command -> (module in jugendhaus_mail.commands, help text)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "Konfiguration (falls nötig) und eine neue Anfrageliste anlegen"),
+    "poll": ("poll", "Posteingang einmal abholen und neue Anfragen eintragen"),
+    "check": ("check", "Konfiguration, Anfrageliste und Postfach prüfen"),
+    "demo": ("demo", "Demo mit mitgeliefertem Postfach in einem Arbeitsordner durchspielen"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jugendhaus-mail", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config", type=Path, default=Path("jugendhaus-mail.toml"),
+        help="Konfigurationsdatei (Standard: ./jugendhaus-mail.toml)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--now", metavar="ISO-ZEITPUNKT",
+        help="so tun, als zeige die Uhr diesen Zeitpunkt (z. B. 2026-11-25T09:00); "
+        "ohne Zeitzone gilt die Zeitzone des Büros",
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", metavar="BEFEHL", required=True)
+    for name, (_module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(command_module=_module)
+        _add_command_options(name, command)
+    return parser
+
+
+def _add_command_options(name: str, command: argparse.ArgumentParser) -> None:
+    if name == "poll":
+        command.add_argument("--dry-run", action="store_true", help="nur anzeigen, nichts ändern")
+    elif name == "demo":
+        command.add_argument(
+            "--dir", type=Path, default=Path("demo"),
+            help="Arbeitsordner für die Demo (Standard: ./demo; wird neu angelegt)",
+        )  # fmt: skip
+    elif name == "check":
+        command.add_argument(
+            "--send-test", metavar="ADRESSE", help="zusätzlich eine Testmail an ADRESSE senden"
+        )
+
+
+def parse_now(value: str | None, timezone: str) -> datetime:
+    """The pretend clock from --now; a naive value is local office time."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"--now {value!r}: erwartet ein ISO-Datum wie 2026-11-25T09:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from jugendhaus_mail.errors import JugendhausError
+
+    try:
+        module = importlib.import_module(f"jugendhaus_mail.commands.{args.command_module}")
+        exit_code: int = module.run(args)
+    except JugendhausError as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Abgebrochen.", file=sys.stderr)
+        return 130
+    return exit_code

@@ -1,0 +1,62 @@
+"""`check`: say in plain words whether the configuration, workbook and state are sound.
+
+Exit code 0 when everything is fine, 1 when something needs the admin, so monitoring can use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from jugendhaus_mail.app import App, app_from_args
+from jugendhaus_mail.errors import JugendhausError
+
+
+def run(args: argparse.Namespace) -> int:
+    app = app_from_args(args)
+    lines = [(True, f"Konfiguration in Ordnung: {app.settings.config_path}")]
+    lines += check_workbook(app)
+    lines += check_state(app)
+    for ok, text in lines:
+        print(("OK      " if ok else "PROBLEM ") + text)
+    return 0 if all(ok for ok, _ in lines) else 1
+
+
+def check_workbook(app: App) -> list[tuple[bool, str]]:
+    from jugendhaus_mail.workbook.locks import find_lock
+
+    path = app.settings.workbook.path
+    if not path.exists():
+        return [(False, f"Anfrageliste fehlt: {path} – mit `jugendhaus-mail init` anlegen.")]
+    lines: list[tuple[bool, str]] = []
+    try:
+        snapshot = app.store().read()
+    except JugendhausError as exc:
+        return [(False, f"Anfrageliste nicht lesbar: {exc}")]
+    lines.append((True, f"Anfrageliste lesbar: {len(snapshot.requests)} Anfragen, "
+                        f"{len(snapshot.staff)} Mitarbeitende"))
+    for sheet, headers in snapshot.missing_headers.items():
+        if headers:
+            lines.append((False, f"Blatt {sheet}: Spalten fehlen: {', '.join(headers)} – "
+                                 "bitte die Überschriften wiederherstellen."))
+    lock = find_lock(path)
+    if lock is not None:
+        since = lock.since.strftime("%d.%m.%Y %H:%M") if lock.since else "unbekannt"
+        lines.append((True, f"Anfrageliste ist geöffnet von {lock.owner} (seit {since}); "
+                            "der Dienst schreibt, sobald sie geschlossen ist."))
+    return lines
+
+
+def check_state(app: App) -> list[tuple[bool, str]]:
+    with app.state() as state:
+        pending = state.pending_rows()
+        counts = state.counts()
+        aside = state.set_aside(10)
+    lines = [(True, f"Bisher bearbeitet: {counts.get('request', 0)} Anfragen, "
+                    f"{counts.get('set_aside', 0)} Mails nicht erfasst")]
+    if pending:
+        oldest = min(p.recorded_at for p in pending).astimezone(app.calendar.tz)
+        lines.append((False, f"{len(pending)} Anfrage(n) warten seit {oldest:%d.%m.%Y %H:%M} "
+                             "auf die Anfrageliste (geöffnet oder gesperrt?)."))
+    for received, reason, _key in aside:
+        lines.append((True, f"Nicht erfasst (Eingang {received[:16].replace('T', ' ')}): {reason}"))
+    return lines

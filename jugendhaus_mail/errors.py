@@ -1,0 +1,35 @@
+"""Domain exceptions. The CLI turns each into one line that tells the admin what to do."""
+
+from __future__ import annotations
+
+
+class JugendhausError(Exception):
+    """Base class: the message is shown to the admin as it is."""
+
+
+class ConfigError(JugendhausError):
+    pass
+
+
+class WorkbookError(JugendhausError):
+    pass
+
+
+class WorkbookLocked(WorkbookError):
+    """Someone has the workbook open (lock file present or the file cannot be opened for writing)."""
+
+
+class WorkbookChanged(WorkbookError):
+    """The file changed between load and replace; the caller reloads and re-applies."""
+
+
+class WorkbookUnsafe(WorkbookError):
+    """The service cannot write without risking staff content (e.g. rows below the table)."""
+
+
+class MailboxError(JugendhausError):
+    """The mailbox could not be reached or an operation failed; the cycle can be retried."""
+
+
+class MailboxAuthError(MailboxError):
+    """Credentials were refused. Not retried until the admin fixes them."""

@@ -1,0 +1,198 @@
+"""One intake cycle: team inbox → state database → request-list workbook.
+
+Order of durable steps, chosen so that a crash at any instant loses nothing and doubles nothing:
+
+1. read the workbook once (fast reader): staff, existing case numbers, keys already written;
+2. per mail: parse, classify, and record the outcome in the state database (one transaction,
+   the case number allocated in it); only then file the mail into `Erfasst`/`Nicht erfasst`.
+   A mail seen again (crash before the move) is recognised by its key and only filed;
+3. write every pending row in one workbook save. A row whose key is already in the workbook
+   (crash after the save) is not written again; the database is then brought up to date.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from jugendhaus_mail.config import Settings
+from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
+from jugendhaus_mail.failpoints import failpoint
+from jugendhaus_mail.intake.classify import extract_fields, rechtskreis_for, request_kind
+from jugendhaus_mail.intake.parse import ParsedMail, parse_message
+from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
+from jugendhaus_mail.state import StateDB
+from jugendhaus_mail.workbook.model import Changes, NewRow, Row, Snapshot
+from jugendhaus_mail.workbook.store import WorkbookStore
+from jugendhaus_mail.workdays import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+_CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4})$")
+
+OUTCOME_LABELS = {
+    "request": "erfasst",
+    "set_aside": "nicht erfasst",
+    "duplicate": "doppelt, nicht erfasst",
+    "recovered": "erfasst (nachgeholt)",
+}
+
+
+@dataclass(frozen=True)
+class MailResult:
+    received: datetime
+    outcome: str  # request | set_aside | duplicate | recovered
+    nr: str | None = None
+    kind: str | None = None
+    rechtskreis: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class IntakeReport:
+    mails: list[MailResult] = field(default_factory=list)
+    written: int = 0
+    pending: int = 0
+    waiting_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    settings: Settings
+    calendar: WorkCalendar
+    state: StateDB
+    store: WorkbookStore
+    now: datetime
+
+
+def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
+    snapshot = ctx.store.read()
+    report = IntakeReport()
+    staff_rechtskreis = _staff_rechtskreis(snapshot)
+    year_max = _highest_numbers(snapshot)
+    planned: dict[int, int] = {}
+    for message in mailbox.list_new():
+        result = _take_in(ctx, mailbox, message, staff_rechtskreis, year_max, planned, dry_run)
+        report.mails.append(result)
+        if not dry_run:
+            log.info("Mail %s: %s%s", result.nr or "-", OUTCOME_LABELS[result.outcome],
+                     f" ({result.reason})" if result.reason else "")
+    if not dry_run:
+        _write_pending(ctx, snapshot, report)
+    return report
+
+
+def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
+             staff_rechtskreis: dict[str, str], year_max: dict[int, int],
+             planned: dict[int, int], dry_run: bool) -> MailResult:
+    parsed = parse_message(message.raw)
+    seen = ctx.state.seen(parsed.key)
+    if seen is not None:
+        # Either we crashed before filing it last time, or the same mail was delivered twice.
+        if seen.filed:
+            result = MailResult(message.received, "duplicate", seen.nr,
+                                reason=f"bereits erfasst als {seen.nr}" if seen.nr else "bereits bearbeitet")
+            folder = Folder.NICHT_ERFASST
+        else:
+            result = MailResult(message.received, "recovered", seen.nr, reason=seen.reason)
+            folder = Folder.ERFASST if seen.outcome == "request" else Folder.NICHT_ERFASST
+        if not dry_run:
+            mailbox.move(message.handle, folder)
+        return result
+
+    if parsed.automated_reason is not None:
+        result = MailResult(message.received, "set_aside", reason=parsed.automated_reason)
+        if not dry_run:
+            ctx.state.record_other(parsed.key, "set_aside", message.received, ctx.now, reason=parsed.automated_reason)
+            failpoint("after_record")
+            mailbox.move(message.handle, Folder.NICHT_ERFASST)
+            failpoint("after_move")
+            ctx.state.mark_filed(parsed.key, ctx.now)
+        return result
+
+    row = request_row(ctx, parsed, message.received, staff_rechtskreis)
+    year = ctx.calendar.local_date(message.received).year
+    if dry_run:
+        planned[year] = max(planned.get(year, 0), year_max.get(year, 0)) + 1
+        nr = f"{year}-{planned[year]:04d} (geplant)"
+    else:
+        nr = ctx.state.record_request(parsed.key, year, year_max.get(year, 0), message.received, row, ctx.now)
+        failpoint("after_record")
+        mailbox.move(message.handle, Folder.ERFASST)
+        failpoint("after_move")
+        ctx.state.mark_filed(parsed.key, ctx.now)
+    return MailResult(message.received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
+
+
+def request_row(ctx: IntakeContext, parsed: ParsedMail, received: datetime,
+                staff_rechtskreis: dict[str, str]) -> Row:
+    """The workbook row for a new request (without Nr., which the state database allocates)."""
+    calendar = ctx.calendar
+    deadlines = ctx.settings.deadlines
+    kind = request_kind(parsed.subject)
+    fields = extract_fields(parsed.body_text)
+    row: Row = {
+        "received": received.astimezone(calendar.tz).replace(tzinfo=None, microsecond=0),
+        "channel": "Teampostfach",
+        "kind": kind,
+        "subject": parsed.subject,
+        "requester_name": parsed.sender_name,
+        "requester_email": parsed.sender_address,
+        "rechtskreis": rechtskreis_for(parsed.sender_address, ctx.settings.intake.rechtskreis_domains, staff_rechtskreis),
+        "client_name": fields.client_name,
+        "customer_number": fields.customer_number,
+        "birth_date": fields.birth_date,
+        "address": fields.address,
+        "attachments": parsed.attachment_count,
+        "contact_due": calendar.due_after_receipt(received, deadlines.contact_person_days),
+        "status": "Neu",
+    }
+    if kind == "Hausbesuch":
+        row["home_visit_due"] = calendar.due_after_receipt(received, deadlines.home_visit_days)
+    return row
+
+
+def _write_pending(ctx: IntakeContext, snapshot: Snapshot, report: IntakeReport) -> None:
+    in_workbook = {str(r.get("service_key")) for r in snapshot.requests if r.get("service_key")}
+    pending = ctx.state.pending_rows()
+    already = [p.key for p in pending if p.key in in_workbook]
+    if already:
+        ctx.state.mark_written(already, ctx.now)
+    to_write = [p for p in pending if p.key not in in_workbook]
+    if not to_write:
+        return
+    changes = Changes(appends=tuple(NewRow(p.key, p.row) for p in to_write))
+    try:
+        result = ctx.store.commit(changes, now=ctx.now)
+    except (WorkbookLocked, WorkbookUnsafe, WorkbookChanged) as exc:
+        report.pending = len(to_write)
+        report.waiting_reason = str(exc)
+        log.warning("%d Anfrage(n) warten auf die Anfrageliste: %s", len(to_write), exc)
+        return
+    failpoint("after_workbook_save")
+    ctx.state.mark_written(result.appended_keys, ctx.now)
+    report.written = len(to_write)
+    report.pending = len(to_write) - len(set(result.appended_keys) & {p.key for p in to_write})
+
+
+def _staff_rechtskreis(snapshot: Snapshot) -> dict[str, str]:
+    by_role = {"IFK SGB II": "SGB II", "IFK SGB III": "SGB III", "JSB": "SGB VIII"}
+    mapping = {}
+    for person in snapshot.staff:
+        email = str(person.get("email") or "").strip().lower()
+        rechtskreis = str(person.get("rechtskreis") or "").strip() or by_role.get(str(person.get("role") or ""), "")
+        if email and rechtskreis:
+            mapping[email] = rechtskreis
+    return mapping
+
+
+def _highest_numbers(snapshot: Snapshot) -> dict[int, int]:
+    highest: dict[int, int] = {}
+    for row in snapshot.requests:
+        match = _CASE_NUMBER.match(str(row.get("nr") or "").strip())
+        if match:
+            year, number = int(match[1]), int(match[2])
+            highest[year] = max(highest.get(year, 0), number)
+    return highest
