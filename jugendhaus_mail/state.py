@@ -122,6 +122,10 @@ class StateDB:
             tx.execute("UPDATE messages SET filed_at = ? WHERE key = ? AND filed_at IS NULL",
                        (now.isoformat(), key))
 
+    def request_known(self, nr: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM messages WHERE nr = ? AND outcome = 'request'", (nr,)).fetchone()
+        return row is not None
+
     def pending_rows(self) -> list[PendingRow]:
         rows = self.conn.execute(
             "SELECT key, nr, row_json, recorded_at FROM messages "

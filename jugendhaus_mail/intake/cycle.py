@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
@@ -24,19 +24,21 @@ from jugendhaus_mail.intake.classify import extract_fields, rechtskreis_for, req
 from jugendhaus_mail.intake.parse import ParsedMail, parse_message
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 from jugendhaus_mail.state import StateDB
-from jugendhaus_mail.workbook.model import Changes, NewRow, Row, Snapshot
+from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
 from jugendhaus_mail.workbook.store import WorkbookStore
 from jugendhaus_mail.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 
 _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4})$")
+_CASE_IN_SUBJECT = re.compile(r"\[(\d{4}-\d{4})\]")
 
 OUTCOME_LABELS = {
     "request": "erfasst",
     "set_aside": "nicht erfasst",
     "duplicate": "doppelt, nicht erfasst",
     "recovered": "erfasst (nachgeholt)",
+    "reply": "Antwort zu bestehender Anfrage",
 }
 
 
@@ -70,22 +72,22 @@ class IntakeContext:
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
     snapshot = ctx.store.read()
     report = IntakeReport()
-    staff_rechtskreis = _staff_rechtskreis(snapshot)
+    cases = CaseIndex(snapshot)
     year_max = _highest_numbers(snapshot)
     planned: dict[int, int] = {}
     for message in mailbox.list_new():
-        result = _take_in(ctx, mailbox, message, staff_rechtskreis, year_max, planned, dry_run)
+        result = _take_in(ctx, mailbox, message, cases, year_max, planned, dry_run)
         report.mails.append(result)
         if not dry_run:
             log.info("Mail %s: %s%s", result.nr or "-", OUTCOME_LABELS[result.outcome],
                      f" ({result.reason})" if result.reason else "")
     if not dry_run:
-        _write_pending(ctx, snapshot, report)
+        _write_pending(ctx, snapshot, cases.feedback_updates(), report)
     return report
 
 
 def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
-             staff_rechtskreis: dict[str, str], year_max: dict[int, int],
+             cases: CaseIndex, year_max: dict[int, int],
              planned: dict[int, int], dry_run: bool) -> MailResult:
     parsed = parse_message(message.raw)
     seen = ctx.state.seen(parsed.key)
@@ -112,7 +114,16 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
             ctx.state.mark_filed(parsed.key, ctx.now)
         return result
 
-    row = request_row(ctx, parsed, message.received, staff_rechtskreis)
+    nr = cases.replied_case(parsed, ctx.state)
+    if nr is not None:
+        cases.note_feedback(nr, parsed.sender_address, ctx.calendar.local_date(message.received))
+        if not dry_run:
+            ctx.state.record_other(parsed.key, "reply", message.received, ctx.now, nr=nr)
+            mailbox.move(message.handle, Folder.ERFASST)
+            ctx.state.mark_filed(parsed.key, ctx.now)
+        return MailResult(message.received, "reply", nr)
+
+    row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
     year = ctx.calendar.local_date(message.received).year
     if dry_run:
         planned[year] = max(planned.get(year, 0), year_max.get(year, 0)) + 1
@@ -132,7 +143,7 @@ def request_row(ctx: IntakeContext, parsed: ParsedMail, received: datetime,
     calendar = ctx.calendar
     deadlines = ctx.settings.deadlines
     kind = request_kind(parsed.subject)
-    fields = extract_fields(parsed.body_text)
+    fields = extract_fields(parsed.body_text, today=calendar.local_date(ctx.now))
     row: Row = {
         "received": received.astimezone(calendar.tz).replace(tzinfo=None, microsecond=0),
         "channel": "Teampostfach",
@@ -154,16 +165,17 @@ def request_row(ctx: IntakeContext, parsed: ParsedMail, received: datetime,
     return row
 
 
-def _write_pending(ctx: IntakeContext, snapshot: Snapshot, report: IntakeReport) -> None:
+def _write_pending(ctx: IntakeContext, snapshot: Snapshot, updates: list[CellUpdate],
+                   report: IntakeReport) -> None:
     in_workbook = {str(r.get("service_key")) for r in snapshot.requests if r.get("service_key")}
     pending = ctx.state.pending_rows()
     already = [p.key for p in pending if p.key in in_workbook]
     if already:
         ctx.state.mark_written(already, ctx.now)
     to_write = [p for p in pending if p.key not in in_workbook]
-    if not to_write:
+    if not to_write and not updates:
         return
-    changes = Changes(appends=tuple(NewRow(p.key, p.row) for p in to_write))
+    changes = Changes(appends=tuple(NewRow(p.key, p.row) for p in to_write), updates=tuple(updates))
     try:
         result = ctx.store.commit(changes, now=ctx.now)
     except (WorkbookLocked, WorkbookUnsafe, WorkbookChanged) as exc:
@@ -177,15 +189,53 @@ def _write_pending(ctx: IntakeContext, snapshot: Snapshot, report: IntakeReport)
     report.pending = len(to_write) - len(set(result.appended_keys) & {p.key for p in to_write})
 
 
-def _staff_rechtskreis(snapshot: Snapshot) -> dict[str, str]:
-    by_role = {"IFK SGB II": "SGB II", "IFK SGB III": "SGB III", "JSB": "SGB VIII"}
-    mapping = {}
-    for person in snapshot.staff:
-        email = str(person.get("email") or "").strip().lower()
-        rechtskreis = str(person.get("rechtskreis") or "").strip() or by_role.get(str(person.get("role") or ""), "")
-        if email and rechtskreis:
-            mapping[email] = rechtskreis
-    return mapping
+class CaseIndex:
+    """What intake needs to know about existing requests: who takes part in which case,
+    and which mails started them, so that a reply is recognised as feedback."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        by_role = {"IFK SGB II": "SGB II", "IFK SGB III": "SGB III", "JSB": "SGB VIII"}
+        self.staff_rechtskreis: dict[str, str] = {}
+        email_by_name: dict[str, str] = {}
+        for person in snapshot.staff:
+            email = str(person.get("email") or "").strip().lower()
+            role = str(person.get("role") or "")
+            rechtskreis = str(person.get("rechtskreis") or "").strip() or by_role.get(role, "")
+            if email and rechtskreis:
+                self.staff_rechtskreis[email] = rechtskreis
+            if email and person.get("name"):
+                email_by_name[str(person["name"]).strip().casefold()] = email
+        self.rows = {str(r["nr"]).strip(): r for r in snapshot.requests if r.get("nr")}
+        self.participants: dict[str, set[str]] = {}
+        for nr, row in self.rows.items():
+            people = {str(row.get("requester_email") or "").strip().lower()}
+            for name_key in ("contact_person", "sgb2_contact"):
+                people.add(email_by_name.get(str(row.get(name_key) or "").strip().casefold(), ""))
+            self.participants[nr] = people - {""}
+        self.feedback: dict[str, date] = {}
+
+    def replied_case(self, parsed: ParsedMail, state: StateDB) -> str | None:
+        for nr in _CASE_IN_SUBJECT.findall(parsed.subject):
+            if nr in self.rows or state.request_known(nr):
+                return str(nr)
+        for reference in parsed.references:
+            seen = state.seen("mid:" + reference)
+            if seen is not None and seen.nr:
+                return seen.nr
+        return None
+
+    def note_feedback(self, nr: str, sender: str | None, day: date) -> None:
+        if sender and sender in self.participants.get(nr, set()):
+            self.feedback[nr] = max(day, self.feedback.get(nr, day))
+
+    def feedback_updates(self) -> list[CellUpdate]:
+        updates = []
+        for nr, day in self.feedback.items():
+            current = self.rows[nr].get("last_feedback") if nr in self.rows else None
+            current_day = current.date() if isinstance(current, datetime) else current
+            if not isinstance(current_day, date) or day > current_day:
+                updates.append(CellUpdate(nr, "last_feedback", day))
+        return updates
 
 
 def _highest_numbers(snapshot: Snapshot) -> dict[int, int]:

@@ -1,0 +1,152 @@
+"""`demo`: play the whole thing through on the bundled demo mailbox in a working folder.
+
+Creates the folder with a config, a Maildir holding the demo mails (delivered relative to
+"now", so some deadlines are overdue and some fresh), a new workbook with demo staff, then
+runs the intake and prints what happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tomllib
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from jugendhaus_mail.cli import parse_now
+from jugendhaus_mail.errors import JugendhausError
+
+DEMO_DATA = Path(__file__).resolve().parent.parent / "demo"
+MARKER = ".jugendhaus-demo"
+
+DEMO_CONFIG = """\
+# Demo-Konfiguration, angelegt von `jugendhaus-mail demo`.
+[office]
+holiday_region = "DE-MV"
+name = "Berufliche Jugendsozialberatung im Jugendhaus Rostock (Demo)"
+domain = "rostock.de"
+phone = "0381 555 03 00"
+letterhead = ["Hanse- und Universitätsstadt Rostock", "Amt für Jugend, Soziales und Asyl",
+              "Berufliche Jugendsozialberatung im Jugendhaus", "Musterstraße 1, 18055 Rostock"]
+
+[mailbox]
+backend = "maildir"
+path = "postfach"
+
+[workbook]
+path = "Anfrageliste.xlsx"
+
+[mail]
+team_address = "FM-Jugendhaus@rostock.de"
+admin_address = "it-jugendhaus@rostock.de"
+"""
+
+
+def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.app import App, configure_logging
+    from jugendhaus_mail.commands.poll import format_report, poll
+    from jugendhaus_mail.config import load_settings
+    from jugendhaus_mail.workdays import WorkCalendar
+
+    folder: Path = args.dir.resolve()
+    _prepare_folder(folder)
+    config = folder / "jugendhaus-mail.toml"
+    config.write_text(DEMO_CONFIG, encoding="utf-8")
+    settings = load_settings(config)
+    configure_logging(settings)
+    calendar = WorkCalendar.from_settings(settings.office)
+    app = App(settings, parse_now(args.now, settings.office.timezone), calendar)
+
+    delivered = deliver_demo_mail(app, settings.mailbox.path or folder / "postfach")
+    create_demo_workbook(app)
+    print(f"Demo-Ordner: {folder}")
+    print(f"{delivered} Demo-Mails zugestellt in {settings.mailbox.path}\n")
+    print("Posteingang abholen (poll):")
+    print(format_report(app, poll(app), dry_run=False))
+    print(f"\nAnfrageliste: {settings.workbook.path}")
+    print(f"Gleiche Demo mit eigenen Befehlen: jugendhaus-mail --config {config} check")
+    return 0
+
+
+def _prepare_folder(folder: Path) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / MARKER).exists():
+            raise JugendhausError(
+                f"{folder} ist nicht leer und kein Demo-Ordner; bitte mit --dir einen leeren "
+                "oder neuen Ordner angeben."
+            )
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text("Von jugendhaus-mail demo angelegt; wird beim nächsten Lauf ersetzt.\n")
+
+
+def deliver_demo_mail(app: Any, maildir: Path) -> int:
+    from jugendhaus_mail.mailbox.maildir import deliver
+
+    manifest = tomllib.loads((DEMO_DATA / "manifest.toml").read_text(encoding="utf-8"))
+    calendar = app.calendar
+    now_local = app.now.astimezone(calendar.tz)
+    today = calendar.previous_working_day(now_local.date())
+    for index, entry in enumerate(manifest["mail"]):
+        day = calendar.add_working_days(today, -int(entry["received_days_ago"]))
+        hour, minute = (int(part) for part in entry["received_time"].split(":"))
+        received = datetime.combine(day, time(hour, minute), tzinfo=calendar.tz)
+        if received > now_local:
+            received = now_local - timedelta(minutes=30 - index)
+        raw = (DEMO_DATA / "mail" / entry["file"]).read_bytes()
+        deliver(maildir, raw, received, f"demo{index:02d}")
+    return len(manifest["mail"])
+
+
+def create_demo_workbook(app: Any) -> None:
+    """A new workbook from the schema, with the demo staff and absences filled in."""
+    import openpyxl
+
+    from jugendhaus_mail.workbook.build import build_workbook
+    from jugendhaus_mail.workbook.schema import load_schema
+
+    schema = load_schema()
+    path = app.settings.workbook.path
+    build_workbook(path, schema)
+    data = tomllib.loads((DEMO_DATA / "staff.toml").read_text(encoding="utf-8"))
+    workbook = openpyxl.load_workbook(path)
+    _fill_table(workbook["Mitarbeitende"], [c.key for c in schema.staff.columns], data["staff"])
+    absences = [_absence_row(entry, app) for entry in data.get("absence", [])]
+    _fill_table(workbook["Abwesenheiten"], [c.key for c in schema.absences.columns], absences)
+    workbook.save(path)
+
+
+def _absence_row(entry: dict[str, Any], app: Any) -> dict[str, Any]:
+    today = app.now.astimezone(app.calendar.tz).date()
+    base = today
+    if entry["relative_to"] == "next_monday":
+        base = today + timedelta(days=7 - today.weekday())
+
+    def moment(days: int, clock: str) -> datetime:
+        hour, minute = (int(part) for part in clock.split(":"))
+        return datetime.combine(base + timedelta(days=days), time(hour, minute))
+
+    return {
+        "name": entry["name"],
+        "start": moment(entry["start_offset_days"], entry["start_time"]),
+        "end": moment(entry["end_offset_days"], entry["end_time"]),
+        "reason": entry["reason"],
+        "kind": entry["kind"],
+    }
+
+
+def _fill_table(sheet: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    """Write rows below the header of a freshly built sheet and stretch its table to them."""
+    from openpyxl.utils import get_column_letter
+
+    formats = {c: sheet.cell(row=2, column=c).number_format for c in range(1, len(keys) + 1)}
+    for offset, values in enumerate(rows):
+        for column, key in enumerate(keys, start=1):
+            cell = sheet.cell(row=2 + offset, column=column, value=values.get(key))
+            cell.number_format = formats[column]
+    last_row = max(2, 1 + len(rows))
+    for table in sheet.tables.values():
+        table.ref = f"A1:{get_column_letter(len(keys))}{last_row}"
+        if table.autoFilter is not None:
+            table.autoFilter.ref = table.ref
