@@ -38,14 +38,18 @@ def app_from_args(args: argparse.Namespace) -> App:
     from jugendhaus_mail.cli import parse_now
 
     settings = load_settings(args.config)
-    configure_logging(settings)
+    configure_logging(settings, verbose=getattr(args, "verbose", False))
     return App(settings, parse_now(args.now, settings.office.timezone), WorkCalendar.from_settings(settings.office))
 
 
-def configure_logging(settings: Settings) -> None:
-    """Console logging for now; the service (`run`) adds the rotating file."""
+def configure_logging(settings: Settings, *, verbose: bool = False) -> None:
+    """Console logging: warnings only for one-off commands (their output says what happened),
+    everything at the configured level with --verbose."""
     level = getattr(logging, settings.logging.level)
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setLevel(level if verbose else max(level, logging.WARNING))
+        root.addHandler(handler)
     root.setLevel(level)

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="so tun, als zeige die Uhr diesen Zeitpunkt (z. B. 2026-11-25T09:00); "
         "ohne Zeitzone gilt die Zeitzone des Büros",
     )  # fmt: skip
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="ausführliche Protokollzeilen auf der Konsole"
+    )
     sub = parser.add_subparsers(dest="command", metavar="BEFEHL", required=True)
     for name, (_module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     config = folder / "jugendhaus-mail.toml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
     settings = load_settings(config)
-    configure_logging(settings)
+    configure_logging(settings, verbose=args.verbose)
     calendar = WorkCalendar.from_settings(settings.office)
     app = App(settings, parse_now(args.now, settings.office.timezone), calendar)
 

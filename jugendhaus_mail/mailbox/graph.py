@@ -1,0 +1,445 @@
+"""Exchange Online through the Microsoft Graph REST API (`[mailbox] backend = "graph"`).
+
+The app signs in with client credentials (see `graph_auth`) and works on the team mailbox
+through `/users/{address}/...`: it lists the inbox oldest first, reads each mail's MIME through
+`$value`, moves processed mail into child folders of the inbox and sends with `sendMail` in MIME
+form (Exchange keeps the copy in Sent Items). Every request is retried on throttling (429/503/504,
+the server's Retry-After wins) and dropped connections; a refused token or missing permissions is
+reported once and not retried. `[mailbox] endpoint` overrides the Graph base URL (national
+clouds, tests). requests and msal are imported only inside this backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from jugendhaus_mail.config import Settings
+from jugendhaus_mail.errors import JugendhausError, MailboxAuthError, MailboxError
+from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
+from jugendhaus_mail.mailbox.graph_auth import SECRET_EXPIRY_HINT, MsalTokenProvider, PinnedSession
+from jugendhaus_mail.mailbox.retry import TransientError, with_retries
+
+if TYPE_CHECKING:
+    import requests
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+PAGE_SIZE = 100
+# Graph refuses requests over 4 MB; sendMail carries the MIME base64-encoded.
+MAX_SENDMAIL_BYTES = 4 * 1024 * 1024
+_THROTTLED = (429, 503, 504)
+
+
+class GraphMailbox:
+    """The team mailbox in Exchange Online, reached through Microsoft Graph."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        token_provider: Callable[[], str] | None = None,
+        graph_url: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        mailbox = settings.mailbox
+        self._settings = settings
+        self._address = mailbox.address
+        base = (graph_url or mailbox.endpoint or GRAPH_URL).rstrip("/")
+        self._host = urlsplit(base).netloc
+        self._user_url = f"{base}/users/{quote(mailbox.address)}"
+        self._tokens = token_provider or MsalTokenProvider(settings)
+        self._sleep = sleep
+        self._session: PinnedSession | None = None
+        self._folder_ids: dict[str, str] = {}
+
+    def __enter__(self) -> GraphMailbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        self._folder_ids.clear()
+
+    # -- the Mailbox protocol -------------------------------------------------------------
+
+    def list_new(self) -> Iterator[IncomingMessage]:
+        """Yield inbox mail oldest first, at most `[mailbox] batch_size` per call."""
+        # All ids are listed before the first move: Graph pages with $skip, so moving mail
+        # out of the inbox between two pages would skip messages.
+        for message_id, received in self._list_inbox():
+            raw = self._fetch_mime(message_id)
+            if raw is not None:
+                yield IncomingMessage(message_id, received, raw)
+
+    def move(self, handle: str, folder: Folder) -> None:
+        """Move the message into the inbox child folder `folder`; gone already is fine."""
+        for _ in range(2):
+            response = self._request(
+                "POST",
+                f"{self._user_url}/messages/{_quote_id(handle)}/move",
+                what=f"Nachricht nach „{folder.value}“ verschieben",
+                json_body={"destinationId": self._folder_id(folder.value)},
+                allow_404=True,
+            )
+            if response.status_code != 404 or not self._message_exists(handle):
+                if response.status_code == 404:
+                    log.info("Nachricht ist nicht mehr im Postfach (schon verschoben)")
+                return
+            # The message is there, so the cached folder must be gone: look it up again.
+            self._folder_ids.pop(folder.value, None)
+        raise MailboxError(
+            f"Nachricht konnte nicht nach „{folder.value}“ verschoben werden: der Ordner "
+            f"unter dem Posteingang von {self._address} ist nicht erreichbar."
+        )
+
+    def send(self, message: EmailMessage) -> None:
+        """Send as the team mailbox via sendMail (MIME); Exchange files the copy in Sent Items."""
+        prepared = self._prepare(message)
+        message_id = str(prepared["Message-ID"])
+        body = base64.b64encode(prepared.as_bytes(policy=prepared.policy.clone(linesep="\r\n")))
+        if len(body) > MAX_SENDMAIL_BYTES:
+            raise MailboxError(
+                f"Nachricht ist mit Anhängen {len(body) / 1_048_576:.1f} MB groß (Base64); "
+                "Microsoft Graph nimmt über sendMail höchstens 4 MB an. Anhänge verkleinern."
+            )
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            # A dropped connection may hide a send that went through: look before resending.
+            if attempts > 1 and self._in_sent_items(message_id):
+                log.info("Nachricht ist schon in „Gesendete Elemente“; nicht erneut gesendet")
+                return
+            response = self._call(
+                "POST",
+                f"{self._user_url}/sendMail",
+                what="Nachricht senden",
+                data=body,
+                content_type="text/plain",
+            )
+            if response.status_code != 202:
+                raise MailboxError(
+                    f"Nachricht senden: Microsoft Graph hat mit HTTP {response.status_code} statt "
+                    "202 geantwortet, die Nachricht wurde vermutlich nicht angenommen (bekannt bei "
+                    "großen MIME-Nachrichten); Anhänge verkleinern."
+                )
+
+        self._retry(attempt, "Nachricht senden")
+
+    # -- steps used by `check` --------------------------------------------------------------
+
+    def sign_in(self) -> None:
+        self._retry(self._tokens, "Anmeldung")
+
+    def inbox_count(self) -> int:
+        folder = self._get_json(
+            f"{self._user_url}/mailFolders/inbox",
+            {"$select": "totalItemCount"},
+            what="Posteingang lesen",
+        )
+        return int(folder.get("totalItemCount", 0))
+
+    def ensure_folder(self, name: str) -> bool:
+        """Make sure the inbox child folder exists; True if it had to be created."""
+        existed = self._find_folder(name) is not None
+        self._folder_id(name)
+        return not existed
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _list_inbox(self) -> list[tuple[str, datetime]]:
+        limit = self._settings.mailbox.batch_size
+        url: str | None = f"{self._user_url}/mailFolders/inbox/messages"
+        params: dict[str, str] | None = {
+            "$select": "id,receivedDateTime",
+            "$orderby": "receivedDateTime asc",
+            "$top": str(min(limit, PAGE_SIZE)),
+        }
+        found: list[tuple[str, datetime]] = []
+        while url and len(found) < limit:
+            page = self._get_json(url, params, what="Posteingang lesen")
+            found += [
+                (str(m["id"]), _parse_time(str(m["receivedDateTime"]))) for m in page["value"]
+            ]
+            url, params = page.get("@odata.nextLink"), None  # the link carries all parameters
+        return found[:limit]
+
+    def _fetch_mime(self, message_id: str) -> bytes | None:
+        response = self._request(
+            "GET",
+            f"{self._user_url}/messages/{_quote_id(message_id)}/$value",
+            what="Nachricht abrufen",
+            allow_404=True,
+        )
+        if response.status_code == 404:
+            log.info("Nachricht wurde zwischen Auflisten und Abrufen verschoben; übersprungen")
+            return None
+        return response.content
+
+    def _message_exists(self, message_id: str) -> bool:
+        response = self._request(
+            "GET",
+            f"{self._user_url}/messages/{_quote_id(message_id)}",
+            what="Nachricht prüfen",
+            params={"$select": "id"},
+            allow_404=True,
+        )
+        return response.status_code != 404
+
+    def _in_sent_items(self, message_id: str) -> bool:
+        escaped = message_id.replace("'", "''")
+        response = self._call(
+            "GET",
+            f"{self._user_url}/mailFolders/sentitems/messages",
+            what="Gesendete Elemente prüfen",
+            params={"$filter": f"internetMessageId eq '{escaped}'", "$select": "id"},
+        )
+        return bool(_json(response, "Gesendete Elemente prüfen").get("value"))
+
+    # -- folders -----------------------------------------------------------------------------
+
+    def _folder_id(self, name: str) -> str:
+        if name not in self._folder_ids:
+            self._folder_ids[name] = self._find_folder(name) or self._create_folder(name)
+        return self._folder_ids[name]
+
+    def _find_folder(self, name: str) -> str | None:
+        escaped = name.replace("'", "''")
+        page = self._get_json(
+            f"{self._user_url}/mailFolders/inbox/childFolders",
+            {"$filter": f"displayName eq '{escaped}'", "$select": "id,displayName"},
+            what=f"Ordner „{name}“ suchen",
+        )
+        return next((str(f["id"]) for f in page["value"] if f["displayName"] == name), None)
+
+    def _create_folder(self, name: str) -> str:
+        response = self._request(
+            "POST",
+            f"{self._user_url}/mailFolders/inbox/childFolders",
+            what=f"Ordner „{name}“ anlegen",
+            json_body={"displayName": name},
+            allow_status=(409,),
+        )
+        if response.status_code == 409:  # created meanwhile (or by our own dropped request)
+            found = self._find_folder(name)
+            if found is None:
+                raise MailboxError(f"Ordner „{name}“ anlegen: Graph meldet einen Konflikt.")
+            return found
+        return str(_json(response, f"Ordner „{name}“ anlegen")["id"])
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _get_json(self, url: str, params: dict[str, str] | None, *, what: str) -> dict[str, Any]:
+        # Parsed inside the retried operation: a body cut off mid-transfer is worth a retry.
+        return self._retry(
+            lambda: _json(self._call("GET", url, what=what, params=params), what), what
+        )
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+        allow_404: bool = False,
+        allow_status: tuple[int, ...] = (),
+    ) -> requests.Response:
+        allowed = (*allow_status, 404) if allow_404 else allow_status
+        return self._retry(
+            lambda: self._call(
+                method, url, what=what, params=params, json_body=json_body, allowed=allowed
+            ),
+            what,
+        )
+
+    def _retry(self, operation: Callable[[], T], what: str) -> T:
+        return with_retries(
+            operation,
+            what=what,
+            retries=self._settings.mailbox.retries,
+            backoff_seconds=self._settings.mailbox.retry_backoff_seconds,
+            sleep=self._sleep,
+        )
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        allowed: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """One request without retries; failures become the domain's exceptions."""
+        import requests
+
+        headers = {"Authorization": f"Bearer {self._tokens()}"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            response = self._http().request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=data,
+                headers=headers,
+            )
+        except requests.exceptions.SSLError:
+            raise MailboxError(
+                f"{what}: TLS-Zertifikat von {self._host} wird nicht vertraut; bei einem "
+                "TLS-prüfenden Proxy dessen CA-Zertifikat in [mailbox] ca_file eintragen."
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransientError(
+                f"{self._host} nicht erreichbar oder Verbindung abgebrochen ({type(exc).__name__})"
+            ) from None
+        if response.ok or response.status_code in allowed:
+            return response
+        raise self._failure(response, what)
+
+    def _failure(self, response: requests.Response, what: str) -> Exception:
+        status, code = response.status_code, _error_code(response)
+        detail = f"HTTP {status}" + (f", {code}" if code else "")
+        if status in _THROTTLED or status >= 500:
+            hint = _retry_after(response) if status in _THROTTLED else None
+            return TransientError(f"Microsoft Graph ausgelastet ({detail})", hint)
+        if status == 401:
+            invalidate = getattr(self._tokens, "invalidate", None)
+            if callable(invalidate):
+                invalidate()
+            return MailboxAuthError(
+                f"{what}: Microsoft Graph hat die Anmeldung der App für {self._address} abgelehnt "
+                f"({detail}). tenant_id und client_id in [mailbox] prüfen. " + SECRET_EXPIRY_HINT
+            )
+        if status == 403:
+            return MailboxAuthError(
+                f"{what}: Zugriff auf das Postfach {self._address} verweigert ({detail}). Der App "
+                "fehlen die Anwendungsberechtigungen Mail.ReadWrite und Mail.Send (mit "
+                "Administratorzustimmung), oder die Anwendungszugriffsrichtlinie bzw. RBAC für "
+                "Anwendungen in Exchange Online schließt dieses Postfach aus."
+            )
+        if status == 404:
+            return MailboxError(
+                f"{what}: Postfach {self._address} bei Microsoft Graph nicht gefunden ({detail}). "
+                "[mailbox] address prüfen; es muss ein Postfach in Exchange Online sein (für "
+                'Exchange Server im eigenen Haus: backend = "ews").'
+            )
+        if status == 413:
+            return MailboxError(f"{what}: Anfrage zu groß für Microsoft Graph ({detail}).")
+        return MailboxError(f"{what}: Microsoft Graph meldet einen Fehler ({detail}).")
+
+    def _http(self) -> PinnedSession:
+        if self._session is None:
+            self._session = PinnedSession(self._settings.mailbox.ca_file, TIMEOUT)
+        return self._session
+
+    def _prepare(self, message: EmailMessage) -> EmailMessage:
+        prepared = copy.deepcopy(message)
+        if prepared["From"] is None:
+            prepared["From"] = self._settings.mail.team_address
+        if prepared["Message-ID"] is None:
+            domain = self._settings.mail.team_address.rpartition("@")[2] or "localhost"
+            prepared["Message-ID"] = make_msgid(domain=domain)
+        return prepared
+
+
+def diagnose(
+    settings: Settings,
+    send_test_to: str | None = None,
+    *,
+    token_provider: Callable[[], str] | None = None,
+    graph_url: str | None = None,
+) -> list[tuple[bool, str]]:
+    """Check sign-in, inbox, folders and optionally sending; one German line per step."""
+    lines: list[tuple[bool, str]] = []
+    address = settings.mailbox.address
+    try:
+        with GraphMailbox(settings, token_provider=token_provider, graph_url=graph_url) as box:
+            box.sign_in()
+            app = settings.mailbox.client_id
+            lines.append((True, f"Anmeldung bei Microsoft Entra ID als App {app} erfolgreich."))
+            count = box.inbox_count()
+            lines.append((True, f"Posteingang von {address} lesbar: {count} Nachrichten."))
+            for folder in (Folder.ERFASST, Folder.NICHT_ERFASST):
+                created = box.ensure_folder(folder.value)
+                state = "neu angelegt" if created else "vorhanden"
+                lines.append((True, f"Ordner „{folder.value}“ unter dem Posteingang: {state}."))
+            if send_test_to:
+                box.send(_test_message(settings, send_test_to))
+                sent = f"Testnachricht an {send_test_to} gesendet; Kopie in „Gesendete Elemente“."
+                lines.append((True, sent))
+    except JugendhausError as exc:
+        lines.append((False, str(exc)))
+    return lines
+
+
+def _test_message(settings: Settings, recipient: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail.team_address
+    message["To"] = recipient
+    message["Subject"] = "Testnachricht von jugendhaus-mail"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        "Diese Nachricht prüft, ob jugendhaus-mail über Microsoft Graph als "
+        f"{settings.mail.team_address} senden kann. Sie müssen nichts weiter tun.\n"
+    )
+    return message
+
+
+def _quote_id(message_id: str) -> str:
+    return quote(message_id, safe="=-_")
+
+
+def _parse_time(value: object) -> datetime:
+    """Graph's receivedDateTime, e.g. 2024-03-01T08:15:00Z, as an aware UTC datetime."""
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _json(response: requests.Response, what: str) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        raise TransientError("unvollständige Antwort von Microsoft Graph") from None
+    if not isinstance(data, dict):
+        raise MailboxError(f"{what}: unerwartete Antwort von Microsoft Graph")
+    return data
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return ""
+    return str(error.get("code", "")) if isinstance(error, dict) else ""
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None  # an HTTP date; the doubling backoff is good enough then

@@ -1,0 +1,243 @@
+"""Read the workbook fast (python-calamine, no openpyxl) into a `Snapshot`.
+
+Columns are found by header text in row 1 (case, surrounding and doubled spaces and line
+breaks do not matter), so staff may reorder, hide or add columns. Cell values are brought to
+the type the schema names; whatever cannot be understood stays a string, so later code can
+name the cell in a message instead of guessing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+from jugendhaus_mail.errors import WorkbookError
+from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot
+from jugendhaus_mail.workbook.schema import Schema, Sheet
+
+RawValue = int | float | str | bool | time | date | datetime | timedelta
+Converter = Callable[[RawValue], CellValue]
+
+ROW_KEY = "_row"  # the Excel row number, for messages only
+EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0 in the 1900 date system
+# A bare number in a date column is read as an Excel serial date only inside this range
+# (1920-01-01 .. 2199-12-31); "5" or "2026" typed into a date cell stays text.
+SERIAL_RANGE = (7306, 109573)
+
+_GERMAN_DATE = re.compile(
+    r"(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4}|\d{2})"
+    r"(?:[\s,]+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?:\s*Uhr)?)?"
+)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s](\d{2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def read_snapshot(source: Path | bytes, schema: Schema) -> Snapshot:
+    """Read `Anfragen`, `Mitarbeitende` and `Abwesenheiten` from a file or its bytes."""
+    if isinstance(source, bytes):
+        data, label = source, "Arbeitsmappe"
+        fingerprint = FileFingerprint(len(data), 0, hashlib.sha256(data).hexdigest())
+    else:
+        data, fingerprint = read_file(source)
+        label = str(source)
+    workbook = _open(data, label)
+    missing: dict[str, tuple[str, ...]] = {}
+    sheets: list[list[Row]] = []
+    for sheet in (schema.requests, schema.staff, schema.absences):
+        name = _find_sheet(workbook.sheet_names, sheet.name)
+        if name is None:
+            if sheet is schema.requests:
+                raise WorkbookError(
+                    f"In {label} fehlt das Blatt {sheet.name!r}. Bitte das Blatt "
+                    "wiederherstellen (z. B. aus einer Sicherung) oder umbenennen."
+                )
+            missing[sheet.name] = tuple(c.header for c in sheet.columns)
+            sheets.append([])
+            continue
+        rows, absent = _read_sheet(workbook, name, sheet, label)
+        if absent:
+            missing[sheet.name] = absent
+        sheets.append(rows)
+    requests, staff, absences = sheets
+    return Snapshot(requests, staff, absences, fingerprint, missing)
+
+
+def read_file(path: Path) -> tuple[bytes, FileFingerprint]:
+    """The file's bytes and fingerprint, taken from one open file handle."""
+    try:
+        with path.open("rb") as fh:
+            mtime_ns = os.fstat(fh.fileno()).st_mtime_ns
+            data = fh.read()
+    except FileNotFoundError as exc:
+        raise WorkbookError(
+            f"Die Arbeitsmappe {path} gibt es nicht. Mit `jugendhaus-mail init` eine neue "
+            "anlegen oder [workbook] path korrigieren."
+        ) from exc
+    except OSError as exc:
+        raise WorkbookError(
+            f"Die Arbeitsmappe {path} lässt sich nicht lesen ({exc.strerror or exc}). "
+            "Bitte die Leserechte des Dienstes prüfen."
+        ) from exc
+    return data, FileFingerprint(len(data), mtime_ns, hashlib.sha256(data).hexdigest())
+
+
+def normalise(value: RawValue | None, column_type: str) -> CellValue:
+    """Bring one raw cell value to the schema type (see the module docstring)."""
+    if value is None or value == "":
+        return None
+    return _CONVERTERS[column_type](value)
+
+
+def header_key(text: object) -> str:
+    """How headers are compared: trimmed, inner whitespace collapsed, case-insensitive."""
+    return " ".join(str(text).split()).casefold()
+
+
+def _open(data: bytes, label: str) -> CalamineWorkbook:
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises several types, Rust panics included
+        raise WorkbookError(
+            f"{label} ist keine lesbare .xlsx-Datei ({type(exc).__name__}). Bitte die Datei "
+            "in Excel öffnen und prüfen oder aus einer Sicherung wiederherstellen."
+        ) from exc
+
+
+def _find_sheet(names: list[str], wanted: str) -> str | None:
+    if wanted in names:
+        return wanted
+    return next((n for n in names if header_key(n) == header_key(wanted)), None)
+
+
+def _read_sheet(
+    workbook: CalamineWorkbook, name: str, sheet: Sheet, label: str
+) -> tuple[list[Row], tuple[str, ...]]:
+    try:
+        cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise WorkbookError(
+            f"Das Blatt {name!r} in {label} lässt sich nicht lesen ({type(exc).__name__}). "
+            "Bitte die Datei in Excel öffnen und prüfen."
+        ) from exc
+    if not cells:
+        return [], tuple(c.header for c in sheet.columns)
+    positions: dict[str, int] = {}
+    for index, text in enumerate(cells[0]):
+        if text != "":
+            positions.setdefault(header_key(text), index)
+    plan: list[tuple[str, int, Converter]] = []
+    absent: list[str] = []
+    for column in sheet.columns:
+        found = positions.get(header_key(column.header))
+        if found is None:
+            absent.append(column.header)
+        else:
+            plan.append((column.key, found, _CONVERTERS[column.type]))
+    return _rows(cells, plan), tuple(absent)
+
+
+def _rows(cells: list[list[RawValue]], plan: list[tuple[str, int, Converter]]) -> list[Row]:
+    rows: list[Row] = []
+    for number, raw in enumerate(cells[1:], start=2):
+        row: Row = {}
+        width = len(raw)
+        for key, index, convert in plan:
+            value = raw[index] if index < width else ""
+            if value != "":
+                converted = convert(value)
+                if converted is not None:
+                    row[key] = converted
+        if row:
+            for key, _, _ in plan:
+                row.setdefault(key, None)
+            row[ROW_KEY] = number
+            rows.append(row)
+    return rows
+
+
+def _to_text(value: RawValue) -> CellValue:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool):
+        return "WAHR" if value else "FALSCH"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Kundennummer 12345 arrives as 12345.0
+    if isinstance(value, datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    return str(value)
+
+
+def _to_int(value: RawValue) -> CellValue:
+    if isinstance(value, bool):
+        return _to_text(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        return text or None
+    return _to_text(value)
+
+
+def _to_datetime(value: RawValue) -> CellValue:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    if isinstance(value, bool):
+        return _to_text(value)
+    if isinstance(value, int | float):
+        if SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
+            return EXCEL_EPOCH + timedelta(days=value)
+        return _to_text(value)
+    if isinstance(value, str):
+        return _parse_datetime(value.strip()) or value.strip() or None
+    return _to_text(value)
+
+
+def _to_date(value: RawValue) -> CellValue:
+    result = _to_datetime(value)
+    return result.date() if isinstance(result, datetime) else result
+
+
+def _parse_datetime(text: str) -> datetime | None:
+    """German `03.04.2026`, `3.4.26`, `03.04.2026 10:15 Uhr`, or ISO `2026-04-03 10:15`."""
+    match = _GERMAN_DATE.fullmatch(text)
+    if match:
+        day, month, year, hour, minute, second = match.groups()
+        full_year = int(year) if len(year) == 4 else _two_digit_year(int(year))
+        parts = (full_year, int(month), int(day))
+    else:
+        match = _ISO_DATE.fullmatch(text)
+        if not match:
+            return None
+        year, month, day, hour, minute, second = match.groups()
+        parts = (int(year), int(month), int(day))
+    try:
+        return datetime(*parts, int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:  # 31.02.2026, 25:00 and the like
+        return None
+
+
+def _two_digit_year(year: int) -> int:
+    """Excel's rule: 00-29 mean 2000-2029, 30-99 mean 1930-1999."""
+    return 2000 + year if year < 30 else 1900 + year
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "text": _to_text,
+    "int": _to_int,
+    "date": _to_date,
+    "datetime": _to_datetime,
+}

@@ -1,0 +1,356 @@
+"""The safe way to change `Anfrageliste.xlsx` on disk.
+
+One commit: refuse while someone has the file open (lock file or failed write probe); read
+the bytes once; let the writer transform them; write a hidden temp file next to the workbook
+and fsync it; read the temp back and check that the changes are in and nothing was lost;
+look again for locks and make sure the file is still byte for byte what was read (otherwise
+start over, up to three times); keep a backup of the old version; check once more and
+`os.replace` (retried while antivirus holds the file); the new file gets the old one's mode
+and owner; fsync the directory; read the result back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
+from jugendhaus_mail.workbook.locks import find_lock, probe_writable
+from jugendhaus_mail.workbook.model import (
+    CellValue,
+    Changes,
+    CommitResult,
+    FileFingerprint,
+    Row,
+    Snapshot,
+)
+from jugendhaus_mail.workbook.reader import normalise, read_file, read_snapshot
+from jugendhaus_mail.workbook.schema import Schema
+
+Writer = Callable[[bytes, Schema, Changes], tuple[bytes, CommitResult]]
+
+TEMP_SUFFIX = ".jhm-tmp"
+MAX_ATTEMPTS = 3  # load-transform-replace rounds when the file changes underneath
+REPLACE_RETRIES = 5  # antivirus and backup tools hold new files briefly
+REPLACE_BACKOFF = 0.1  # seconds, doubled after each try
+BUSY_ERRNOS = frozenset({errno.EACCES, errno.EBUSY, errno.EPERM, errno.ETXTBSY})
+BUSY_WINERRORS = frozenset({5, 32, 33})  # access denied, sharing and lock violation
+BACKUP_MODE = 0o600  # backups hold social data: readable by the service account only
+
+
+class WorkbookStore:
+    def __init__(
+        self,
+        path: Path,
+        schema: Schema,
+        *,
+        writer: Writer,
+        backup_dir: Path,
+        backups: int = 10,
+        sleep: Callable[[float], None] = time.sleep,
+        before_replace: Callable[[], None] | None = None,
+    ) -> None:
+        """`before_replace` runs after the temp file is verified, right before the final
+        checks; tests use it to change the workbook "while the service works"."""
+        self.path = path
+        self.schema = schema
+        self.backup_dir = backup_dir
+        self.backups = backups
+        self.temp_path = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+        self._writer = writer
+        self._sleep = sleep
+        self._before_replace = before_replace
+        # The last snapshot parsed, reused while the file's fingerprint is unchanged: a cycle
+        # reads, then commits, then reads again, and parsing 10,000 rows costs ~0.5 s each.
+        self._cache: Snapshot | None = None
+
+    def read(self) -> Snapshot:
+        data, fingerprint = read_file(self.path)
+        return _copy(self._parse(data, fingerprint))
+
+    def _parse(self, data: bytes, fingerprint: FileFingerprint) -> Snapshot:
+        if self._cache is None or self._cache.fingerprint != fingerprint:
+            parsed = read_snapshot(data, self.schema)
+            self._cache = replace(parsed, fingerprint=fingerprint)
+        return self._cache
+
+    def commit(self, changes: Changes, *, now: datetime) -> CommitResult:
+        """Write `changes`; raises WorkbookLocked while someone has the file open."""
+        if not changes:
+            return CommitResult(appended_keys=(), updated=0)
+        for _ in range(MAX_ATTEMPTS):
+            result = self._attempt(changes, now)
+            if result is not None:
+                return result
+        raise WorkbookChanged(
+            f"Die Arbeitsmappe {self.path} wurde {MAX_ATTEMPTS}-mal hintereinander geändert, "
+            "während der Dienst schreiben wollte. Die Änderungen werden später erneut versucht."
+        )
+
+    def _attempt(self, changes: Changes, now: datetime) -> CommitResult | None:
+        """One round; None when the file changed underneath and the round must be repeated."""
+        self._ensure_unlocked()
+        original, fingerprint = read_file(self.path)
+        before = self._parse(original, fingerprint)
+        data, result = self._writer(original, self.schema, changes)
+        try:
+            self._write_temp(data)
+            after = read_snapshot(self.temp_path, self.schema)  # what is on disk, not in memory
+            verify_written(self.schema, before, after, changes, result)
+            if self._before_replace is not None:
+                self._before_replace()
+            if not self._unchanged(fingerprint):
+                return None
+            backup = self._backup(original, now)
+            if not self._replace(fingerprint):
+                return None
+        finally:
+            self.temp_path.unlink(missing_ok=True)
+        _sync_directory(self.path.parent)
+        self._cache = replace(after, fingerprint=self._check_landed(data))
+        return replace(result, backup=str(backup) if backup else None)
+
+    def _ensure_unlocked(self) -> None:
+        lock = find_lock(self.path)
+        if lock is not None:
+            raise WorkbookLocked(
+                f"{lock.describe()} Der Dienst schreibt erst, wenn sie geschlossen ist; "
+                "die Änderungen warten so lange. Liegt die Sperrdatei noch da, obwohl niemand "
+                "die Datei geöffnet hat (z. B. nach einem Absturz), bitte sie von Hand löschen."
+            )
+        error = probe_writable(self.path)
+        if isinstance(error, FileNotFoundError):
+            read_file(self.path)  # raises the message for a missing workbook
+        if error is not None:
+            raise WorkbookLocked(
+                f"Die Arbeitsmappe {self.path} lässt sich gerade nicht zum Schreiben öffnen "
+                f"({error.strerror or error}); wahrscheinlich hat sie jemand geöffnet "
+                "(Besitzer unbekannt). Der Dienst versucht es später erneut. Hält das an, "
+                "bitte die Schreibrechte des Dienstes auf die Datei prüfen."
+            )
+
+    def _unchanged(self, fingerprint: FileFingerprint) -> bool:
+        """Locks and probe again, then: is the file still what was read?"""
+        self._ensure_unlocked()
+        current = os.stat(self.path)
+        if (current.st_size, current.st_mtime_ns) != (fingerprint.size, fingerprint.mtime_ns):
+            return False
+        return read_file(self.path)[1] == fingerprint
+
+    def _write_temp(self, data: bytes) -> None:
+        original = os.stat(self.path)
+        self.temp_path.unlink(missing_ok=True)  # left over from a crash
+        try:
+            fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise WorkbookError(
+                f"Im Ordner {self.path.parent} kann keine Zwischendatei angelegt werden "
+                f"({exc.strerror or exc}). Der Dienst braucht dort Schreibrechte und freien "
+                "Speicherplatz."
+            ) from exc
+        _copy_owner_and_mode(original, self.temp_path)
+
+    def _backup(self, data: bytes, now: datetime) -> Path | None:
+        if self.backups <= 0:
+            return None
+        stem = f"{self.path.stem}.{now:%Y-%m-%d_%H-%M-%S}"
+        try:
+            self.backup_dir.mkdir(parents=True, exist_ok=True)
+            target = self._unused_backup_name(stem)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise WorkbookError(
+                f"Die Sicherung im Ordner {self.backup_dir} ließ sich nicht schreiben "
+                f"({exc.strerror or exc}); ohne Sicherung schreibt der Dienst nicht. Bitte "
+                "Rechte und Speicherplatz prüfen."
+            ) from exc
+        self._rotate_backups()
+        return target
+
+    def _unused_backup_name(self, stem: str) -> Path:
+        target = self.backup_dir / f"{stem}{self.path.suffix}"
+        number = 1
+        while target.exists():
+            target = self.backup_dir / f"{stem}_{number:03d}{self.path.suffix}"
+            number += 1
+        return target
+
+    def _rotate_backups(self) -> None:
+        """Keep the newest `backups` (by write time, so a replay with an old `now` cannot
+        push the backup just written out)."""
+        pattern = re.compile(
+            re.escape(self.path.stem)
+            + r"\.\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(_\d{3,})?"
+            + re.escape(self.path.suffix)
+        )
+        found = [p for p in self.backup_dir.iterdir() if pattern.fullmatch(p.name)]
+        found.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
+        for old in found[: -self.backups]:
+            old.unlink(missing_ok=True)
+
+    def _replace(self, fingerprint: FileFingerprint) -> bool:
+        """Check once more, then os.replace; retried while another program holds the file.
+        False if the file changed meanwhile."""
+        delay = REPLACE_BACKOFF
+        for attempt in range(1, REPLACE_RETRIES + 1):
+            if not self._unchanged(fingerprint):
+                return False
+            try:
+                os.replace(self.temp_path, self.path)
+                return True
+            except OSError as exc:
+                if not _is_busy(exc):
+                    raise WorkbookError(
+                        f"Die Arbeitsmappe {self.path} ließ sich nicht ersetzen "
+                        f"({exc.strerror or exc}). Bitte die Rechte im Ordner prüfen."
+                    ) from exc
+                if attempt == REPLACE_RETRIES:
+                    raise WorkbookLocked(
+                        f"Die Arbeitsmappe {self.path} ist von einem anderen Programm belegt "
+                        f"({exc.strerror or exc}), z. B. Virenscanner oder Datensicherung. "
+                        "Der Dienst versucht es später erneut."
+                    ) from exc
+            self._sleep(delay)
+            delay *= 2
+        return False  # not reached: the last attempt returns or raises
+
+    def _check_landed(self, data: bytes) -> FileFingerprint:
+        """Read back: if someone replaced the file in the instant after us, say so, so the
+        caller re-applies (appends are idempotent through the service key)."""
+        landed, fingerprint = read_file(self.path)
+        if landed != data:
+            raise WorkbookChanged(
+                f"Die Arbeitsmappe {self.path} wurde gleich nach dem Schreiben von einem "
+                "anderen Programm ersetzt. Die Änderungen werden erneut versucht."
+            )
+        return fingerprint
+
+
+def verify_written(
+    schema: Schema, before: Snapshot, after: Snapshot, changes: Changes, result: CommitResult
+) -> None:
+    """Raise WorkbookUnsafe unless `after` holds the changes and everything `before` had."""
+    problem = _first_problem(schema, before, after, changes, result)
+    if problem:
+        raise WorkbookUnsafe(
+            f"Prüfung vor dem Speichern fehlgeschlagen: {problem}. Die Arbeitsmappe bleibt "
+            "unverändert; bitte den Fehler melden."
+        )
+
+
+def _first_problem(
+    schema: Schema, before: Snapshot, after: Snapshot, changes: Changes, result: CommitResult
+) -> str | None:
+    for sheet in schema.sheets:
+        lost = set(after.missing_headers.get(sheet.name, ())) - set(
+            before.missing_headers.get(sheet.name, ())
+        )
+        if lost:
+            return f"im Blatt {sheet.name} fehlen Spalten: {', '.join(sorted(lost))}"
+    for name, old, new in (
+        (schema.requests.name, before.requests, after.requests),
+        (schema.staff.name, before.staff, after.staff),
+        (schema.absences.name, before.absences, after.absences),
+    ):
+        if len(new) < len(old):
+            return f"im Blatt {name} fehlen Zeilen ({len(old)} vorher, {len(new)} nachher)"
+    keys = Counter(row.get("service_key") for row in after.requests)
+    for old_key in {row.get("service_key") for row in before.requests} - {None}:
+        if old_key not in keys:
+            return "eine vorhandene Anfrage fehlt"
+    for key in {a.service_key for a in changes.appends} | set(result.appended_keys):
+        if keys[key] != 1:
+            return f"neue Anfrage {keys[key]}-mal statt einmal vorhanden"
+    types = {c.key: c.type for c in schema.requests.columns}
+    return _update_problem(types, before.requests, after.requests, changes, result)
+
+
+def _update_problem(
+    types: dict[str, str],
+    before: list[Row],
+    after: list[Row],
+    changes: Changes,
+    result: CommitResult,
+) -> str | None:
+    """Each updated cell holds the new value, or its old one if the writer declined it."""
+    old_rows = {row.get("nr"): row for row in before}
+    new_rows = {row.get("nr"): row for row in after}
+    last = {(u.nr, u.column): u.value for u in changes.updates}
+    applied = 0
+    for (nr, column), value in last.items():
+        if nr not in new_rows:
+            continue
+        kind = types.get(column, "text")
+        now_there = _comparable(new_rows[nr].get(column), kind)
+        was_there = _comparable(old_rows.get(nr, {}).get(column), kind)
+        if now_there == _comparable(value, kind):
+            applied += 1
+        elif now_there != was_there:
+            return f"Zelle {column!r} der Anfrage {nr} hat einen unerwarteten Wert"
+    if applied < min(result.updated, len(last)):
+        return f"nur {applied} von {result.updated} geänderten Zellen gefunden"
+    return None
+
+
+def _comparable(value: CellValue, column_type: str) -> CellValue:
+    normal = normalise(value, column_type)
+    if isinstance(normal, str):  # the writer may drop control characters Excel refuses
+        return "".join(ch for ch in normal if ch >= " " or ch in "\t\n\r").strip()
+    return normal
+
+
+def _copy(snapshot: Snapshot) -> Snapshot:
+    """A copy the caller may change without touching the cache."""
+    return Snapshot(
+        requests=[dict(row) for row in snapshot.requests],
+        staff=[dict(row) for row in snapshot.staff],
+        absences=[dict(row) for row in snapshot.absences],
+        fingerprint=snapshot.fingerprint,
+        missing_headers=dict(snapshot.missing_headers),
+    )
+
+
+def _copy_owner_and_mode(original: os.stat_result, target: Path) -> None:
+    """The new file keeps the old one's owner (if we may set it) and permissions."""
+    if hasattr(os, "chown"):
+        # Only root may give a file away; where that fails, the mode below still matches.
+        with contextlib.suppress(OSError):
+            os.chown(target, original.st_uid, original.st_gid)
+    os.chmod(target, stat.S_IMODE(original.st_mode))
+
+
+def _is_busy(exc: OSError) -> bool:
+    return exc.errno in BUSY_ERRNOS or getattr(exc, "winerror", None) in BUSY_WINERRORS
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable; Windows and some network file systems cannot, which is fine."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
