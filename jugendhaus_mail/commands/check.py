@@ -16,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
     lines = [(True, f"Konfiguration in Ordnung: {app.settings.config_path}")]
     lines += check_workbook(app)
     lines += check_state(app)
+    lines += check_mailbox(app, args.send_test)
     for ok, text in lines:
         print(("OK      " if ok else "PROBLEM ") + text)
     return 0 if all(ok for ok, _ in lines) else 1
@@ -43,6 +44,28 @@ def check_workbook(app: App) -> list[tuple[bool, str]]:
         since = lock.since.strftime("%d.%m.%Y %H:%M") if lock.since else "unbekannt"
         lines.append((True, f"Anfrageliste ist geöffnet von {lock.owner} (seit {since}); "
                             "der Dienst schreibt, sobald sie geschlossen ist."))
+    return lines
+
+
+def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
+    """Log in, read the inbox, check the folders; the network backends say what is wrong."""
+    import importlib
+
+    from jugendhaus_mail.mailbox import BACKENDS
+
+    settings = app.settings
+    if settings.mailbox.backend == "maildir":
+        path = settings.mailbox.path
+        if path is None or not ((path / "new").is_dir() or (path / "cur").is_dir()):
+            return [(False, f"Maildir fehlt: {path} – Pfad in [mailbox] path prüfen oder `init` ausführen.")]
+        waiting = sum(1 for sub in ("new", "cur") if (path / sub).is_dir() for _ in (path / sub).iterdir())
+        return [(True, f"Maildir lesbar: {path} ({waiting} Mail(s) im Posteingang)")]
+    module_name, _class_name = BACKENDS[settings.mailbox.backend]
+    module = importlib.import_module(module_name)
+    try:
+        lines: list[tuple[bool, str]] = module.diagnose(settings, send_test_to)
+    except JugendhausError as exc:
+        return [(False, str(exc))]
     return lines
 
 
