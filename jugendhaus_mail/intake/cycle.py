@@ -134,6 +134,7 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
         mailbox.move(message.handle, Folder.ERFASST)
         failpoint("after_move")
         ctx.state.mark_filed(parsed.key, ctx.now)
+    cases.add(nr, row)
     return MailResult(message.received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
 
 
@@ -205,14 +206,21 @@ class CaseIndex:
                 self.staff_rechtskreis[email] = rechtskreis
             if email and person.get("name"):
                 email_by_name[str(person["name"]).strip().casefold()] = email
-        self.rows = {str(r["nr"]).strip(): r for r in snapshot.requests if r.get("nr")}
+        self.email_by_name = email_by_name
+        self.rows: dict[str, Row] = {}
         self.participants: dict[str, set[str]] = {}
-        for nr, row in self.rows.items():
-            people = {str(row.get("requester_email") or "").strip().lower()}
-            for name_key in ("contact_person", "sgb2_contact"):
-                people.add(email_by_name.get(str(row.get(name_key) or "").strip().casefold(), ""))
-            self.participants[nr] = people - {""}
+        for row in snapshot.requests:
+            if row.get("nr"):
+                self.add(str(row["nr"]).strip(), row)
         self.feedback: dict[str, date] = {}
+
+    def add(self, nr: str, row: Row) -> None:
+        """Know a request, also one taken in during this cycle (a reply may follow at once)."""
+        self.rows[nr] = row
+        people = {str(row.get("requester_email") or "").strip().lower()}
+        for name_key in ("contact_person", "sgb2_contact"):
+            people.add(self.email_by_name.get(str(row.get(name_key) or "").strip().casefold(), ""))
+        self.participants[nr] = people - {""}
 
     def replied_case(self, parsed: ParsedMail, state: StateDB) -> str | None:
         for nr in _CASE_IN_SUBJECT.findall(parsed.subject):

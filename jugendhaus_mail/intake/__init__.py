@@ -1,0 +1,1 @@
+"""Intake: parse incoming mail and classify it."""
