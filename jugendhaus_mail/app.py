@@ -39,7 +39,11 @@ def app_from_args(args: argparse.Namespace) -> App:
 
     settings = load_settings(args.config)
     configure_logging(settings, verbose=getattr(args, "verbose", False))
-    return App(settings, parse_now(args.now, settings.office.timezone), WorkCalendar.from_settings(settings.office))
+    return App(
+        settings,
+        parse_now(args.now, settings.office.timezone),
+        WorkCalendar.from_settings(settings.office),
+    )
 
 
 def configure_logging(settings: Settings, *, verbose: bool = False) -> None:

@@ -167,14 +167,18 @@ class _Section:
         where = f"[{self.name}] {key}".strip() if key else f"[{self.name}]"
         raise ConfigError(f"{self.source}: {where} {problem}")
 
-    def get(self, key: str, default: T, kind: type, check: Callable[[Any], str | None] | None = None) -> T:
+    def get(
+        self, key: str, default: T, kind: type, check: Callable[[Any], str | None] | None = None
+    ) -> T:
         if key not in self.table:
             return default
         value = self.table.pop(key)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.fail(key, f"hat den falschen Typ ({type(value).__name__}); erwartet: {_KIND_NAMES[kind]}")
+            self.fail(
+                key, f"hat den falschen Typ ({type(value).__name__}); erwartet: {_KIND_NAMES[kind]}"
+            )
         if check is not None and (problem := check(value)):
             self.fail(key, f"= {value!r} ist nicht erlaubt: {problem}")
         return value  # type: ignore[no-any-return]
@@ -184,7 +188,9 @@ class _Section:
             self.fail(key, f"fehlt; dieser Schlüssel ist Pflicht ({hint})")
 
     def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
-        return self.get(key, default, str, lambda v: None if v in allowed else "erlaubt: " + ", ".join(allowed))
+        return self.get(
+            key, default, str, lambda v: None if v in allowed else "erlaubt: " + ", ".join(allowed)
+        )
 
     def path(self, key: str, default: Path | None) -> Path | None:
         raw = self.get(key, None, str, lambda v: None if v.strip() else "darf nicht leer sein")
@@ -197,19 +203,32 @@ class _Section:
         return path if path.is_absolute() else (self.source.parent / path)
 
     def int_range(self, key: str, default: int, low: int, high: int) -> int:
-        return self.get(key, default, int, lambda v: None if low <= v <= high else f"erlaubt: {low} bis {high}")
+        return self.get(
+            key, default, int, lambda v: None if low <= v <= high else f"erlaubt: {low} bis {high}"
+        )
 
     def time_of_day(self, key: str, default: time) -> time:
-        raw = self.get(key, None, str, lambda v: None if _parse_hhmm(v) else "erwartet: Uhrzeit wie \"07:00\"")
+        raw = self.get(
+            key, None, str, lambda v: None if _parse_hhmm(v) else 'erwartet: Uhrzeit wie "07:00"'
+        )
         return default if raw is None else _parse_hhmm(raw)  # type: ignore[return-value]
 
     def done(self) -> None:
         if self.table:
             key = sorted(self.table)[0]
-            self.fail(key, "ist unbekannt; bitte Schreibweise prüfen (siehe jugendhaus-mail.example.toml)")
+            self.fail(
+                key, "ist unbekannt; bitte Schreibweise prüfen (siehe jugendhaus-mail.example.toml)"
+            )
 
 
-_KIND_NAMES = {str: "Text", int: "ganze Zahl", float: "Zahl", bool: "true/false", list: "Liste", dict: "Tabelle"}
+_KIND_NAMES = {
+    str: "Text",
+    int: "ganze Zahl",
+    float: "Zahl",
+    bool: "true/false",
+    list: "Liste",
+    dict: "Tabelle",
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
@@ -228,7 +247,10 @@ def _check_email(value: str) -> str | None:
 def _check_env_name(value: str) -> str | None:
     if not value or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         return None
-    return "erwartet: der NAME einer Umgebungsvariablen (das Geheimnis selbst gehört nicht in die Datei)"
+    return (
+        "erwartet: der NAME einer Umgebungsvariablen "
+        "(das Geheimnis selbst gehört nicht in die Datei)"
+    )
 
 
 def _domains(section: _Section, key: str) -> tuple[str, ...]:
@@ -236,13 +258,13 @@ def _domains(section: _Section, key: str) -> tuple[str, ...]:
     out = []
     for value in values:
         if not isinstance(value, str) or not _DOMAIN.match(value.lower().lstrip("@")):
-            section.fail(key, f"enthält {value!r}; erwartet: Domains wie \"rostock.de\"")
+            section.fail(key, f'enthält {value!r}; erwartet: Domains wie "rostock.de"')
         out.append(value.lower().lstrip("@"))
     return tuple(out)
 
 
 def _office(section: _Section) -> OfficeSettings:
-    section.require("holiday_region", "z. B. holiday_region = \"DE-MV\"")
+    section.require("holiday_region", 'z. B. holiday_region = "DE-MV"')
     region = section.get(
         "holiday_region", "DE-MV", str,
         lambda v: None if re.fullmatch(r"DE-[A-Z]{2}", v) and v[3:] in GERMAN_STATES
@@ -253,14 +275,21 @@ def _office(section: _Section) -> OfficeSettings:
     for item in section.get("closed_days", ["24.12", "31.12"], list):
         match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.?", str(item))
         if not match or not (1 <= int(match[1]) <= 31 and 1 <= int(match[2]) <= 12):
-            section.fail("closed_days", f"enthält {item!r}; erwartet: Tage wie \"24.12\"")
+            section.fail("closed_days", f'enthält {item!r}; erwartet: Tage wie "24.12"')
         closed.append((int(match[1]), int(match[2])))  # type: ignore[index]
     hours_table = section.get("office_hours", None, dict)
     hours = DEFAULT_OFFICE_HOURS if hours_table is None else _office_hours(section, hours_table)
     letterhead: list[Any] = section.get("letterhead", [], list)
     if not all(isinstance(line, str) for line in letterhead):
         section.fail("letterhead", "erwartet: eine Liste von Textzeilen")
-    domain = section.get("domain", "", str, lambda v: None if not v or _DOMAIN.match(v.lower()) else "erwartet: eine Domain wie \"rostock.de\"")
+    domain = section.get(
+        "domain",
+        "",
+        str,
+        lambda v: (
+            None if not v or _DOMAIN.match(v.lower()) else 'erwartet: eine Domain wie "rostock.de"'
+        ),
+    )
     return OfficeSettings(
         name=section.get("name", OfficeSettings.name, str),
         domain=domain.lower(),
@@ -279,7 +308,7 @@ def _check_timezone(value: str) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        return "unbekannte Zeitzone; erwartet z. B. \"Europe/Berlin\""
+        return 'unbekannte Zeitzone; erwartet z. B. "Europe/Berlin"'
     return None
 
 
@@ -290,13 +319,15 @@ def _office_hours(section: _Section, table: dict[str, Any]) -> dict[int, tuple[T
         if day not in WEEKDAYS:
             section.fail(key, "ist kein Wochentag; erlaubt: " + ", ".join(WEEKDAYS))
         if not isinstance(ranges, list):
-            section.fail(key, "erwartet: eine Liste wie [\"07:30-12:30\"]")
+            section.fail(key, 'erwartet: eine Liste wie ["07:30-12:30"]')
         parsed = []
         for item in ranges:
             parts = str(item).split("-")
-            start, end = (_parse_hhmm(parts[0]), _parse_hhmm(parts[1])) if len(parts) == 2 else (None, None)
+            start, end = (
+                (_parse_hhmm(parts[0]), _parse_hhmm(parts[1])) if len(parts) == 2 else (None, None)
+            )
             if start is None or end is None or start >= end:
-                section.fail(key, f"enthält {item!r}; erwartet: Zeitspannen wie \"07:30-12:30\"")
+                section.fail(key, f'enthält {item!r}; erwartet: Zeitspannen wie "07:30-12:30"')
             parsed.append(TimeRange(start, end))  # type: ignore[arg-type]
         if parsed:
             hours[WEEKDAYS.index(day)] = tuple(sorted(parsed, key=lambda r: r.start))
@@ -310,7 +341,16 @@ def _mailbox(section: _Section) -> MailboxSettings:
         backend=backend,
         path=section.path("path", Path("postfach") if backend == "maildir" else None),
         address=section.get("address", "", str, _check_email),
-        endpoint=section.get("endpoint", "", str, lambda v: None if re.match(r"https?://", v) else "erwartet: eine URL wie https://mail.example.de/EWS/Exchange.asmx"),
+        endpoint=section.get(
+            "endpoint",
+            "",
+            str,
+            lambda v: (
+                None
+                if re.match(r"https?://", v)
+                else "erwartet: eine URL wie https://mail.example.de/EWS/Exchange.asmx"
+            ),
+        ),
         username=section.get("username", "", str),
         password_env=section.get("password_env", "", str, _check_env_name),
         auth=section.choice("auth", "ntlm", EWS_AUTH),
@@ -330,7 +370,12 @@ def _mailbox(section: _Section) -> MailboxSettings:
         inbox_folder=section.get("inbox_folder", "INBOX", str),
         sent_folder=section.get("sent_folder", "Sent", str),
         retries=section.int_range("retries", 3, 0, 20),
-        retry_backoff_seconds=section.get("retry_backoff_seconds", 2.0, float, lambda v: None if 0 <= v <= 600 else "erlaubt: 0 bis 600"),
+        retry_backoff_seconds=section.get(
+            "retry_backoff_seconds",
+            2.0,
+            float,
+            lambda v: None if 0 <= v <= 600 else "erlaubt: 0 bis 600",
+        ),
         batch_size=section.int_range("batch_size", 500, 1, 100_000),
     )
     required = {
@@ -341,7 +386,7 @@ def _mailbox(section: _Section) -> MailboxSettings:
     }[backend]
     for key in required:
         if not getattr(settings, key):
-            section.fail(key, f"fehlt; für backend = \"{backend}\" nötig")
+            section.fail(key, f'fehlt; für backend = "{backend}" nötig')
     if backend == "ews" and settings.auth != "oauth" and not settings.password_env:
         section.fail("password_env", "fehlt; nennen Sie die Umgebungsvariable mit dem Passwort")
     if backend == "graph" and not (settings.client_secret_env or settings.certificate_path):
@@ -354,7 +399,10 @@ def _intake(section: _Section, office_domain: str) -> IntakeSettings:
     mapping: dict[str, str] = {}
     for domain, rechtskreis in table.items():
         if rechtskreis not in RECHTSKREISE:
-            section.fail(f"rechtskreis_domains.{domain}", f"= {rechtskreis!r}; erlaubt: " + ", ".join(RECHTSKREISE))
+            section.fail(
+                f"rechtskreis_domains.{domain}",
+                f"= {rechtskreis!r}; erlaubt: " + ", ".join(RECHTSKREISE),
+            )
         mapping[domain.lower().lstrip("@")] = rechtskreis
     if office_domain:
         mapping.setdefault(office_domain, "SGB VIII")
@@ -372,7 +420,9 @@ def _deadlines(section: _Section) -> DeadlineSettings:
         feedback_weeks=section.int_range("feedback_weeks", 4, 1, 6),
         care_weeks=section.int_range("care_weeks", 4, 4, 6),
         qualitaetsdialog_months=tuple(sorted(months)),
-        qualitaetsdialog_first_organiser=section.choice("qualitaetsdialog_first_organiser", "SGB II", ("SGB II", "SGB VIII")),
+        qualitaetsdialog_first_organiser=section.choice(
+            "qualitaetsdialog_first_organiser", "SGB II", ("SGB II", "SGB VIII")
+        ),
         qualitaetsdialog_notice_weeks=section.int_range("qualitaetsdialog_notice_weeks", 4, 1, 12),
         goals_review_month=section.int_range("goals_review_month", 1, 1, 12),
     )
@@ -384,7 +434,7 @@ def _schedule(section: _Section) -> ScheduleSettings:
     for item in raw_times:
         parsed = _parse_hhmm(str(item))
         if parsed is None:
-            section.fail("reminder_times", f"enthält {item!r}; erwartet: Uhrzeiten wie \"08:00\"")
+            section.fail("reminder_times", f'enthält {item!r}; erwartet: Uhrzeiten wie "08:00"')
         times.append(parsed)
     return ScheduleSettings(
         intake_minutes=section.int_range("intake_minutes", 2, 1, 1440),
@@ -393,7 +443,18 @@ def _schedule(section: _Section) -> ScheduleSettings:
     )
 
 
-SECTIONS = ("office", "mailbox", "workbook", "intake", "mail", "deadlines", "schedule", "logging", "state", "templates")
+SECTIONS = (
+    "office",
+    "mailbox",
+    "workbook",
+    "intake",
+    "mail",
+    "deadlines",
+    "schedule",
+    "logging",
+    "state",
+    "templates",
+)
 
 
 def parse_settings(data: dict[str, Any], source: Path) -> Settings:
@@ -401,7 +462,10 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
     source = source.resolve() if source.exists() else source.absolute()
     for name in data:
         if name not in SECTIONS:
-            raise ConfigError(f"{source}: Abschnitt [{name}] ist unbekannt; erlaubt: " + ", ".join(f"[{s}]" for s in SECTIONS))
+            raise ConfigError(
+                f"{source}: Abschnitt [{name}] ist unbekannt; erlaubt: "
+                + ", ".join(f"[{s}]" for s in SECTIONS)
+            )
 
     def section(name: str) -> _Section:
         return _Section(source, name, data.get(name, {}))
@@ -413,7 +477,7 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
     mailbox = _mailbox(mailbox_s)
     mailbox_s.done()
     workbook_s = section("workbook")
-    workbook_s.require("path", "z. B. path = \"Anfrageliste.xlsx\"")
+    workbook_s.require("path", 'z. B. path = "Anfrageliste.xlsx"')
     workbook = WorkbookSettings(
         path=workbook_s.path("path", Path("Anfrageliste.xlsx")) or Path("Anfrageliste.xlsx"),
         backups=workbook_s.int_range("backups", 10, 0, 1000),
@@ -429,7 +493,8 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
     internal = _domains(mail_s, "internal_domains")
     mail = MailSettings(
         team_address=team_address or mailbox.address or "teampostfach@localhost",
-        internal_domains=internal or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
+        internal_domains=internal
+        or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
         admin_address=mail_s.get("admin_address", "", str, _check_email),
     )
     mail_s.done()

@@ -16,7 +16,7 @@ class WorkbookError(JugendhausError):
 
 
 class WorkbookLocked(WorkbookError):
-    """Someone has the workbook open (lock file present or the file cannot be opened for writing)."""
+    """Someone has the workbook open (a lock file exists or the file cannot be opened to write)."""
 
 
 class WorkbookChanged(WorkbookError):

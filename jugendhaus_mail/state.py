@@ -89,10 +89,13 @@ class StateDB:
         row = self.conn.execute(
             "SELECT key, outcome, nr, reason, filed_at FROM messages WHERE key = ?", (key,)
         ).fetchone()
-        return None if row is None else SeenMessage(row[0], row[1], row[2], row[3], row[4] is not None)
+        return (
+            None if row is None else SeenMessage(row[0], row[1], row[2], row[3], row[4] is not None)
+        )
 
-    def record_request(self, key: str, year: int, workbook_max: int, received: datetime,
-                       row: Row, now: datetime) -> str:
+    def record_request(
+        self, key: str, year: int, workbook_max: int, received: datetime, row: Row, now: datetime
+    ) -> str:
         """Allocate the next case number of `year` and queue the row, in one transaction."""
         with self.transaction() as tx:
             current = tx.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
@@ -108,8 +111,15 @@ class StateDB:
             )
         return nr
 
-    def record_other(self, key: str, outcome: str, received: datetime, now: datetime,
-                     reason: str | None = None, nr: str | None = None) -> None:
+    def record_other(
+        self,
+        key: str,
+        outcome: str,
+        received: datetime,
+        now: datetime,
+        reason: str | None = None,
+        nr: str | None = None,
+    ) -> None:
         with self.transaction() as tx:
             tx.execute(
                 "INSERT INTO messages(key, outcome, nr, reason, received, recorded_at) "
@@ -119,11 +129,15 @@ class StateDB:
 
     def mark_filed(self, key: str, now: datetime) -> None:
         with self.transaction() as tx:
-            tx.execute("UPDATE messages SET filed_at = ? WHERE key = ? AND filed_at IS NULL",
-                       (now.isoformat(), key))
+            tx.execute(
+                "UPDATE messages SET filed_at = ? WHERE key = ? AND filed_at IS NULL",
+                (now.isoformat(), key),
+            )
 
     def request_known(self, nr: str) -> bool:
-        row = self.conn.execute("SELECT 1 FROM messages WHERE nr = ? AND outcome = 'request'", (nr,)).fetchone()
+        row = self.conn.execute(
+            "SELECT 1 FROM messages WHERE nr = ? AND outcome = 'request'", (nr,)
+        ).fetchone()
         return row is not None
 
     def pending_rows(self) -> list[PendingRow]:
@@ -131,12 +145,16 @@ class StateDB:
             "SELECT key, nr, row_json, recorded_at FROM messages "
             "WHERE outcome = 'request' AND written_at IS NULL ORDER BY nr"
         ).fetchall()
-        return [PendingRow(k, nr, _decode_row(data), datetime.fromisoformat(at)) for k, nr, data, at in rows]
+        return [
+            PendingRow(k, nr, _decode_row(data), datetime.fromisoformat(at))
+            for k, nr, data, at in rows
+        ]
 
     def mark_written(self, keys: list[str] | tuple[str, ...], now: datetime) -> None:
         with self.transaction() as tx:
             tx.executemany(
-                "UPDATE messages SET written_at = ?, row_json = NULL WHERE key = ? AND written_at IS NULL",
+                "UPDATE messages SET written_at = ?, row_json = NULL "
+                "WHERE key = ? AND written_at IS NULL",
                 [(now.isoformat(), key) for key in keys],
             )
 
@@ -144,12 +162,15 @@ class StateDB:
         """The most recent mails set aside: (received, reason, key)."""
         rows = self.conn.execute(
             "SELECT received, reason, key FROM messages WHERE outcome = 'set_aside' "
-            "ORDER BY recorded_at DESC LIMIT ?", (limit,)
+            "ORDER BY recorded_at DESC LIMIT ?",
+            (limit,),
         ).fetchall()
         return [(r[0], r[1] or "", r[2]) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT outcome, COUNT(*) FROM messages GROUP BY outcome").fetchall()
+        rows = self.conn.execute(
+            "SELECT outcome, COUNT(*) FROM messages GROUP BY outcome"
+        ).fetchall()
         return {outcome: count for outcome, count in rows}
 
     # --- small key/value memory -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""A complete office site in a temp folder: config, Maildir, workbook, state — for end-to-end tests."""
+"""A complete office site in a temp folder: config, Maildir, workbook, state."""
 
 from __future__ import annotations
 
@@ -76,13 +76,20 @@ class Site:
                 result.append(values)
         return result
 
-    def cli(self, *args: str, now: str | None = None, env: dict[str, str] | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self,
+        *args: str,
+        now: str | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "jugendhaus_mail", "--config", str(self.config)]
         if now:
             command += ["--now", now]
         full_env = {**os.environ, **(env or {})}
-        result = subprocess.run([*command, *args], capture_output=True, text=True, env=full_env, timeout=300)
+        result = subprocess.run(
+            [*command, *args], capture_output=True, text=True, env=full_env, timeout=300
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
@@ -98,8 +105,13 @@ def make_site(root: Path, extra_config: str = "") -> Site:
     return Site(root, config)
 
 
-def request_mail(subject: str, body: str, sender: str = "Anna Schulz <anna.schulz@jobcenter-ge.de>",
-                 message_id: str | None = None, headers: Iterable[tuple[str, str]] = ()) -> bytes:
+def request_mail(
+    subject: str,
+    body: str,
+    sender: str = "Anna Schulz <anna.schulz@jobcenter-ge.de>",
+    message_id: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> bytes:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "FM-Jugendhaus@rostock.de"

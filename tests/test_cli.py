@@ -1,4 +1,4 @@
-"""The command line contract: help for every command, fast --help, clear one-line errors, exit codes."""
+"""The CLI contract: help for every command, fast --help, one-line errors, exit codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ import pytest
 from jugendhaus_mail.cli import COMMANDS, main
 from tests.site import make_site, request_mail, utc
 
-HEAVY = ("openpyxl", "exchangelib", "msal", "docxtpl", "holidays", "jinja2", "python_calamine", "requests")
+HEAVY = (
+    "openpyxl",
+    "exchangelib",
+    "msal",
+    "docxtpl",
+    "holidays",
+    "jinja2",
+    "python_calamine",
+    "requests",
+)
 
 
 def test_help_imports_no_mail_excel_or_calendar_library() -> None:
@@ -21,7 +30,9 @@ def test_help_imports_no_mail_excel_or_calendar_library() -> None:
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert "Teampostfach" in result.stdout
     assert result.stdout.strip().endswith("[]"), result.stdout
 
@@ -36,16 +47,25 @@ def test_every_command_has_german_help(command: str, capsys: pytest.CaptureFixtu
 
 def test_python_dash_m_works_and_a_bad_config_is_one_line_with_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "jugendhaus-mail.toml"
-    config.write_text('[office]\nholiday_region = "DE-MV"\n[mailbox]\nbackend = "pop3"\n', encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "jugendhaus_mail", "--config", str(config), "poll"],
-                            capture_output=True, text=True)
+    config.write_text(
+        '[office]\nholiday_region = "DE-MV"\n[mailbox]\nbackend = "pop3"\n', encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "jugendhaus_mail", "--config", str(config), "poll"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "[mailbox] backend" in result.stderr and "erlaubt: maildir, ews, graph, imap" in result.stderr
+    assert (
+        "[mailbox] backend" in result.stderr
+        and "erlaubt: maildir, ews, graph, imap" in result.stderr
+    )
 
 
-def test_init_writes_a_starter_config_and_refuses_to_overwrite_the_workbook(tmp_path: Path,
-                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_writes_a_starter_config_and_refuses_to_overwrite_the_workbook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "neu" / "jugendhaus-mail.toml"
     assert main(["--config", str(config), "init"]) == 0
     assert config.exists() and (tmp_path / "neu" / "Anfrageliste.xlsx").exists()
@@ -61,7 +81,9 @@ def test_check_is_healthy_on_a_fresh_site_and_unhealthy_with_waiting_rows(tmp_pa
     healthy = site.cli("check", now="2026-03-10T08:00")
     assert "OK" in healthy.stdout and "PROBLEM" not in healthy.stdout
     site.deliver(request_mail("Fallanfrage", "x", message_id="<w@x.de>"), utc(2026, 3, 9, 9), "w")
-    (site.root / ".~lock.Anfrageliste.xlsx#").write_text(",Maria Meier,pc1,10.03.2026 07:55,file:///x;")
+    (site.root / ".~lock.Anfrageliste.xlsx#").write_text(
+        ",Maria Meier,pc1,10.03.2026 07:55,file:///x;"
+    )
     polled = site.cli("poll", now="2026-03-10T08:00")
     assert "Warten auf die Anfrageliste: 1" in polled.stdout
     unhealthy = site.cli("check", now="2026-03-10T08:05", check=False)

@@ -64,18 +64,29 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
         ('[office]\nholiday_region = "DE-XY"', "[office] holiday_region"),
         ('[office]\nholiday_region = "DE-MV"\nclosed_days = ["32.12"]', "[office] closed_days"),
         ('[mailbox]\nbackend = "pop3"', "erlaubt: maildir, ews, graph, imap"),
-        ('[deadlines]\nfeedback_weeks = 8', "[deadlines] feedback_weeks = 8 ist nicht erlaubt: erlaubt: 1 bis 6"),
+        (
+            "[deadlines]\nfeedback_weeks = 8",
+            "[deadlines] feedback_weeks = 8 ist nicht erlaubt: erlaubt: 1 bis 6",
+        ),
         ('[deadlines]\ncontact_person_days = "fünf"', "erwartet: ganze Zahl"),
         ('[schedule]\ndigest_time = "7 Uhr"', "[schedule] digest_time"),
         ('[wokbook]\npath = "x.xlsx"', "Abschnitt [wokbook] ist unbekannt"),
-        ('[mailbox]\nbackend = "imap"\nhost = "imap.example.de"\nusername = "u"', "[mailbox] password_env fehlt"),
-        ('[mailbox]\nbackend = "imap"\nhost = "h"\nusername = "u"\npassword_env = "geheim 123"', "NAME einer Umgebungsvariablen"),
+        (
+            '[mailbox]\nbackend = "imap"\nhost = "imap.example.de"\nusername = "u"',
+            "[mailbox] password_env fehlt",
+        ),
+        (
+            '[mailbox]\nbackend = "imap"\nhost = "h"\nusername = "u"\npassword_env = "geheim 123"',
+            "NAME einer Umgebungsvariablen",
+        ),
         ('[workbook]\npath = "liste.csv"', "erwartet eine .xlsx- oder .xlsm-Datei"),
         ('[office.office_hours]\nmo = ["12:30-07:30"]', "office_hours.mo"),
         ('[mail]\ninternal_domains = ["nicht eine domain"]', "[mail] internal_domains"),
     ],
 )
-def test_bad_values_name_file_key_and_what_is_allowed(tmp_path: Path, extra: str, expected: str) -> None:
+def test_bad_values_name_file_key_and_what_is_allowed(
+    tmp_path: Path, extra: str, expected: str
+) -> None:
     # merge the extra section over the minimal one (TOML forbids repeating a table)
     sections: dict[str, list[str]] = {}
     current = ""
@@ -85,7 +96,9 @@ def test_bad_values_name_file_key_and_what_is_allowed(tmp_path: Path, extra: str
             sections.setdefault(current, [])
         elif line.strip():
             key = line.split("=")[0].strip()
-            sections[current] = [item for item in sections[current] if item.split("=")[0].strip() != key]
+            sections[current] = [
+                item for item in sections[current] if item.split("=")[0].strip() != key
+            ]
             sections[current].append(line)
     text = "\n".join(f"{head}\n" + "\n".join(lines) for head, lines in sections.items())
     path = write(tmp_path, text)
@@ -110,6 +123,8 @@ def test_missing_and_broken_files_say_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="kein gültiges TOML"):
         load_settings(write(tmp_path, "[office\nholiday_region ="))
     path = tmp_path / "latin1.toml"
-    path.write_bytes(MINIMAL.replace("DE-MV", "DE-MV").encode() + '# Schließtage\n'.encode("latin-1"))
+    path.write_bytes(
+        MINIMAL.replace("DE-MV", "DE-MV").encode() + "# Schließtage\n".encode("latin-1")
+    )
     with pytest.raises(ConfigError, match="UTF-8"):
         load_settings(path)

@@ -12,7 +12,9 @@ from jugendhaus_mail.cli import main
 from tests.site import Site
 
 MANIFEST = tomllib.loads(
-    (Path(__file__).resolve().parents[1] / "jugendhaus_mail" / "demo" / "manifest.toml").read_text("utf-8")
+    (Path(__file__).resolve().parents[1] / "jugendhaus_mail" / "demo" / "manifest.toml").read_text(
+        "utf-8"
+    )
 )
 
 
@@ -32,16 +34,23 @@ def test_every_request_of_the_manifest_is_one_row_with_the_promised_fields(demo_
         assert row["Anfrageart"].value == mail["kind"], mail["file"]
         assert row["Rechtskreis"].value == mail["rechtskreis"], mail["file"]
         assert row["Anhänge"].value == mail["attachments"], mail["file"]
-        for key, header in [("client_name", "Name junger Mensch"), ("customer_number", "Kundennummer"),
-                            ("address", "Anschrift")]:
+        for key, header in [
+            ("client_name", "Name junger Mensch"),
+            ("customer_number", "Kundennummer"),
+            ("address", "Anschrift"),
+        ]:
             assert row[header].value == mail.get(key), (mail["file"], header)
         if "birth_date" in mail:
-            assert row["Geburtsdatum"].value.date() == date.fromisoformat(mail["birth_date"]), mail["file"]
+            assert row["Geburtsdatum"].value.date() == date.fromisoformat(mail["birth_date"]), mail[
+                "file"
+            ]
         assert row["Frist Ansprechpartner"].value is not None
         assert (row["Hausbesuch fällig bis"].value is not None) == (mail["kind"] == "Hausbesuch")
 
 
-def test_replies_and_automated_mail_make_no_row_and_land_in_the_right_folder(demo_site: Site) -> None:
+def test_replies_and_automated_mail_make_no_row_and_land_in_the_right_folder(
+    demo_site: Site,
+) -> None:
     outcomes = [m["outcome"] for m in MANIFEST["mail"]]
     assert len(demo_site.folder("Erfasst")) == outcomes.count("request") + outcomes.count("reply")
     assert len(demo_site.folder("Nicht erfasst")) == outcomes.count("set_aside")
@@ -61,7 +70,11 @@ def test_demo_staff_are_in_the_workbook(demo_site: Site) -> None:
 
     sheet = openpyxl.load_workbook(demo_site.workbook)["Mitarbeitende"]
     names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
-    staff = tomllib.loads((Path(__file__).resolve().parents[1] / "jugendhaus_mail" / "demo" / "staff.toml").read_text("utf-8"))
+    staff = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "jugendhaus_mail" / "demo" / "staff.toml").read_text(
+            "utf-8"
+        )
+    )
     assert names == [s["name"] for s in staff["staff"]]
     table = sheet.tables["Mitarbeitende"]
     assert table.ref.endswith(str(len(names) + 1))

@@ -28,8 +28,11 @@ def test_a_request_becomes_one_row_with_deadlines_in_working_days(site: Site) ->
     # received Friday 6 March 2026, 23:30 UTC = Saturday 7 March 00:30 in Rostock:
     # counting starts Monday 9 March; Frauentag (8.3.) is a Sunday this year.
     # 5 working days after Sat 7.3. -> Fri 13.3.; 10 working days -> Fri 20.3.
-    site.deliver(request_mail("Anfrage Hausbesuch", body, message_id="<a1@jobcenter-ge.de>"),
-                 utc(2026, 3, 6, 23, 30), "a1")
+    site.deliver(
+        request_mail("Anfrage Hausbesuch", body, message_id="<a1@jobcenter-ge.de>"),
+        utc(2026, 3, 6, 23, 30),
+        "a1",
+    )
     report = poll(site.app(NOW))
     assert [m.outcome for m in report.mails] == ["request"]
     assert report.written == 1
@@ -51,7 +54,9 @@ def test_a_request_becomes_one_row_with_deadlines_in_working_days(site: Site) ->
 
 
 def test_case_numbers_count_per_calendar_year_and_continue_after_staff_numbers(site: Site) -> None:
-    site.deliver(request_mail("Fallanfrage", "x", message_id="<y1@x.de>"), utc(2026, 12, 30, 9), "y1")
+    site.deliver(
+        request_mail("Fallanfrage", "x", message_id="<y1@x.de>"), utc(2026, 12, 30, 9), "y1"
+    )
     site.deliver(request_mail("Fallanfrage", "y", message_id="<y2@x.de>"), utc(2027, 1, 4, 9), "y2")
     poll(site.app(utc(2027, 1, 4, 10)))
     numbers = [r["Nr."].value for r in site.requests()]
@@ -60,7 +65,11 @@ def test_case_numbers_count_per_calendar_year_and_continue_after_staff_numbers(s
 
 def test_second_cycle_changes_nothing(site: Site) -> None:
     for i in range(3):
-        site.deliver(request_mail(f"Fallanfrage {i}", "Text", message_id=f"<m{i}@x.de>"), utc(2026, 3, 9, 9, i), f"m{i}")
+        site.deliver(
+            request_mail(f"Fallanfrage {i}", "Text", message_id=f"<m{i}@x.de>"),
+            utc(2026, 3, 9, 9, i),
+            f"m{i}",
+        )
     poll(site.app(NOW))
     before = site.workbook.read_bytes()
     report = poll(site.app(NOW))
@@ -69,10 +78,20 @@ def test_second_cycle_changes_nothing(site: Site) -> None:
 
 
 def test_automated_mail_is_set_aside_with_a_reason(site: Site) -> None:
-    site.deliver(request_mail("Automatische Antwort: Fallanfrage", "Ich bin nicht im Büro.",
-                              headers=[("Auto-Submitted", "auto-replied")]), utc(2026, 3, 9, 9), "auto")
-    site.deliver(request_mail("Newsletter", "Neuigkeiten", headers=[("Precedence", "bulk")]),
-                 utc(2026, 3, 9, 10), "bulk")
+    site.deliver(
+        request_mail(
+            "Automatische Antwort: Fallanfrage",
+            "Ich bin nicht im Büro.",
+            headers=[("Auto-Submitted", "auto-replied")],
+        ),
+        utc(2026, 3, 9, 9),
+        "auto",
+    )
+    site.deliver(
+        request_mail("Newsletter", "Neuigkeiten", headers=[("Precedence", "bulk")]),
+        utc(2026, 3, 9, 10),
+        "bulk",
+    )
     report = poll(site.app(NOW))
     assert [m.outcome for m in report.mails] == ["set_aside", "set_aside"]
     assert all(m.reason for m in report.mails)
@@ -100,22 +119,45 @@ def test_staff_sheet_rechtskreis_wins_over_the_domain(site: Site) -> None:
 
     workbook = openpyxl.load_workbook(site.workbook)
     sheet = workbook["Mitarbeitende"]
-    sheet["A2"], sheet["B2"], sheet["C2"], sheet["D2"] = "Tim Berg", "tim.berg@hansestadt.de", "IFK SGB II", "SGB II"
+    sheet["A2"], sheet["B2"], sheet["C2"], sheet["D2"] = (
+        "Tim Berg",
+        "tim.berg@hansestadt.de",
+        "IFK SGB II",
+        "SGB II",
+    )
     workbook.save(site.workbook)
-    site.deliver(request_mail("Fallanfrage", "x", sender="tim.berg@hansestadt.de"), utc(2026, 3, 9, 9), "tb")
-    site.deliver(request_mail("Fallanfrage", "x", sender="info@traeger.de", message_id="<e@t.de>"),
-                 utc(2026, 3, 9, 9), "ext")
-    site.deliver(request_mail("Fallanfrage", "x", sender="kollegin@rostock.de", message_id="<k@r.de>"),
-                 utc(2026, 3, 9, 9), "own")
+    site.deliver(
+        request_mail("Fallanfrage", "x", sender="tim.berg@hansestadt.de"), utc(2026, 3, 9, 9), "tb"
+    )
+    site.deliver(
+        request_mail("Fallanfrage", "x", sender="info@traeger.de", message_id="<e@t.de>"),
+        utc(2026, 3, 9, 9),
+        "ext",
+    )
+    site.deliver(
+        request_mail("Fallanfrage", "x", sender="kollegin@rostock.de", message_id="<k@r.de>"),
+        utc(2026, 3, 9, 9),
+        "own",
+    )
     poll(site.app(NOW))
     by_sender = {r["E-Mail Anfragende"].value: r["Rechtskreis"].value for r in site.requests()}
-    assert by_sender == {"tim.berg@hansestadt.de": "SGB II", "info@traeger.de": "extern", "kollegin@rostock.de": "SGB VIII"}
+    assert by_sender == {
+        "tim.berg@hansestadt.de": "SGB II",
+        "info@traeger.de": "extern",
+        "kollegin@rostock.de": "SGB VIII",
+    }
 
 
 @pytest.mark.parametrize("lock_kind", ["excel", "libreoffice"])
-def test_open_workbook_queues_rows_durably_and_writes_them_later(site: Site, lock_kind: str) -> None:
+def test_open_workbook_queues_rows_durably_and_writes_them_later(
+    site: Site, lock_kind: str
+) -> None:
     lock = lock_paths(site.workbook)[lock_kind]  # type: ignore[index]
-    lock.write_bytes(b"\x05Maria" + b" " * 48 if lock_kind == "excel" else b",Maria Meier,pc1,10.03.2026 07:55,file:///x;")
+    lock.write_bytes(
+        b"\x05Maria" + b" " * 48
+        if lock_kind == "excel"
+        else b",Maria Meier,pc1,10.03.2026 07:55,file:///x;"
+    )
     site.deliver(request_mail("Fallanfrage", "x", message_id="<q1@x.de>"), utc(2026, 3, 9, 9), "q1")
     before = site.workbook.read_bytes()
     report = poll(site.app(NOW))
@@ -137,18 +179,33 @@ def test_dry_run_changes_nothing(site: Site) -> None:
     assert [(m.outcome, m.kind) for m in report.mails] == [("request", "Stellungnahme")]
     assert site.workbook.read_bytes() == before
     assert len(site.inbox()) == 1
-    assert not (site.root / "state" / "jugendhaus-mail.sqlite3").exists() or poll(site.app(NOW)).written == 1
+    assert (
+        not (site.root / "state" / "jugendhaus-mail.sqlite3").exists()
+        or poll(site.app(NOW)).written == 1
+    )
 
 
-INJECTIONS = ['=HYPERLINK("http://evil.example","klick")', "=1+1", "+49 381 123", "-2", "@SUM(A1)",
-              "#N/A", "=cmd|' /C calc'!A0"]
+INJECTIONS = [
+    '=HYPERLINK("http://evil.example","klick")',
+    "=1+1",
+    "+49 381 123",
+    "-2",
+    "@SUM(A1)",
+    "#N/A",
+    "=cmd|' /C calc'!A0",
+]
 
 
 @pytest.mark.parametrize("payload", INJECTIONS)
 def test_text_from_mail_never_becomes_a_formula(site: Site, payload: str) -> None:
     body = f"Name: {payload}\nKundennummer: {payload}\nAnschrift: {payload}\n"
-    site.deliver(request_mail(f"{payload}", body, sender=f'"{payload}" <a@jobcenter-ge.de>',
-                              message_id="<inj@x.de>"), utc(2026, 3, 9, 9), "inj")
+    site.deliver(
+        request_mail(
+            f"{payload}", body, sender=f'"{payload}" <a@jobcenter-ge.de>', message_id="<inj@x.de>"
+        ),
+        utc(2026, 3, 9, 9),
+        "inj",
+    )
     poll(site.app(NOW))
     [row] = site.requests()
     for header in ("Betreff", "Name junger Mensch", "Kundennummer", "Anschrift", "Anfrage von"):
@@ -158,8 +215,11 @@ def test_text_from_mail_never_becomes_a_formula(site: Site, payload: str) -> Non
 
 
 def test_control_characters_are_removed(site: Site) -> None:
-    site.deliver(request_mail("Fall\x07anfrage\x1b", "Name: Lea\x00 Ko\x0bch\n", message_id="<cc@x.de>"),
-                 utc(2026, 3, 9, 9), "cc")
+    site.deliver(
+        request_mail("Fall\x07anfrage\x1b", "Name: Lea\x00 Ko\x0bch\n", message_id="<cc@x.de>"),
+        utc(2026, 3, 9, 9),
+        "cc",
+    )
     poll(site.app(NOW))
     [row] = site.requests()
     assert row["Betreff"].value == "Fallanfrage"

@@ -30,7 +30,9 @@ def raw_mail(subject: str) -> bytes:
     return f"From: a@jobcenter-ge.de\r\nSubject: {subject}\r\n\r\nText\r\n".encode()
 
 
-def test_lists_oldest_first_with_delivery_time_and_moves_into_created_folders(tmp_path: Path) -> None:
+def test_lists_oldest_first_with_delivery_time_and_moves_into_created_folders(
+    tmp_path: Path,
+) -> None:
     settings = settings_for(tmp_path)
     root = tmp_path / "postfach"
     later = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)

@@ -33,17 +33,32 @@ def check_workbook(app: App) -> list[tuple[bool, str]]:
         snapshot = app.store().read()
     except JugendhausError as exc:
         return [(False, f"Anfrageliste nicht lesbar: {exc}")]
-    lines.append((True, f"Anfrageliste lesbar: {len(snapshot.requests)} Anfragen, "
-                        f"{len(snapshot.staff)} Mitarbeitende"))
+    lines.append(
+        (
+            True,
+            f"Anfrageliste lesbar: {len(snapshot.requests)} Anfragen, "
+            f"{len(snapshot.staff)} Mitarbeitende",
+        )
+    )
     for sheet, headers in snapshot.missing_headers.items():
         if headers:
-            lines.append((False, f"Blatt {sheet}: Spalten fehlen: {', '.join(headers)} – "
-                                 "bitte die Überschriften wiederherstellen."))
+            lines.append(
+                (
+                    False,
+                    f"Blatt {sheet}: Spalten fehlen: {', '.join(headers)} – "
+                    "bitte die Überschriften wiederherstellen.",
+                )
+            )
     lock = find_lock(path)
     if lock is not None:
         since = lock.since.strftime("%d.%m.%Y %H:%M") if lock.since else "unbekannt"
-        lines.append((True, f"Anfrageliste ist geöffnet von {lock.owner} (seit {since}); "
-                            "der Dienst schreibt, sobald sie geschlossen ist."))
+        lines.append(
+            (
+                True,
+                f"Anfrageliste ist geöffnet von {lock.owner} (seit {since}); "
+                "der Dienst schreibt, sobald sie geschlossen ist.",
+            )
+        )
     return lines
 
 
@@ -57,8 +72,15 @@ def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
     if settings.mailbox.backend == "maildir":
         path = settings.mailbox.path
         if path is None or not ((path / "new").is_dir() or (path / "cur").is_dir()):
-            return [(False, f"Maildir fehlt: {path} – Pfad in [mailbox] path prüfen oder `init` ausführen.")]
-        waiting = sum(1 for sub in ("new", "cur") if (path / sub).is_dir() for _ in (path / sub).iterdir())
+            return [
+                (
+                    False,
+                    f"Maildir fehlt: {path} – Pfad in [mailbox] path prüfen oder `init` ausführen.",
+                )
+            ]
+        waiting = sum(
+            1 for sub in ("new", "cur") if (path / sub).is_dir() for _ in (path / sub).iterdir()
+        )
         return [(True, f"Maildir lesbar: {path} ({waiting} Mail(s) im Posteingang)")]
     module_name, _class_name = BACKENDS[settings.mailbox.backend]
     module = importlib.import_module(module_name)
@@ -74,12 +96,22 @@ def check_state(app: App) -> list[tuple[bool, str]]:
         pending = state.pending_rows()
         counts = state.counts()
         aside = state.set_aside(10)
-    lines = [(True, f"Bisher bearbeitet: {counts.get('request', 0)} Anfragen, "
-                    f"{counts.get('set_aside', 0)} Mails nicht erfasst")]
+    lines = [
+        (
+            True,
+            f"Bisher bearbeitet: {counts.get('request', 0)} Anfragen, "
+            f"{counts.get('set_aside', 0)} Mails nicht erfasst",
+        )
+    ]
     if pending:
         oldest = min(p.recorded_at for p in pending).astimezone(app.calendar.tz)
-        lines.append((False, f"{len(pending)} Anfrage(n) warten seit {oldest:%d.%m.%Y %H:%M} "
-                             "auf die Anfrageliste (geöffnet oder gesperrt?)."))
+        lines.append(
+            (
+                False,
+                f"{len(pending)} Anfrage(n) warten seit {oldest:%d.%m.%Y %H:%M} "
+                "auf die Anfrageliste (geöffnet oder gesperrt?).",
+            )
+        )
     for received, reason, _key in aside:
         lines.append((True, f"Nicht erfasst (Eingang {received[:16].replace('T', ' ')}): {reason}"))
     return lines

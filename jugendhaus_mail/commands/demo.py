@@ -78,7 +78,9 @@ def _prepare_folder(folder: Path) -> None:
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MARKER).write_text("Von jugendhaus-mail demo angelegt; wird beim nächsten Lauf ersetzt.\n")
+    (folder / MARKER).write_text(
+        "Von jugendhaus-mail demo angelegt; wird beim nächsten Lauf ersetzt.\n"
+    )
 
 
 def deliver_demo_mail(app: Any, maildir: Path) -> int:

@@ -16,7 +16,9 @@ def run(args: argparse.Namespace) -> int:
     if not config_path.exists():
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
-        print(f"Konfigurationsvorlage angelegt: {config_path} – bitte Postfach und Adressen anpassen.")
+        print(
+            f"Konfigurationsvorlage angelegt: {config_path} – bitte Postfach und Adressen anpassen."
+        )
     settings = load_settings(config_path)
     workbook = settings.workbook.path
     if workbook.exists():

@@ -40,7 +40,11 @@ def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
         ]
         widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
         for row in (header, *rows):
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+            lines.append(
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+                + "  "
+                + row[-1]
+            )
     if dry_run:
         lines.append("Probelauf: nichts wurde verändert.")
     else:

@@ -79,23 +79,37 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
         result = _take_in(ctx, mailbox, message, cases, year_max, planned, dry_run)
         report.mails.append(result)
         if not dry_run:
-            log.info("Mail %s: %s%s", result.nr or "-", OUTCOME_LABELS[result.outcome],
-                     f" ({result.reason})" if result.reason else "")
+            log.info(
+                "Mail %s: %s%s",
+                result.nr or "-",
+                OUTCOME_LABELS[result.outcome],
+                f" ({result.reason})" if result.reason else "",
+            )
     if not dry_run:
         _write_pending(ctx, snapshot, cases.feedback_updates(), report)
     return report
 
 
-def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
-             cases: CaseIndex, year_max: dict[int, int],
-             planned: dict[int, int], dry_run: bool) -> MailResult:
+def _take_in(
+    ctx: IntakeContext,
+    mailbox: Mailbox,
+    message: IncomingMessage,
+    cases: CaseIndex,
+    year_max: dict[int, int],
+    planned: dict[int, int],
+    dry_run: bool,
+) -> MailResult:
     parsed = parse_message(message.raw)
     seen = ctx.state.seen(parsed.key)
     if seen is not None:
         # Either we crashed before filing it last time, or the same mail was delivered twice.
         if seen.filed:
-            result = MailResult(message.received, "duplicate", seen.nr,
-                                reason=f"bereits erfasst als {seen.nr}" if seen.nr else "bereits bearbeitet")
+            result = MailResult(
+                message.received,
+                "duplicate",
+                seen.nr,
+                reason=f"bereits erfasst als {seen.nr}" if seen.nr else "bereits bearbeitet",
+            )
             folder = Folder.NICHT_ERFASST
         else:
             result = MailResult(message.received, "recovered", seen.nr, reason=seen.reason)
@@ -107,7 +121,9 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
     if parsed.automated_reason is not None:
         result = MailResult(message.received, "set_aside", reason=parsed.automated_reason)
         if not dry_run:
-            ctx.state.record_other(parsed.key, "set_aside", message.received, ctx.now, reason=parsed.automated_reason)
+            ctx.state.record_other(
+                parsed.key, "set_aside", message.received, ctx.now, reason=parsed.automated_reason
+            )
             failpoint("after_record")
             mailbox.move(message.handle, Folder.NICHT_ERFASST)
             failpoint("after_move")
@@ -129,7 +145,9 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
         planned[year] = max(planned.get(year, 0), year_max.get(year, 0)) + 1
         nr = f"{year}-{planned[year]:04d} (geplant)"
     else:
-        nr = ctx.state.record_request(parsed.key, year, year_max.get(year, 0), message.received, row, ctx.now)
+        nr = ctx.state.record_request(
+            parsed.key, year, year_max.get(year, 0), message.received, row, ctx.now
+        )
         failpoint("after_record")
         mailbox.move(message.handle, Folder.ERFASST)
         failpoint("after_move")
@@ -138,8 +156,9 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, message: IncomingMessage,
     return MailResult(message.received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
 
 
-def request_row(ctx: IntakeContext, parsed: ParsedMail, received: datetime,
-                staff_rechtskreis: dict[str, str]) -> Row:
+def request_row(
+    ctx: IntakeContext, parsed: ParsedMail, received: datetime, staff_rechtskreis: dict[str, str]
+) -> Row:
     """The workbook row for a new request (without Nr., which the state database allocates)."""
     calendar = ctx.calendar
     deadlines = ctx.settings.deadlines
@@ -152,7 +171,9 @@ def request_row(ctx: IntakeContext, parsed: ParsedMail, received: datetime,
         "subject": parsed.subject,
         "requester_name": parsed.sender_name,
         "requester_email": parsed.sender_address,
-        "rechtskreis": rechtskreis_for(parsed.sender_address, ctx.settings.intake.rechtskreis_domains, staff_rechtskreis),
+        "rechtskreis": rechtskreis_for(
+            parsed.sender_address, ctx.settings.intake.rechtskreis_domains, staff_rechtskreis
+        ),
         "client_name": fields.client_name,
         "customer_number": fields.customer_number,
         "birth_date": fields.birth_date,
@@ -166,8 +187,9 @@ def request_row(ctx: IntakeContext, parsed: ParsedMail, received: datetime,
     return row
 
 
-def _write_pending(ctx: IntakeContext, snapshot: Snapshot, updates: list[CellUpdate],
-                   report: IntakeReport) -> None:
+def _write_pending(
+    ctx: IntakeContext, snapshot: Snapshot, updates: list[CellUpdate], report: IntakeReport
+) -> None:
     in_workbook = {str(r.get("service_key")) for r in snapshot.requests if r.get("service_key")}
     pending = ctx.state.pending_rows()
     already = [p.key for p in pending if p.key in in_workbook]

@@ -53,8 +53,15 @@ class MaildirMailbox:
             if not folder.is_dir():
                 continue
             with os.scandir(folder) as it:
-                entries.extend(Path(entry.path) for entry in it if entry.is_file() and not entry.name.startswith("."))
-        found = sorted(((self._received(path), path) for path in entries), key=lambda item: (item[0], item[1].name))
+                entries.extend(
+                    Path(entry.path)
+                    for entry in it
+                    if entry.is_file() and not entry.name.startswith(".")
+                )
+        found = sorted(
+            ((self._received(path), path) for path in entries),
+            key=lambda item: (item[0], item[1].name),
+        )
         for received, path in found[: self.batch_size]:
             try:
                 raw = path.read_bytes()
@@ -76,7 +83,8 @@ class MaildirMailbox:
     def send(self, message: EmailMessage) -> None:
         folder = self._folder(Folder.POSTAUSGANG)
         now = datetime.now(UTC)
-        name = f"{int(now.timestamp())}.M{now.microsecond}P{os.getpid()}R{os.urandom(4).hex()}.jugendhaus-mail"
+        unique = f"M{now.microsecond}P{os.getpid()}R{os.urandom(4).hex()}"
+        name = f"{int(now.timestamp())}.{unique}.jugendhaus-mail"
         tmp = folder / "tmp" / name
         data = message.as_bytes(policy=SMTP)
         with open(tmp, "wb") as fh:

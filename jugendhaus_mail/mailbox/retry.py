@@ -45,7 +45,9 @@ def with_retries(
             raise
         except TransientError as exc:
             if attempt >= retries:
-                raise MailboxError(f"{what}: nach {attempt + 1} Versuchen aufgegeben ({exc})") from exc
+                raise MailboxError(
+                    f"{what}: nach {attempt + 1} Versuchen aufgegeben ({exc})"
+                ) from exc
             wait = backoff_seconds * (2**attempt)
             if exc.retry_after is not None:
                 wait = min(max(exc.retry_after, 0.0), MAX_SERVER_WAIT_SECONDS)
