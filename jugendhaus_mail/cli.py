@@ -24,6 +24,8 @@ DESCRIPTION = (
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Konfiguration (falls nötig) und eine neue Anfrageliste anlegen"),
     "poll": ("poll", "Posteingang einmal abholen und neue Anfragen eintragen"),
+    "remind": ("remind", "Fristen berechnen, Erinnerungen und Eskalationen senden"),
+    "digest": ("digest", "Tagesübersicht an Teamleitungen und Sachgebietsleitung senden"),
     "check": ("check", "Konfiguration, Anfrageliste und Postfach prüfen"),
     "demo": ("demo", "Demo mit mitgeliefertem Postfach in einem Arbeitsordner durchspielen"),
 }
@@ -53,9 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_command_options(name: str, command: argparse.ArgumentParser) -> None:
-    if name == "poll":
+    if name in ("poll", "remind", "digest"):
         command.add_argument("--dry-run", action="store_true", help="nur anzeigen, nichts ändern")
-    elif name == "demo":
+    if name == "digest":
+        command.add_argument(
+            "--to", metavar="ADRESSE", help="nur an diese Adresse senden (z. B. zum Testen)"
+        )
+    if name == "demo":
         command.add_argument(
             "--dir", type=Path, default=Path("demo"),
             help="Arbeitsordner für die Demo (Standard: ./demo; wird neu angelegt)",

@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_pending ON messages(written_at) WHERE outcome = 'request';
 CREATE TABLE IF NOT EXISTS counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    key         TEXT PRIMARY KEY,       -- (case, rule, stage, due date) or similar: sent once
+    queued_at   TEXT NOT NULL,
+    message     BLOB,                   -- the complete mail; NULL once sent
+    sent_at     TEXT
+);
 """
 
 DB_NAME = "jugendhaus-mail.sqlite3"
@@ -172,6 +178,35 @@ class StateDB:
             "SELECT outcome, COUNT(*) FROM messages GROUP BY outcome"
         ).fetchall()
         return {outcome: count for outcome, count in rows}
+
+    # --- outgoing mail: queued durably, sent once ---------------------------------------------
+
+    def already_queued(self, key: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is not None
+        )
+
+    def queue_mail(self, key: str, message: bytes, now: datetime) -> bool:
+        """Queue a mail under `key`; False (and nothing queued) when that key was queued before."""
+        with self.transaction() as tx:
+            cursor = tx.execute(
+                "INSERT OR IGNORE INTO outbox(key, queued_at, message) VALUES (?, ?, ?)",
+                (key, now.isoformat(), message),
+            )
+        return cursor.rowcount == 1
+
+    def unsent_mail(self) -> list[tuple[str, bytes]]:
+        rows = self.conn.execute(
+            "SELECT key, message FROM outbox WHERE sent_at IS NULL ORDER BY queued_at, key"
+        ).fetchall()
+        return [(key, bytes(message)) for key, message in rows]
+
+    def mark_mail_sent(self, key: str, now: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE outbox SET sent_at = ?, message = NULL WHERE key = ?",
+                (now.isoformat(), key),
+            )
 
     # --- small key/value memory -----------------------------------------------------------
 

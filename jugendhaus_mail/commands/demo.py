@@ -64,9 +64,28 @@ def run(args: argparse.Namespace) -> int:
     print(f"{delivered} Demo-Mails zugestellt in {settings.mailbox.path}\n")
     print("Posteingang abholen (poll):")
     print(format_report(app, poll(app), dry_run=False))
+    _remind_and_digest(app)
     print(f"\nAnfrageliste: {settings.workbook.path}")
     print(f"Gleiche Demo mit eigenen Befehlen: jugendhaus-mail --config {config} check")
     return 0
+
+
+def _remind_and_digest(app: Any) -> None:
+    from jugendhaus_mail.commands.poll import format_planned
+    from jugendhaus_mail.jobs.digest import run_digest
+    from jugendhaus_mail.jobs.remind import run_remind
+    from jugendhaus_mail.mailbox import open_mailbox
+
+    with app.state() as state, open_mailbox(app.settings) as mailbox:
+        print("\nFristen und Erinnerungen (remind):")
+        print(format_planned(run_remind(app, state, mailbox).outbox.planned, dry_run=False))
+        print("\nTagesübersicht (digest):")
+        report = run_digest(app, state, mailbox)
+        if report.skipped_reason:
+            print(f"Tagesübersicht: {report.skipped_reason}.")
+        print(format_planned(report.outbox.planned, dry_run=False))
+    outbox = app.settings.mailbox.path / ".Postausgang" / "new"
+    print(f"\nAlle gesendeten Mails liegen vollständig in {outbox}")
 
 
 def _prepare_folder(folder: Path) -> None:

@@ -7,6 +7,7 @@ import argparse
 from jugendhaus_mail.app import App, app_from_args
 from jugendhaus_mail.intake.cycle import OUTCOME_LABELS, IntakeContext, IntakeReport, run_intake
 from jugendhaus_mail.mailbox import open_mailbox
+from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,8 +19,12 @@ def run(args: argparse.Namespace) -> int:
 
 def poll(app: App, *, dry_run: bool = False) -> IntakeReport:
     with app.state() as state, open_mailbox(app.settings) as mailbox:
-        ctx = IntakeContext(app.settings, app.calendar, state, app.store(), app.now)
-        return run_intake(ctx, mailbox, dry_run=dry_run)
+        outbox = Outbox(app.settings, state, app.now, dry_run=dry_run)
+        ctx = IntakeContext(app.settings, app.calendar, state, app.store(), app.now, outbox)
+        report = run_intake(ctx, mailbox, dry_run=dry_run)
+        outbox.flush(mailbox)
+        report.planned = outbox.planned
+        return report
 
 
 def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
@@ -45,10 +50,26 @@ def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
                 + "  "
                 + row[-1]
             )
+    if report.planned:
+        lines.append(format_planned(report.planned, dry_run=dry_run))
     if dry_run:
         lines.append("Probelauf: nichts wurde verändert.")
     else:
         lines.append(f"In die Anfrageliste geschrieben: {report.written}.")
         if report.pending:
             lines.append(f"Warten auf die Anfrageliste: {report.pending} – {report.waiting_reason}")
+    return "\n".join(lines)
+
+
+def format_planned(planned: list[PlannedMail], *, dry_run: bool) -> str:
+    """Who gets (or in a dry run would get) which mail."""
+    if not planned:
+        return "Keine Mails fällig."
+    verb = "würde senden" if dry_run else "gesendet"
+    lines = [f"{len(planned)} Mail(s) {verb}:"]
+    for mail in planned:
+        cc = f" (Kopie: {', '.join(mail.cc)})" if mail.cc else ""
+        lines.append(f"  {mail.subject} → {', '.join(mail.to)}{cc}")
+        if mail.refused:
+            lines.append(f"    nicht gesendet an: {', '.join(mail.refused)} (fremde Domain)")
     return "\n".join(lines)

@@ -21,8 +21,11 @@ from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.intake.classify import extract_fields, rechtskreis_for, request_kind
+from jugendhaus_mail.intake.notices import queue_intake_notices
 from jugendhaus_mail.intake.parse import ParsedMail, parse_message
+from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
+from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
 from jugendhaus_mail.workbook.store import WorkbookStore
@@ -58,6 +61,7 @@ class IntakeReport:
     written: int = 0
     pending: int = 0
     waiting_reason: str | None = None
+    planned: list[PlannedMail] = field(default_factory=list)  # mail sent (or planned) meanwhile
 
 
 @dataclass(frozen=True)
@@ -67,17 +71,25 @@ class IntakeContext:
     state: StateDB
     store: WorkbookStore
     now: datetime
+    outbox: Outbox | None = None  # acknowledgements and Kinderschutz alerts; None sends nothing
 
 
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
     snapshot = ctx.store.read()
     report = IntakeReport()
     cases = CaseIndex(snapshot)
+    staff = Staff(snapshot.staff)
     year_max = _highest_numbers(snapshot)
     planned: dict[int, int] = {}
     for message in mailbox.list_new():
         result = _take_in(ctx, mailbox, message, cases, year_max, planned, dry_run)
         report.mails.append(result)
+        if ctx.outbox is not None and result.nr and result.outcome in ("request", "recovered"):
+            row = cases.rows.get(result.nr)
+            if row is not None:
+                queue_intake_notices(
+                    ctx.outbox, result.nr, row, message.received, staff, ctx.calendar
+                )
         if not dry_run:
             log.info(
                 "Mail %s: %s%s",
@@ -113,7 +125,13 @@ def _take_in(
             folder = Folder.NICHT_ERFASST
         else:
             result = MailResult(message.received, "recovered", seen.nr, reason=seen.reason)
-            folder = Folder.ERFASST if seen.outcome == "request" else Folder.NICHT_ERFASST
+            folder = (
+                Folder.ERFASST if seen.outcome in ("request", "reply") else Folder.NICHT_ERFASST
+            )
+            if seen.outcome == "request" and seen.nr:
+                cases.add(
+                    seen.nr, request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
+                )
         if not dry_run:
             mailbox.move(message.handle, folder)
         return result

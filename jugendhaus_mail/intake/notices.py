@@ -1,0 +1,44 @@
+"""Mail that intake sends at once: the acknowledgement to the requester and, for Kinderschutz,
+the immediate alert to the SGB VIII leads and the JSB (never waiting for the digest)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.notify import render as mails
+from jugendhaus_mail.notify.outbox import Outbox
+from jugendhaus_mail.rules import next_office_hour
+from jugendhaus_mail.workbook.model import Row
+from jugendhaus_mail.workdays import WorkCalendar
+
+
+def queue_intake_notices(
+    outbox: Outbox, nr: str, row: Row, received: datetime, staff: Staff, calendar: WorkCalendar
+) -> None:
+    requester = str(row.get("requester_email") or "")
+    due = row.get("contact_due")
+    if requester and isinstance(due, date):
+        slot = next_office_hour(outbox.now, calendar, outbox.settings.office.office_hours)
+        acknowledgement = mails.AcknowledgementMail(
+            nr=nr,
+            requester_name=str(row.get("requester_name") or ""),
+            kind=str(row.get("kind") or ""),
+            received=received,
+            contact_person_due=due,
+            next_office_hours=mails.OfficeHoursSlot(slot[0].date(), slot[0].time(), slot[1].time())
+            if slot
+            else None,
+        )
+        outbox.queue(f"{nr}|acknowledgement", acknowledgement, [requester])
+    if row.get("kind") == "Kinderschutz":
+        alert = mails.KinderschutzMail(
+            nr=nr,
+            requester_name=str(row.get("requester_name") or ""),
+            requester_email=requester,
+            received=received,
+        )
+        leads = [m.email for m in staff.by_role("Sachgebietsleitung")]
+        leads += [m.email for m in staff.by_role("Teamleitung") if m.rechtskreis == "SGB VIII"]
+        jsb = [m.email for m in staff.by_role("JSB")]
+        outbox.queue(f"{nr}|kinderschutz", alert, leads + jsb)

@@ -1,0 +1,1 @@
+"""The jobs the CLI and the scheduler run: remind and digest (intake lives in `intake.cycle`)."""

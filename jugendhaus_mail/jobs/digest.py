@@ -1,0 +1,103 @@
+"""The daily digest for team leaders: on working days only, once a day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from jugendhaus_mail.app import App
+from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.mailbox.base import Mailbox
+from jugendhaus_mail.notify import render as mails
+from jugendhaus_mail.notify.outbox import Outbox
+from jugendhaus_mail.rules import DigestItem, digest, duties, is_digest_day
+from jugendhaus_mail.rules.sprechzeiten import office_hours_on
+from jugendhaus_mail.state import StateDB
+
+LAST_DIGEST = "digest.last_sent_at"
+
+
+@dataclass
+class DigestReport:
+    outbox: Outbox
+    skipped_reason: str | None = None
+
+
+def run_digest(
+    app: App,
+    state: StateDB,
+    mailbox: Mailbox | None,
+    *,
+    dry_run: bool = False,
+    to: str | None = None,
+) -> DigestReport:
+    settings, calendar = app.settings, app.calendar
+    today = calendar.local_date(app.now)
+    outbox = Outbox(settings, state, app.now, dry_run=dry_run)
+    if to is None and not is_digest_day(today, calendar):
+        reason = calendar.non_working_reason(today) or "kein Arbeitstag"
+        return DigestReport(outbox, f"heute kein Versand ({reason})")
+    snapshot = app.store().read()
+    open_duties, problems = duties(
+        snapshot.requests, snapshot.staff, calendar, settings.deadlines, today
+    )
+    last = state.get(LAST_DIGEST)
+    since = datetime.fromisoformat(last) if last else None
+    data = digest(
+        snapshot.requests,
+        snapshot.staff,
+        snapshot.absences,
+        open_duties,
+        calendar,
+        app.now,
+        since,
+        settings.deadlines,
+    )
+    due, organiser = data.next_qualitaetsdialog
+    mail = mails.DigestMail(
+        today=today,
+        overdue=[_item(i) for i in data.overdue],
+        due_soon=[_item(i) for i in data.due_soon],
+        new=[_item(i) for i in data.new],
+        without_contact=[_item(i) for i in data.without_contact],
+        absences=[
+            mails.DigestAbsence(
+                a.name,
+                a.start.date(),
+                a.end.date(),
+                [
+                    mails.OfficeHoursSlot(s.date(), s.time(), e.time())
+                    for s, e in office_hours_on(today, calendar, settings.office.office_hours)
+                    if s < a.end.replace(tzinfo=s.tzinfo) and e > a.start.replace(tzinfo=s.tzinfo)
+                ],
+            )
+            for a in data.absences_today
+        ],
+        next_dialog=mails.DialogInfo(due, organiser),
+        since=since,
+        problems=[f"{p.nr or '–'}: {p.message_de}" for p in problems][:20],
+    )
+    if to is not None:
+        recipients, key = [to], f"digest|{today.isoformat()}|{to}|{app.now.isoformat()}"
+    else:
+        recipients, key = (
+            [m.email for m in Staff(snapshot.staff).leaders()],
+            f"digest|{today.isoformat()}",
+        )
+    queued = outbox.queue(key, mail, recipients)
+    if not dry_run and queued and to is None:
+        state.put(LAST_DIGEST, app.now.isoformat())
+    if mailbox is not None:
+        outbox.flush(mailbox)
+    return DigestReport(outbox, None if queued else "heute schon versandt")
+
+
+def _item(item: DigestItem) -> mails.DigestItem:
+    return mails.DigestItem(
+        nr=item.nr or "–",
+        kind=item.kind or "",
+        label=item.label,
+        due=item.due,
+        responsible=item.responsible,
+        days_overdue=item.days_overdue,
+    )
