@@ -76,6 +76,12 @@ class Site:
                 result.append(values)
         return result
 
+    def run(self, *args: str, now: str) -> int:
+        """The CLI in this process (fast); use `cli` where a real process matters."""
+        from jugendhaus_mail.cli import main
+
+        return main(["--config", str(self.config), "--now", now, *args])
+
     def cli(
         self,
         *args: str,
@@ -127,3 +133,39 @@ def request_mail(
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+STAFF = [
+    {"name": "Lena Kowalski", "email": "lena.kowalski@rostock.de", "role": "JSB", "rechtskreis": "SGB VIII",
+     "phone": "0381 555 0311", "active": "Ja"},
+    {"name": "Frank Dettmann", "email": "frank.dettmann@rostock.de", "role": "Sachgebietsleitung",
+     "rechtskreis": "SGB VIII", "active": "Ja"},
+    {"name": "Ralf Timmermann", "email": "ralf.timmermann@jobcenter-ge.de", "role": "Teamleitung",
+     "rechtskreis": "SGB II", "active": "Ja"},
+    {"name": "Anna Schulz", "email": "anna.schulz@jobcenter-ge.de", "role": "IFK SGB II",
+     "rechtskreis": "SGB II", "team_lead": "Ralf Timmermann", "active": "Ja"},
+    {"name": "Eva Extern", "email": "eva@gmail.com", "role": "Teamleitung", "rechtskreis": "SGB II", "active": "Ja"},
+]  # fmt: skip
+
+
+def set_staff(site: Site, rows: list[dict[str, Any]]) -> None:
+    from jugendhaus_mail.commands.demo import fill_table
+    from jugendhaus_mail.workbook.schema import load_schema
+
+    workbook = openpyxl.load_workbook(site.workbook)
+    fill_table(workbook["Mitarbeitende"], [c.key for c in load_schema().staff.columns], rows)
+    workbook.save(site.workbook)
+
+
+def outgoing(site: Site) -> list[EmailMessage]:
+    """Every mail the service sent, oldest first (Maildir backend: folder Postausgang)."""
+    import email
+    import email.policy
+
+    folder = site.maildir / ".Postausgang" / "new"
+    messages = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        messages.append(message)
+    return sorted(messages, key=lambda m: (m["Date"].datetime, m["Subject"]))

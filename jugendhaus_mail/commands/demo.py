@@ -132,9 +132,9 @@ def create_demo_workbook(app: Any) -> None:
     build_workbook(path, schema)
     data = tomllib.loads((DEMO_DATA / "staff.toml").read_text(encoding="utf-8"))
     workbook = openpyxl.load_workbook(path)
-    _fill_table(workbook["Mitarbeitende"], [c.key for c in schema.staff.columns], data["staff"])
+    fill_table(workbook["Mitarbeitende"], [c.key for c in schema.staff.columns], data["staff"])
     absences = [_absence_row(entry, app) for entry in data.get("absence", [])]
-    _fill_table(workbook["Abwesenheiten"], [c.key for c in schema.absences.columns], absences)
+    fill_table(workbook["Abwesenheiten"], [c.key for c in schema.absences.columns], absences)
     workbook.save(path)
 
 
@@ -157,7 +157,7 @@ def _absence_row(entry: dict[str, Any], app: Any) -> dict[str, Any]:
     }
 
 
-def _fill_table(sheet: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
+def fill_table(sheet: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
     """Write rows below the header of a freshly built sheet and stretch its table to them."""
     from openpyxl.utils import get_column_letter
 
