@@ -135,17 +135,30 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
+def _person(name: str, email: str, role: str, rechtskreis: str, **extra: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "email": email,
+        "role": role,
+        "rechtskreis": rechtskreis,
+        "active": "Ja",
+        **extra,
+    }
+
+
 STAFF = [
-    {"name": "Lena Kowalski", "email": "lena.kowalski@rostock.de", "role": "JSB", "rechtskreis": "SGB VIII",
-     "phone": "0381 555 0311", "active": "Ja"},
-    {"name": "Frank Dettmann", "email": "frank.dettmann@rostock.de", "role": "Sachgebietsleitung",
-     "rechtskreis": "SGB VIII", "active": "Ja"},
-    {"name": "Ralf Timmermann", "email": "ralf.timmermann@jobcenter-ge.de", "role": "Teamleitung",
-     "rechtskreis": "SGB II", "active": "Ja"},
-    {"name": "Anna Schulz", "email": "anna.schulz@jobcenter-ge.de", "role": "IFK SGB II",
-     "rechtskreis": "SGB II", "team_lead": "Ralf Timmermann", "active": "Ja"},
-    {"name": "Eva Extern", "email": "eva@gmail.com", "role": "Teamleitung", "rechtskreis": "SGB II", "active": "Ja"},
-]  # fmt: skip
+    _person("Lena Kowalski", "lena.kowalski@rostock.de", "JSB", "SGB VIII", phone="0381 555 0311"),
+    _person("Frank Dettmann", "frank.dettmann@rostock.de", "Sachgebietsleitung", "SGB VIII"),
+    _person("Ralf Timmermann", "ralf.timmermann@jobcenter-ge.de", "Teamleitung", "SGB II"),
+    _person(
+        "Anna Schulz",
+        "anna.schulz@jobcenter-ge.de",
+        "IFK SGB II",
+        "SGB II",
+        team_lead="Ralf Timmermann",
+    ),
+    _person("Eva Extern", "eva@gmail.com", "Teamleitung", "SGB II"),
+]
 
 
 def set_staff(site: Site, rows: list[dict[str, Any]]) -> None:
