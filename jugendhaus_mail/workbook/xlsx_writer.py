@@ -1,0 +1,349 @@
+"""Write the service's changes into the workbook without touching anything else.
+
+`apply_changes` is a pure bytes -> bytes transform of the .xlsx/.xlsm package: it rewrites only
+the worksheet XML of `Anfragen` and its table part; every other zip member is copied as the
+very same bytes. The sheet is never loaded as a whole document: the writer splices the XML
+text, reading only the header row, two columns (key and Nr.) and the rows it changes, so a
+cycle stays cheap on sheets of 50,000 rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from jugendhaus_mail.errors import WorkbookUnsafe
+from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
+from jugendhaus_mail.workbook.schema import Schema, Sheet
+from jugendhaus_mail.workbook.xlsx_cells import cell_xml, shared_index, shared_strings, value_text
+from jugendhaus_mail.workbook.xlsx_sheet import (
+    MAX_ROW,
+    Area,
+    Cell,
+    Edit,
+    RowXml,
+    SheetText,
+    cell_text,
+    col_letters,
+    render_row,
+)
+from jugendhaus_mail.workbook.xlsx_zip import Chunks, TableInfo, ZipPackage, locate_parts
+
+
+@dataclass
+class _Context:
+    """What one call knows about the workbook."""
+
+    sheet: SheetText
+    table: TableInfo
+    columns: dict[str, int]  # schema key -> column index (only headers that were found)
+    shared: bytes | None
+    date1904: bool
+    schema: Sheet
+
+
+def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes, CommitResult]:
+    """Append new requests and update service cells; return the new bytes and what happened.
+
+    Raises WorkbookUnsafe (nothing written) where writing would risk staff content, and
+    ValueError for changes that name columns the service may not write (a programming error).
+    """
+    sheet_schema = schema.requests
+    _check_changes(sheet_schema, changes)
+    keys = tuple(dict.fromkeys(row.service_key for row in changes.appends))
+    if not changes:
+        return data, CommitResult(keys, 0)
+    package = ZipPackage(data)
+    replacements, updated = _plan(package, sheet_schema, changes)
+    if not replacements:
+        return data, CommitResult(keys, updated)
+    return package.rebuild(replacements), CommitResult(keys, updated)
+
+
+def _plan(
+    package: ZipPackage, sheet_schema: Sheet, changes: Changes
+) -> tuple[dict[str, Chunks], int]:
+    """The new content of the parts that change (nothing when there is nothing to write), and
+    how many updates found their row. Only the returned generator keeps the sheet text alive."""
+    parts = locate_parts(package, sheet_schema)
+    context = _Context(
+        sheet=SheetText(package.read(parts.sheet), sheet_schema.name),
+        table=parts.table,
+        columns={},
+        shared=package.read(parts.shared) if parts.shared else None,
+        date1904=parts.date1904,
+        schema=sheet_schema,
+    )
+    context.columns = _map_columns(context)
+    new_rows = _new_rows(context, changes.appends)
+    updated, row_updates = _route_updates(context, changes, new_rows)
+    context.shared = None  # read for the last time: free it before the sheet is rebuilt
+    if not new_rows and not row_updates:
+        return {}, updated
+    edits: list[Edit] = []
+    table_xml = context.table.xml
+    if new_rows:
+        new_last = _append(context, new_rows, edits)
+        if new_last > context.table.area.last_row:
+            table_xml = context.table.extended_xml(new_last)
+            edits += context.sheet.extend_ranges(context.table.area, new_last)
+        edits += context.sheet.extend_dimension(context.table.area, new_last)
+    edits += _update_rows(context, row_updates)
+    replacements: dict[str, Chunks] = {parts.sheet: context.sheet.splice(edits)}
+    if table_xml != context.table.xml:
+        replacements[parts.table_part] = [table_xml]
+    return replacements, updated
+
+
+def _check_changes(sheet: Sheet, changes: Changes) -> None:
+    known = {column.key: column for column in sheet.columns}
+    for row in changes.appends:
+        unknown = set(row.values) - set(known)
+        if unknown:
+            raise ValueError(f"NewRow names unknown columns: {sorted(unknown)}")
+    for update in changes.updates:
+        column = known.get(update.column)
+        if column is None:
+            raise ValueError(f"CellUpdate names unknown column {update.column!r}")
+        if not column.service_writes_later:
+            raise ValueError(f"column {update.column!r} belongs to {column.owner}, not the service")
+
+
+def _normalise(header: str) -> str:
+    return " ".join(header.split()).casefold()
+
+
+def _map_columns(context: _Context) -> dict[str, int]:
+    area = context.table.area
+    row = context.sheet.row(area.first_row)
+    cells = [c for c in (row.cells if row else ()) if area.first_col <= c.col <= area.last_col]
+    shared = _shared_for(context, cells)
+    found: dict[str, int] = {}
+    for cell in cells:
+        text = cell_text(cell, shared)
+        if text:
+            found.setdefault(_normalise(text), cell.col)
+    columns = {
+        column.key: found[_normalise(column.header)]
+        for column in context.schema.columns
+        if _normalise(column.header) in found
+    }
+    if "service_key" not in columns:
+        header = context.schema.column("service_key").header
+        raise WorkbookUnsafe(
+            f"In der Tabelle {context.table.name!r} fehlt die Spalte {header!r}. Ohne sie kann "
+            "der Dienst doppelte Einträge nicht erkennen und schreibt nichts. Bitte die Spalte "
+            "wiederherstellen (Kopfzeile genau so benennen, sie darf ausgeblendet sein)."
+        )
+    return columns
+
+
+def _shared_for(context: _Context, cells: Iterable[Cell]) -> dict[int, str]:
+    refs = (shared_index(cell.attrs.get("t", "n"), cell.inner) for cell in cells)
+    return shared_strings(context.shared, {index for index in refs if index is not None})
+
+
+def _column_texts(context: _Context, key: str) -> list[tuple[int, str]]:
+    """(row, text) of every filled cell of a column below the header. Streams the column and
+    keeps only small tuples: on 50,000 rows, Cell objects would cost tens of MiB."""
+    header_row = context.table.area.first_row
+    texts: list[tuple[int, str]] = []
+    pending: list[tuple[int, int]] = []  # (row, shared string index)
+    for row, kind, inner in context.sheet.column_values(context.columns[key]):
+        if row <= header_row:
+            continue
+        index = shared_index(kind, inner)
+        if index is not None:
+            pending.append((row, index))
+        elif (text := value_text(kind, inner, {})) and text.strip():
+            texts.append((row, text.strip()))
+    shared = shared_strings(context.shared, {index for _, index in pending})
+    texts += [(row, text.strip()) for row, index in pending if (text := shared.get(index, ""))]
+    return [(row, text) for row, text in texts if text]
+
+
+def _new_rows(context: _Context, appends: tuple[NewRow, ...]) -> list[dict[str, CellValue]]:
+    if not appends:
+        return []
+    present = {text for _, text in _column_texts(context, "service_key")}
+    rows: list[dict[str, CellValue]] = []
+    for new in appends:
+        key = new.service_key.strip()
+        if key in present:
+            continue
+        present.add(key)
+        rows.append({**new.values, "service_key": key})
+    return rows
+
+
+def _route_updates(
+    context: _Context, changes: Changes, new_rows: list[dict[str, CellValue]]
+) -> tuple[int, dict[int, dict[int, CellValue]]]:
+    """Apply updates to rows being appended; group the rest by sheet row. Returns the count of
+    updates that found their row, and {row: {column: value}}."""
+    if not changes.updates:
+        return 0, {}
+    if "nr" not in context.columns:
+        header = context.schema.column("nr").header
+        raise WorkbookUnsafe(
+            f"In der Tabelle {context.table.name!r} fehlt die Spalte {header!r}; der Dienst "
+            "findet die Anfragen nur über ihre Nummer. Bitte die Spalte wiederherstellen."
+        )
+    rows_by_nr: dict[str, list[int]] = {}
+    for row, text in _column_texts(context, "nr"):
+        rows_by_nr.setdefault(text, []).append(row)
+    new_by_nr = {str(values.get("nr", "")).strip(): values for values in new_rows}
+    updated = 0
+    by_row: dict[int, dict[int, CellValue]] = {}
+    for update in changes.updates:
+        nr = update.nr.strip()
+        target = new_by_nr.get(nr) if nr else None
+        rows = rows_by_nr.get(nr, [])
+        if target is not None:
+            target[update.column] = update.value
+        col = context.columns.get(update.column)
+        if col is not None:
+            for row in rows:
+                by_row.setdefault(row, {})[col] = update.value
+        if target is not None or (rows and col is not None):
+            updated += 1
+    return updated, by_row
+
+
+# --- appending ------------------------------------------------------------------------------
+
+
+def _append(context: _Context, new_rows: list[dict[str, CellValue]], edits: list[Edit]) -> int:
+    """Queue the edits that write `new_rows` below the last filled table row; return the
+    table's new last row."""
+    sheet, table = context.sheet, context.table
+    area = table.area
+    if table.totals_rows:
+        raise WorkbookUnsafe(
+            f"Die Tabelle {table.name!r} hat eine Ergebniszeile; darüber fügt der Dienst keine "
+            "Zeilen ein. Bitte in Excel unter Tabellenentwurf die Ergebniszeile ausschalten "
+            "(Summen lassen sich oberhalb oder auf einem eigenen Blatt bilden)."
+        )
+    last_filled, trailing = _last_filled_row(context)
+    first = last_filled + 1
+    last = last_filled + len(new_rows)
+    if last > MAX_ROW:
+        raise WorkbookUnsafe(
+            f"Das Blatt {context.schema.name!r} ist voll (Excel erlaubt {MAX_ROW:,} Zeilen). "
+            "Bitte abgeschlossene Anfragen in eine Archiv-Arbeitsmappe verschieben."
+        )
+    target = Area(area.first_col, first, area.last_col, last)
+    _refuse_blocked(context, target, "neue Zeilen")
+    template = _template_styles(context, trailing.get(last_filled))
+    rendered = []
+    for number, values in enumerate(new_rows, start=first):
+        by_col = {context.columns[k]: v for k, v in values.items() if k in context.columns}
+        rendered.append(_render_new_row(context, number, by_col, template, trailing.get(number)))
+    later = [row for number, row in sorted(trailing.items()) if number > last]
+    replaced = [row for number, row in sorted(trailing.items()) if first <= number <= last]
+    end = later[0].start if later else sheet.data_end
+    start = replaced[0].start if replaced else end
+    edits.append((start, end, b"".join(rendered)))
+    return max(area.last_row, last)
+
+
+def _last_filled_row(context: _Context) -> tuple[int, dict[int, RowXml]]:
+    """The last table row with content, and every row after it (empty or styled only).
+
+    Raises WorkbookUnsafe when a row below the table has content in the table's columns."""
+    area = context.table.area
+    rows: dict[int, RowXml] = {}
+    for row in context.sheet.rows_backward():
+        filled = any(c.has_content for c in row.cells if area.first_col <= c.col <= area.last_col)
+        if filled and row.number > area.last_row:
+            raise WorkbookUnsafe(
+                f"Unter der Tabelle {context.table.name!r} steht in Zeile {row.number} etwas, "
+                "das nicht zur Tabelle gehört. Der Dienst hängt neue Anfragen erst an, wenn "
+                "diese Zeilen in die Tabelle aufgenommen (Tabelle erweitern) oder verschoben "
+                "sind. Die Änderungen bleiben so lange vorgemerkt."
+            )
+        rows[row.number] = row
+        if filled or row.number <= area.first_row:
+            return max(row.number, area.first_row), rows
+    return area.first_row, rows
+
+
+def _refuse_blocked(context: _Context, target: Area, what: str) -> None:
+    for blocked, kind in context.sheet.blocked_areas():
+        if blocked.overlaps(target):
+            raise WorkbookUnsafe(
+                f"Im Bereich {target} (für {what}) liegt {kind} ({blocked}). Der Dienst "
+                "schreibt dort nicht, damit nichts zerstört wird. Bitte die Zellen im Blatt "
+                f"{context.schema.name!r} auflösen; die Änderungen bleiben so lange vorgemerkt."
+            )
+
+
+def _template_styles(context: _Context, above: RowXml | None) -> dict[int, str]:
+    """The style of each table column for new rows: the last filled row's, else the column's
+    default style."""
+    area = context.table.area
+    styles = {}
+    for col in range(area.first_col, area.last_col + 1):
+        cell = above.cell(col) if above and above.number > area.first_row else None
+        style = cell.attrs.get("s") if cell else None
+        style = style or context.sheet.column_style(col)
+        if style is not None:
+            styles[col] = style
+    return styles
+
+
+def _render_new_row(
+    context: _Context,
+    number: int,
+    values: dict[int, CellValue],
+    template: dict[int, str],
+    existing: RowXml | None,
+) -> bytes:
+    area = context.table.area
+    old = {cell.col: cell for cell in existing.cells} if existing else {}
+    cells = []
+    for col in sorted(old.keys() | range(area.first_col, area.last_col + 1)):
+        cell = old.get(col)
+        if not area.first_col <= col <= area.last_col:
+            cells.append(cell.raw if cell else b"")
+            continue
+        style = (cell.attrs.get("s") if cell else None) or template.get(col)
+        if col in values:
+            ref = f"{col_letters(col)}{number}"
+            cells.append(cell_xml(ref, style, values[col], context.date1904))
+        elif cell is not None:
+            cells.append(cell.raw)
+        elif style is not None:
+            cells.append(f'<c r="{col_letters(col)}{number}" s="{style}"/>'.encode())
+    attrs = existing.attrs if existing else {}
+    trailer = existing.trailer if existing else b""
+    return render_row(number, attrs, cells, trailer, reveal=True)
+
+
+# --- updating -------------------------------------------------------------------------------
+
+
+def _update_rows(context: _Context, by_row: dict[int, dict[int, CellValue]]) -> list[Edit]:
+    edits = []
+    for row in context.sheet.rows_at(sorted(by_row)):
+        number, values = row.number, by_row[row.number]
+        for col in values:
+            _refuse_blocked(context, Area(col, number, col, number), "eine Aktualisierung")
+            cell = row.cell(col)
+            if cell is not None and cell.has_formula:
+                raise WorkbookUnsafe(
+                    f"Die Zelle {col_letters(col)}{number} im Blatt {context.schema.name!r} "
+                    "enthält eine Formel; der Dienst überschreibt sie nicht. Bitte die Formel "
+                    "aus dieser Dienst-Spalte entfernen; die Änderung bleibt so lange vorgemerkt."
+                )
+        cells = []
+        for col in sorted({c.col for c in row.cells} | set(values)):
+            cell = row.cell(col)
+            if col not in values:
+                cells.append(cell.raw if cell else b"")
+                continue
+            style = (cell.attrs.get("s") if cell else None) or context.sheet.column_style(col)
+            ref = f"{col_letters(col)}{number}"
+            cells.append(cell_xml(ref, style, values[col], context.date1904))
+        edits.append((row.start, row.end, render_row(number, row.attrs, cells, row.trailer)))
+    return edits
