@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import MailboxError
+from jugendhaus_mail.fsync import sync_directory
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class MaildirMailbox:
             source = self.root / sub / handle
             if source.exists():
                 os.rename(source, target_dir / _with_info(handle))
-                _fsync_dir(target_dir)
+                sync_directory(target_dir)
                 return
         if not (target_dir / _with_info(handle)).exists():
             log.warning("Nachricht %s ist weder im Posteingang noch in %s", handle, folder.value)
@@ -113,19 +114,6 @@ class MaildirMailbox:
 def _with_info(name: str) -> str:
     """Files in cur/ carry the info suffix; mark moved mail as seen."""
     return name if ":2," in name else name + ":2,S"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def deliver(root: Path, raw: bytes, received: datetime, unique: str) -> Path:

@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
+from jugendhaus_mail.fsync import sync_directory
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
 from jugendhaus_mail.workbook.model import (
     CellValue,
@@ -115,7 +116,7 @@ class WorkbookStore:
                 return None
         finally:
             self.temp_path.unlink(missing_ok=True)
-        _sync_directory(self.path.parent)
+        sync_directory(self.path.parent)
         self._cache = replace(after, fingerprint=self._check_landed(data))
         return replace(result, backup=str(backup) if backup else None)
 
@@ -338,19 +339,3 @@ def _copy_owner_and_mode(original: os.stat_result, target: Path) -> None:
 
 def _is_busy(exc: OSError) -> bool:
     return exc.errno in BUSY_ERRNOS or getattr(exc, "winerror", None) in BUSY_WINERRORS
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename durable; Windows and some network file systems cannot, which is fine."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
