@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll": ("poll", "Posteingang einmal abholen und neue Anfragen eintragen"),
     "remind": ("remind", "Fristen berechnen, Erinnerungen und Eskalationen senden"),
     "digest": ("digest", "Tagesübersicht an Teamleitungen und Sachgebietsleitung senden"),
+    "letter": ("letter", "vorausgefüllten Brief (Word) zu einer Anfrage erstellen"),
+    "report": ("report", "Halbjahresbericht für den Qualitätsdialog erstellen"),
+    "run": ("run", "als Dienst laufen: Abholen, Erinnerungen und Tagesübersicht nach Zeitplan"),
+    "retention": ("retention", "personenbezogene Daten abgeschlossener Fälle nach Frist löschen"),
     "check": ("check", "Konfiguration, Anfrageliste und Postfach prüfen"),
     "demo": ("demo", "Demo mit mitgeliefertem Postfach in einem Arbeitsordner durchspielen"),
 }
@@ -57,6 +61,30 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_command_options(name: str, command: argparse.ArgumentParser) -> None:
     if name in ("poll", "remind", "digest"):
         command.add_argument("--dry-run", action="store_true", help="nur anzeigen, nichts ändern")
+    if name == "poll":
+        command.add_argument(
+            "--backfill", action="store_true",
+            help="alten Posteingang in Etappen abholen, mit Fortschrittsanzeige (unterbrechbar)",
+        )  # fmt: skip
+    if name in ("retention",):
+        command.add_argument("--dry-run", action="store_true", help="nur anzeigen, nichts ändern")
+    if name == "letter":
+        command.add_argument("nr", metavar="NR", help="Nr. der Anfrage, z. B. 2026-0042")
+        command.add_argument(
+            "kind", metavar="ART", choices=("hausbesuch", "nicht-angetroffen", "einladung"),
+            help="hausbesuch | nicht-angetroffen | einladung",
+        )  # fmt: skip
+        command.add_argument("--out", type=Path, required=True, help="Zieldatei (.docx)")
+    if name == "report":
+        command.add_argument("period", metavar="ZEITRAUM", nargs="?", help="z. B. 2026-H2")
+        command.add_argument("--from", dest="date_from", metavar="DATUM", help="Beginn, JJJJ-MM-TT")
+        command.add_argument("--to", dest="date_to", metavar="DATUM", help="Ende (JJJJ-MM-TT)")
+        command.add_argument("--out", type=Path, required=True, help="Zieldatei (.xlsx)")
+    if name == "run":
+        command.add_argument(
+            "--max-seconds", type=float, default=None,
+            help="nach so vielen Sekunden sauber beenden (für Tests und Probeläufe)",
+        )  # fmt: skip
     if name == "digest":
         command.add_argument(
             "--to", metavar="ADRESSE", help="nur an diese Adresse senden (z. B. zum Testen)"
