@@ -12,10 +12,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table
 from openpyxl.worksheet.worksheet import Worksheet
+from python_calamine import CalamineWorkbook
 from xlsx_fixtures import (
     SHEET,
     TABLE,
@@ -350,6 +353,15 @@ def test_updates_find_their_row_by_nr(empty: bytes, schema: Schema) -> None:
         assert refs == sorted(refs), "cells must stay in column order"
 
 
+def test_an_update_that_changes_nothing_writes_nothing(empty: bytes, schema: Schema) -> None:
+    data = sorted_by_staff(empty)
+    updates = Changes(updates=(CellUpdate("2025-0001", "contact_due", date(2025, 3, 11)),))
+    once, first = apply_changes(data, schema, updates)
+    again, second = apply_changes(once, schema, updates)
+    assert once != data and first.updated == 1
+    assert again is once and second.updated == 1
+
+
 def test_update_of_a_row_appended_in_the_same_batch(empty: bytes, schema: Schema) -> None:
     changes = Changes(
         appends=(request(5),), updates=(CellUpdate("2025-0005", "contact_due", date(2025, 6, 2)),)
@@ -543,6 +555,39 @@ def test_stored_members_stay_stored(empty: bytes, schema: Schema) -> None:
     assert column_values(open_sheet(out), "Nr.") == ["2025-0001"]
 
 
+class _Unseekable(io.RawIOBase):
+    """An output zipfile cannot seek in: it then writes data descriptors, as LibreOffice does."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.buffer += data
+        return len(data)
+
+
+def test_members_with_data_descriptors_are_copied_raw(empty: bytes, schema: Schema) -> None:
+    sink = _Unseekable()
+    with zipfile.ZipFile(io.BytesIO(empty)) as source, zipfile.ZipFile(sink, "w") as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info), zipfile.ZIP_DEFLATED)
+    data = bytes(sink.buffer)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert all(info.flag_bits & 0x08 for info in archive.infolist())
+
+    out = append(data, schema, request(1))
+
+    before, after = raw_entries(data), raw_entries(out)
+    assert list(before) == list(after)
+    assert {name for name in before if before[name] != after[name]} == {SHEET}
+    with zipfile.ZipFile(io.BytesIO(out)) as archive:
+        assert archive.testzip() is None
+    assert column_values(open_sheet(out), "Nr.") == ["2025-0001"]
+
+
 def test_zip64_packages_keep_every_member(empty: bytes, schema: Schema) -> None:
     buffer = io.BytesIO()
     with (
@@ -557,6 +602,11 @@ def test_zip64_packages_keep_every_member(empty: bytes, schema: Schema) -> None:
     old, new = members(data), members(out)
     assert list(old) == list(new)
     assert {n for n in old if old[n] != new[n]} == {SHEET}  # row 2 filled: the table kept its size
+    with zipfile.ZipFile(io.BytesIO(data)) as before, zipfile.ZipFile(io.BytesIO(out)) as after:
+        assert after.testzip() is None
+        assert [(i.compress_type, i.date_time) for i in after.infolist()] == [
+            (i.compress_type, i.date_time) for i in before.infolist()
+        ]
 
 
 def test_sheet_written_with_other_attribute_order(empty: bytes, schema: Schema) -> None:
@@ -592,3 +642,14 @@ def test_encrypted_or_old_workbooks_are_named_as_such(schema: Schema) -> None:
         append(ole, schema, request(1))
     with pytest.raises(WorkbookError, match="ZIP"):
         append(b"PK\x03\x04 kaputt", schema, request(1))
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(min_size=1, max_size=80))
+def test_any_mail_text_reads_back_as_written(empty: bytes, schema: Schema, text: str) -> None:
+    out = append(empty, schema, request(1, subject=text))
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(out)).get_sheet_by_name("Anfragen")
+    expected = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "", text)
+    assert sheet.to_python()[1][COLUMNS.index("subject")] == expected

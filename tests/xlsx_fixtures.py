@@ -102,17 +102,18 @@ def members(data: bytes) -> dict[str, bytes]:
 
 
 def raw_entries(data: bytes) -> dict[str, bytes]:
-    """Each member's compressed bytes and CRC as stored, in zip order."""
+    """Each member exactly as stored (local header, compressed data, data descriptor), in zip
+    order. Only the position in the file may differ between two zips with equal entries."""
     result = {}
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for info in archive.infolist():
             start = info.header_offset
             name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
-            body = start + 30 + name_len + extra_len
-            result[info.filename] = (
-                struct.pack("<IH", info.CRC, info.compress_type)
-                + data[body : body + info.compress_size]
-            )
+            end = start + 30 + name_len + extra_len + info.compress_size
+            if info.flag_bits & 0x08:
+                has_signature = data[end : end + 4] == b"PK\x07\x08"
+                end += 16 if has_signature else 12
+            result[info.filename] = data[start:end]
     return result
 
 

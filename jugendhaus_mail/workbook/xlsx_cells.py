@@ -134,7 +134,7 @@ def excel_serial(value: date, date1904: bool) -> float | None:
 
 def cell_xml(ref: str, style: str | None, value: CellValue, date1904: bool) -> bytes:
     """One <c> element. Text is always an inline string: never a formula, never an error."""
-    style_attr = f' s="{style}"' if style is not None else ""
+    style_attr = f' s="{xml_escape(style)}"' if style is not None else ""
     if isinstance(value, bool):
         return f'<c r="{ref}"{style_attr} t="b"><v>{int(value)}</v></c>'.encode()
     number = _as_number(value, date1904)
@@ -146,6 +146,22 @@ def cell_xml(ref: str, style: str | None, value: CellValue, date1904: bool) -> b
     text = _OOXML_ESCAPE.sub(r"_x005F_x\1_", text)  # keep a literal "_x0041_" literal
     body = f'<is><t xml:space="preserve">{xml_escape(text)}</t></is>'
     return f'<c r="{ref}"{style_attr} t="inlineStr">{body}</c>'.encode()
+
+
+def holds(kind: str, inner: bytes | None, value: CellValue, date1904: bool) -> bool:
+    """True when a cell (type and inner XML) already shows `value`: writing it would change
+    nothing. Shared strings are not looked up; such cells count as different."""
+    number = _as_number(value, date1904) if not isinstance(value, bool) else None
+    if number is not None:
+        raw = cell_value(inner) if inner and kind == "n" else None
+        try:
+            return raw is not None and float(raw) == float(number)
+        except ValueError:
+            return False
+    text = _as_text(value)
+    if not text:
+        return not inner or value_text(kind, inner, {}) in (None, "")
+    return kind == "inlineStr" and inner is not None and rich_text(inner) == text
 
 
 def _as_number(value: CellValue, date1904: bool) -> str | None:

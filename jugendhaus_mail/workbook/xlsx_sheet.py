@@ -41,7 +41,7 @@ def col_letters(index: int) -> str:
 
 
 def split_ref(ref: str) -> tuple[int, int]:
-    """ "AB12" -> (28, 12)."""
+    """Column and row of a cell reference: AB12 -> (28, 12)."""
     match = _REF.fullmatch(ref.strip())
     if match is None:
         raise ValueError(f"not a cell reference: {ref!r}")
@@ -57,7 +57,7 @@ class Area:
 
     @classmethod
     def parse(cls, text: str) -> Area | None:
-        """ "A1:C5" or "B7"; None for whole rows/columns ("A:A", "3:3") and anything else."""
+        """A range like A1:C5 or a cell like B7; None for whole rows or columns (A:A, 3:3)."""
         parts = text.split(":")
         try:
             corners = [split_ref(part) for part in parts]

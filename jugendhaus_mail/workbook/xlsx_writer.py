@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
 from jugendhaus_mail.workbook.schema import Schema, Sheet
-from jugendhaus_mail.workbook.xlsx_cells import cell_xml, shared_index, shared_strings, value_text
+from jugendhaus_mail.workbook.xlsx_cells import (
+    cell_xml,
+    holds,
+    shared_index,
+    shared_strings,
+    value_text,
+)
 from jugendhaus_mail.workbook.xlsx_sheet import (
     MAX_ROW,
     Area,
@@ -80,7 +86,9 @@ def _plan(
     context.shared = None  # read for the last time: free it before the sheet is rebuilt
     if not new_rows and not row_updates:
         return {}, updated
-    edits: list[Edit] = []
+    edits = _update_rows(context, row_updates)
+    if not new_rows and not edits:
+        return {}, updated  # every cell already held its new value
     table_xml = context.table.xml
     if new_rows:
         new_last = _append(context, new_rows, edits)
@@ -88,7 +96,6 @@ def _plan(
             table_xml = context.table.extended_xml(new_last)
             edits += context.sheet.extend_ranges(context.table.area, new_last)
         edits += context.sheet.extend_dimension(context.table.area, new_last)
-    edits += _update_rows(context, row_updates)
     replacements: dict[str, Chunks] = {parts.sheet: context.sheet.splice(edits)}
     if table_xml != context.table.xml:
         replacements[parts.table_part] = [table_xml]
@@ -314,7 +321,7 @@ def _render_new_row(
         elif cell is not None:
             cells.append(cell.raw)
         elif style is not None:
-            cells.append(f'<c r="{col_letters(col)}{number}" s="{style}"/>'.encode())
+            cells.append(cell_xml(f"{col_letters(col)}{number}", style, None, False))
     attrs = existing.attrs if existing else {}
     trailer = existing.trailer if existing else b""
     return render_row(number, attrs, cells, trailer, reveal=True)
@@ -324,9 +331,11 @@ def _render_new_row(
 
 
 def _update_rows(context: _Context, by_row: dict[int, dict[int, CellValue]]) -> list[Edit]:
-    edits = []
+    edits: list[Edit] = []
     for row in context.sheet.rows_at(sorted(by_row)):
-        number, values = row.number, by_row[row.number]
+        number, values = row.number, _changed(context, row, by_row[row.number])
+        if not values:
+            continue
         for col in values:
             _refuse_blocked(context, Area(col, number, col, number), "eine Aktualisierung")
             cell = row.cell(col)
@@ -347,3 +356,14 @@ def _update_rows(context: _Context, by_row: dict[int, dict[int, CellValue]]) -> 
             cells.append(cell_xml(ref, style, values[col], context.date1904))
         edits.append((row.start, row.end, render_row(number, row.attrs, cells, row.trailer)))
     return edits
+
+
+def _changed(context: _Context, row: RowXml, values: dict[int, CellValue]) -> dict[int, CellValue]:
+    """The values that differ from what the row shows: an unchanged cell is not rewritten."""
+    changed = {}
+    for col, value in values.items():
+        cell = row.cell(col)
+        kind, inner = (cell.attrs.get("t", "n"), cell.inner) if cell else ("n", None)
+        if not holds(kind, inner, value, context.date1904):
+            changed[col] = value
+    return changed

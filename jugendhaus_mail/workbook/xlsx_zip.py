@@ -116,8 +116,24 @@ class ZipPackage:
                 content = b"".join(real[info.filename]) if info.filename in real else None
                 if content is None:
                     content = self._zip.read(info.filename)
-                target.writestr(info, content, compress_type=info.compress_type)
+                target.writestr(_fresh_info(info), content, compress_type=info.compress_type)
         return out.getvalue()
+
+
+def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """A copy of `info` for writing: same name, time, attributes and extras, minus the zip64
+    field (zipfile adds its own when needed; a stale one would carry the old sizes)."""
+    fresh = zipfile.ZipInfo(info.filename, info.date_time)
+    fresh.compress_type, fresh.comment = info.compress_type, info.comment
+    fresh.create_system, fresh.external_attr = info.create_system, info.external_attr
+    extra, position = b"", 0
+    while position + 4 <= len(info.extra):
+        kind, size = struct.unpack_from("<HH", info.extra, position)
+        if kind != 0x0001:
+            extra += info.extra[position : position + 4 + size]
+        position += 4 + size
+    fresh.extra = extra
+    return fresh
 
 
 def _parse_plain(data: bytes) -> tuple[list[_Member], bytes]:
