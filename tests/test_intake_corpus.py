@@ -64,12 +64,11 @@ def test_libreoffice_opens_the_filled_workbook(
     if not site.requests():
         poll(site.app(NOW))
     expected = {row["Nr."].value for row in site.requests()}
-    subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
-         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,1",
-         "--outdir", str(tmp_path), str(site.workbook)],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+    profile = f"-env:UserInstallation=file://{tmp_path / 'profile'}"
+    csv_filter = "csv:Text - txt - csv (StarCalc):44,34,76,1"
+    command = [soffice, profile, "--headless", "--convert-to", csv_filter]
+    command += ["--outdir", str(tmp_path), str(site.workbook)]
+    subprocess.run(command, check=True, capture_output=True, timeout=180)
     csv_path = next(tmp_path.glob("Anfrageliste*.csv"))
     with csv_path.open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
