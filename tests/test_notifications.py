@@ -174,3 +174,84 @@ def test_a_changed_due_date_rearms_the_reminder(site: Site) -> None:
     assert len(again) == 2
     [row] = site.requests()
     assert row["Frist Ansprechpartner"].value.date() == date(2026, 4, 9)
+
+
+def set_cells(site: Site, values: dict[str, object], row: int = 2) -> None:
+    workbook = openpyxl.load_workbook(site.workbook)
+    sheet = workbook["Anfragen"]
+    headers = [c.value for c in sheet[1]]
+    for header, value in values.items():
+        sheet.cell(row=row, column=headers.index(header) + 1, value=value)
+    workbook.save(site.workbook)
+
+
+def test_verbis_hint_goes_to_the_sgb2_contact_at_start_and_end_of_a_joint_case(site: Site) -> None:
+    from datetime import datetime
+
+    set_cells(
+        site,
+        {
+            "Ansprechpartner JSB": "Lena Kowalski",
+            "Ansprechpartner SGB II": "Anna Schulz",
+            "Zustimmung junger Mensch": "Ja",
+            "Zustimmung SGB II": "Ja",
+            "Zustimmung SGB VIII": "Ja",
+            "Gemeinsame Fallberatung am": datetime(2026, 4, 1),
+            "Status": "Gemeinsamer Fall",
+        },
+    )
+    site.run("remind", now="2026-04-01T10:00")
+    site.run("remind", now="2026-04-02T10:00")
+    hints = [m for m in outgoing(site) if "HJC-VIII" in m.get_body(("plain",)).get_content()]
+    assert len(hints) == 1 and hints[0]["To"] == "anna.schulz@jobcenter-ge.de"
+    assert "Weiterbildung" in hints[0].get_body(("plain",)).get_content()
+    set_cells(site, {"Fallende am": datetime(2026, 6, 30), "Beendigungsgrund": "Ziele erreicht"})
+    site.run("remind", now="2026-06-30T10:00")
+    site.run("remind", now="2026-07-01T10:00")
+    hints = [m for m in outgoing(site) if "VerBIS" in m.get_body(("plain",)).get_content()]
+    assert len(hints) == 2
+    assert "30.06.2026" in hints[1].get_body(("plain",)).get_content()
+
+
+def test_an_absence_during_a_sprechzeit_is_announced_to_the_leaders_once(site: Site) -> None:
+    from datetime import datetime
+
+    from jugendhaus_mail.commands.demo import fill_table
+    from jugendhaus_mail.workbook.schema import load_schema
+
+    workbook = openpyxl.load_workbook(site.workbook)
+    keys = [c.key for c in load_schema().absences.columns]
+    fill_table(
+        workbook["Abwesenheiten"],
+        keys,
+        [
+            # Thursday 2 April 2026 afternoon: overlaps the Sprechzeit 13:30–18:00
+            {
+                "name": "Lena Kowalski",
+                "start": datetime(2026, 4, 2, 13, 0),
+                "end": datetime(2026, 4, 2, 17, 0),
+                "reason": "Fortbildung",
+                "kind": "Geplant",
+            },
+            # Wednesday has no Sprechzeit: no notice
+            {
+                "name": "Lena Kowalski",
+                "start": datetime(2026, 4, 1, 8, 0),
+                "end": datetime(2026, 4, 1, 16, 0),
+                "reason": "Teamtag",
+                "kind": "Geplant",
+            },
+        ],
+    )
+    workbook.save(site.workbook)
+    site.run("remind", now="2026-03-31T08:00")
+    site.run("remind", now="2026-04-01T08:00")
+    notices = [m for m in outgoing(site) if "Abwesenheit" in str(m["Subject"])]
+    assert len(notices) == 1
+    body = notices[0].get_body(("plain",)).get_content()
+    assert "02.04.2026" in body and "Lena Kowalski" in body
+    assert "Fortbildung" not in body  # the reason may be health data: never in the notice
+    assert {a.addr_spec for a in notices[0]["To"].addresses} == {
+        "frank.dettmann@rostock.de",
+        "ralf.timmermann@jobcenter-ge.de",
+    }
