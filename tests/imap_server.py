@@ -2,23 +2,26 @@
 
 Usage::
 
-    server = start_server(tmp_path)            # skips the test if Dovecot is not installed
+    server = start_server()                      # skips the test if Dovecot is not installed
     try:
+        monkeypatch.setenv(server.password_env, server.password)   # or pass it to a subprocess
         server.deliver(raw_bytes, received=datetime(..., tzinfo=UTC))
-        config = CONFIG_HEAD + server.mailbox_toml()          # a "[mailbox]" section
-        monkeypatch.setenv(server.password_env, server.password)
+        config_text = OTHER_SECTIONS + server.mailbox_toml()      # a "[mailbox]" section
         ...
         server.folder_contents("Erfasst")        # raw bytes of every mail in INBOX<sep>Erfasst
+        server.folder_contents("Sent")           # the sent copies
         server.sent_messages()                   # raw bytes the SMTP server accepted
     finally:
         server.stop()
 
-`start_server(root, separator=".", without=("MOVE",), smtp_security="starttls")` starts Dovecot
-from a generated config (own base_dir, passwd-file user, Maildir under `root`, self-signed
-certificate that is also the CA in `server.ca_file`) with a plain/STARTTLS and an implicit-TLS
-listener, a fault proxy in front of the plain listener, and an SMTP server with STARTTLS (or
-implicit TLS) and AUTH PLAIN/LOGIN. `without` removes capabilities (e.g. "MOVE", "IDLE") from
-what Dovecot announces, to test fallbacks. As root, Dovecot runs its processes as `nobody`.
+`start_server(separator=".", without=(), smtp_security="starttls")` starts Dovecot 2.3 (the
+config syntax of Debian 12's package) from a generated config in a fresh temp dir (own
+base_dir, passwd-file user, Maildir, self-signed certificate that is also the CA in
+`server.ca_file`) with a plain/STARTTLS and an implicit-TLS listener, a fault proxy in front of
+the plain listener, and an SMTP server with STARTTLS (or implicit TLS) and AUTH PLAIN/LOGIN.
+`without` removes capabilities (e.g. "MOVE", "IDLE") from what Dovecot announces, to test
+fallbacks; `separator` is the hierarchy delimiter. As root, Dovecot's processes run as `nobody`;
+as another user, as that user. Starting takes about 0.3 s; `stop()` finishes in the background.
 
 `mailbox_toml(security="tls")` connects straight to Dovecot over TLS (with `ca_file`);
 `security="starttls"` uses the plain port with STARTTLS; `security="none"` goes through the fault
@@ -40,6 +43,7 @@ Other faults: `restart()` (Dovecot stops and starts again on the same ports), `s
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import grp
@@ -247,7 +251,15 @@ class FaultProxy:
                     break
                 continue
             seen += data
-            if re.search(rb"(^|\n)" + re.escape(tag) + rb" (OK|NO|BAD)", seen):
+            done = re.search(rb"(^|\n)" + re.escape(tag) + rb" (OK|NO|BAD)", seen)
+            # pass on everything before the tagged reply (e.g. "+" for a literal), not the reply
+            cut = seen.rfind(b"\n") + 1 if done is None else done.start() + len(done[1])
+            try:
+                client.sendall(seen[:cut])
+            except OSError:
+                break
+            seen = seen[cut:]
+            if done is not None:
                 break  # the server has done it; the client never hears about it
         _close(client)
         _close(upstream)
@@ -365,7 +377,7 @@ class ImapTestServer:
         """Stop Dovecot and every process it started, so that open connections really drop."""
         process, self.process = self.process, None
         if process is not None:
-            _stop_dovecot(process)
+            _finish_stop(process, _begin_stop(process), None)
 
     def restart(self) -> None:
         self.stop_imap()
@@ -378,13 +390,13 @@ class ImapTestServer:
         if self.smtp is not None:
             self.smtp.stop()
         process, self.process = self.process, None
-
-        def finish() -> None:
-            if process is not None:
-                _stop_dovecot(process)
+        if process is None:
             shutil.rmtree(self.root, ignore_errors=True)
-
-        threading.Thread(target=finish, daemon=True).start()
+            return
+        children = _begin_stop(process)
+        finishing = threading.Thread(target=_finish_stop, args=(process, children, self.root))
+        finishing.start()
+        _FINISHING.append(finishing)
 
     def clear_faults(self) -> None:
         """Disarm faults that have not fired yet (before a fault-free run)."""
@@ -522,18 +534,36 @@ class ImapTestServer:
         return "\n".join(lines) + "\n"
 
 
-def _stop_dovecot(process: subprocess.Popen[bytes]) -> None:
-    # Dovecot's master does not always take its imap processes down with it; end them by pid.
+_FINISHING: list[threading.Thread] = []
+
+
+@atexit.register
+def _wait_for_stops() -> None:
+    for thread in _FINISHING:
+        thread.join(15)
+
+
+def _begin_stop(process: subprocess.Popen[bytes]) -> list[int]:
+    """Ask Dovecot's master to stop; returns the pids of the processes it had started."""
     children = [pid for pid, parent in _processes() if parent == process.pid]
     process.terminate()
+    return children
+
+
+def _finish_stop(process: subprocess.Popen[bytes], children: list[int], root: Path | None) -> None:
+    # The master takes about a second, and does not always end its imap processes: those
+    # would keep serving old connections, so they are ended by pid.
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
     for pid in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):  # gone already; the check guards against pid reuse
+            if b"dovecot" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _processes() -> list[tuple[int, int]]:

@@ -23,6 +23,7 @@ from jugendhaus_mail.mailbox import Folder, open_mailbox
 from jugendhaus_mail.mailbox.imap import ImapMailbox, diagnose
 from jugendhaus_mail.mailbox.smtp import send_smtp
 
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 CONFIG_HEAD = '[office]\nholiday_region = "DE-MV"\n[workbook]\npath = "Anfrageliste.xlsx"\n'
 Start = Callable[..., ImapTestServer]
 
@@ -122,6 +123,21 @@ def test_batch_size_limits_a_cycle_and_wait_reports_the_backlog(
         file_all(mailbox)
     assert subjects(server.folder_contents("Erfasst")) == [f"Fallanfrage {n}" for n in range(5)]
     assert server.folder_contents("INBOX") == []
+
+
+def test_a_burst_with_a_large_mail_is_fetched_in_chunks_in_order(
+    server: ImapTestServer, tmp_path: Path
+) -> None:
+    large = request(7).replace(b"Bitte um R", b"A" * 3_000_000 + b"\r\nBitte um R")
+    for number in range(45):
+        raw = large if number == 7 else request(number)
+        server.deliver(raw, BASE + timedelta(minutes=number))
+    with ImapMailbox(settings_for(tmp_path, server)) as mailbox:
+        listed = [(message.received, len(message.raw)) for message in mailbox.list_new()]
+    assert [received for received, _ in listed] == [
+        BASE + timedelta(minutes=number) for number in range(45)
+    ]
+    assert listed[7][1] > 3_000_000
 
 
 @pytest.mark.parametrize(("separator", "without"), [(".", ()), ("/", ("MOVE",))])
@@ -352,6 +368,17 @@ def test_idle_returns_as_soon_as_mail_arrives(server: ImapTestServer, tmp_path: 
         assert len(list(mailbox.list_new())) == 1
 
 
+def test_idle_survives_a_dropped_connection(server: ImapTestServer, tmp_path: Path) -> None:
+    server.inject_fault("drop_before", command="^IDLE")
+    waits: list[float] = []
+    settings = settings_for(tmp_path, server, security="none")
+    with ImapMailbox(settings, sleep=waits.append) as mailbox:
+        timer = threading.Timer(0.5, server.deliver, (request(1), BASE))
+        timer.start()
+        assert mailbox.wait_for_mail(20) is True
+    assert server.proxy is not None and server.proxy.fired == 1 and waits == [0.5]
+
+
 def test_without_idle_it_polls(start: Start, tmp_path: Path) -> None:
     server = start(without=("IDLE",))
     now = [0.0]
@@ -404,6 +431,19 @@ def test_send_goes_out_over_smtp_and_a_seen_copy_lands_in_the_sent_folder(
     ((copy, flags),) = server.folder_messages("Gesendete Einträge")
     assert b"\\Seen" in flags
     assert email.message_from_bytes(copy)["Message-ID"] == parsed["Message-ID"]
+
+
+def test_sent_copy_is_not_doubled_when_the_append_reply_is_lost(
+    server: ImapTestServer, tmp_path: Path
+) -> None:
+    server.inject_fault("drop_after", command="APPEND")
+    waits: list[float] = []
+    settings = settings_for(tmp_path, server, security="none")
+    with ImapMailbox(settings, sleep=waits.append) as mailbox:
+        mailbox.send(outgoing())
+    assert server.proxy is not None and server.proxy.fired == 1 and waits == [0.5]
+    assert len(server.sent_messages()) == 1
+    assert len(server.folder_contents("Sent")) == 1
 
 
 def test_smtp_busy_and_dropped_are_retried_and_sent_once(

@@ -61,7 +61,8 @@ DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 SOCKET_TIMEOUT_SECONDS = 60.0
 IDLE_RENEW_SECONDS = 25 * 60.0  # RFC 2177: re-issue IDLE before the server's 30-minute logout
 POLL_SECONDS = 30.0
-FETCH_CHUNK = 20
+FETCH_CHUNK = 20  # mails per FETCH, and at most FETCH_CHUNK_BYTES (large attachments)
+FETCH_CHUNK_BYTES = 25 * 1024 * 1024
 DELETED = b"\\Deleted"
 SEEN = b"\\Seen"
 SENT = b"\\Sent"
@@ -120,9 +121,8 @@ class ImapMailbox:
         batch = waiting[: self._settings.mailbox.batch_size]
         self._backlog = len(waiting) > len(batch)
         if waiting:
-            self._last_seen = (validity, max(uid for uid, _ in waiting))
-        for start in range(0, len(batch), FETCH_CHUNK):
-            uids = [uid for uid, _ in batch[start : start + FETCH_CHUNK]]
+            self._last_seen = (validity, max(uid for uid, _, _ in waiting))
+        for uids in _chunks(batch):
             fetched = self._call(
                 "Nachrichten abrufen", partial(self._bodies, validity=validity, uids=uids)
             )
@@ -272,15 +272,19 @@ class ImapMailbox:
             self._selected = self._inbox
         return self._inbox_validity
 
-    def _waiting(self, client: Any) -> tuple[int, list[tuple[int, datetime]]]:
+    def _waiting(self, client: Any) -> tuple[int, list[tuple[int, datetime, int]]]:
+        """UIDVALIDITY and (UID, INTERNALDATE, size) of the mail waiting, oldest first."""
         validity = self._select_inbox(client)
         if not client.has_capability("MOVE"):
             self._finish_interrupted_moves(client)
         uids = client.search(["UNDELETED"])
         if not uids:
             return validity, []
-        dates = client.fetch(uids, ["INTERNALDATE"])
-        waiting = [(uid, _aware(data[b"INTERNALDATE"])) for uid, data in dates.items()]
+        found = client.fetch(uids, ["INTERNALDATE", "RFC822.SIZE"])
+        waiting = [
+            (uid, _aware(data[b"INTERNALDATE"]), int(data[b"RFC822.SIZE"]))
+            for uid, data in found.items()
+        ]
         return validity, sorted(waiting, key=lambda item: (item[1], item[0]))
 
     def _bodies(
@@ -428,6 +432,19 @@ class ImapMailbox:
                 self._known_folders.add(special)
                 return str(special)
         return self._ensure_folder(client, configured)
+
+
+def _chunks(batch: list[tuple[int, datetime, int]]) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    size = 0
+    for uid, _, length in batch:
+        if chunk and (len(chunk) >= FETCH_CHUNK or size + length > FETCH_CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(uid)
+        size += length
+    if chunk:
+        yield chunk
 
 
 def _parse_handle(handle: str) -> tuple[int, int]:

@@ -97,11 +97,8 @@ def _open(mailbox: MailboxSettings) -> smtplib.SMTP:
     try:
         if mailbox.smtp_security == "starttls":
             connection.starttls(context=context)
-        else:
-            if mailbox.smtp_security == "none":
-                log.warning(
-                    "SMTP zu %s:%d ohne Verschlüsselung (nur für Tests/localhost)", host, port
-                )
+        elif mailbox.smtp_security == "none":
+            log.warning("SMTP zu %s:%d unverschlüsselt (nur für Tests/localhost)", host, port)
         user = mailbox.smtp_username or mailbox.username
         if user:
             variable = mailbox.smtp_password_env or mailbox.password_env
