@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from jugendhaus_mail.failpoints import ENV
-from tests.site import Site, make_site, request_mail, utc
+from tests.site import Site, make_site, outgoing, request_mail, utc
 
 NOW = "2026-03-10T08:00"
 FAILPOINTS = ["after_record", "after_move", "after_workbook_save"]
@@ -52,6 +52,14 @@ def assert_exactly_once(site: Site, count: int) -> None:
     assert site.folder("Nicht erfasst") == []
 
 
+def acknowledgements(site: Site) -> list[str]:
+    return sorted(
+        str(m["Subject"])[1:10]
+        for m in outgoing(site)
+        if "Eingangsbestätigung" in str(m["Subject"])
+    )
+
+
 @pytest.mark.parametrize("point", FAILPOINTS)
 def test_a_process_that_dies_right_after_each_step_loses_and_doubles_nothing(
     tmp_path: Path, point: str
@@ -63,6 +71,7 @@ def test_a_process_that_dies_right_after_each_step_loses_and_doubles_nothing(
     site.cli("poll", now=NOW)
     site.cli("poll", now=NOW)
     assert_exactly_once(site, 12)
+    assert acknowledgements(site) == [f"2026-{n:04d}" for n in range(1, 13)]
 
 
 @pytest.mark.slow
@@ -98,3 +107,8 @@ def test_kill_9_at_random_moments_during_a_poll_of_many_mails(tmp_path: Path) ->
     site.cli("poll", now=NOW)
     site.cli("poll", now=NOW)
     assert_exactly_once(site, count)
+    # every request acknowledged; a kill between handing a mail to the mailbox and noting it
+    # as sent can send one acknowledgement twice, never lose one
+    acks = acknowledgements(site)
+    assert set(acks) == {f"2026-{n:04d}" for n in range(1, count + 1)}
+    assert len(acks) - len(set(acks)) <= kills

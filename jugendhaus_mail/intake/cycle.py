@@ -82,14 +82,8 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     year_max = _highest_numbers(snapshot)
     planned: dict[int, int] = {}
     for message in mailbox.list_new():
-        result = _take_in(ctx, mailbox, message, cases, year_max, planned, dry_run)
+        result = _take_in(ctx, mailbox, message, cases, staff, year_max, planned, dry_run)
         report.mails.append(result)
-        if ctx.outbox is not None and result.nr and result.outcome in ("request", "recovered"):
-            row = cases.rows.get(result.nr)
-            if row is not None:
-                queue_intake_notices(
-                    ctx.outbox, result.nr, row, message.received, staff, ctx.calendar
-                )
         if not dry_run:
             log.info(
                 "Mail %s: %s%s",
@@ -107,6 +101,7 @@ def _take_in(
     mailbox: Mailbox,
     message: IncomingMessage,
     cases: CaseIndex,
+    staff: Staff,
     year_max: dict[int, int],
     planned: dict[int, int],
     dry_run: bool,
@@ -129,9 +124,9 @@ def _take_in(
                 Folder.ERFASST if seen.outcome in ("request", "reply") else Folder.NICHT_ERFASST
             )
             if seen.outcome == "request" and seen.nr:
-                cases.add(
-                    seen.nr, request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
-                )
+                row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
+                cases.add(seen.nr, row)
+                _announce(ctx, seen.nr, row, message.received, staff)
         if not dry_run:
             mailbox.move(message.handle, folder)
         return result
@@ -166,12 +161,21 @@ def _take_in(
         nr = ctx.state.record_request(
             parsed.key, year, year_max.get(year, 0), message.received, row, ctx.now
         )
+    cases.add(nr, row)
+    # queued before the mail is filed: a crash in between re-reads the mail and queues again
+    # (the outbox key makes that harmless), so no acknowledgement or alert is ever lost
+    _announce(ctx, nr, row, message.received, staff)
+    if not dry_run:
         failpoint("after_record")
         mailbox.move(message.handle, Folder.ERFASST)
         failpoint("after_move")
         ctx.state.mark_filed(parsed.key, ctx.now)
-    cases.add(nr, row)
     return MailResult(message.received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
+
+
+def _announce(ctx: IntakeContext, nr: str, row: Row, received: datetime, staff: Staff) -> None:
+    if ctx.outbox is not None:
+        queue_intake_notices(ctx.outbox, nr, row, received, staff, ctx.calendar)
 
 
 def request_row(
