@@ -131,11 +131,18 @@ def _take_in(
             mailbox.move(message.handle, folder)
         return result
 
-    if parsed.automated_reason is not None:
-        result = MailResult(message.received, "set_aside", reason=parsed.automated_reason)
+    try:
+        reason = parsed.automated_reason
+        replied = None if reason else cases.replied_case(parsed, ctx.state)
+        row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
+    except Exception as exc:  # a mail must never block the inbox: set it aside, say why
+        log.error("Mail %s nicht verarbeitbar: %s", parsed.key[:24], type(exc).__name__)
+        reason = f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen"
+    if reason is not None:
+        result = MailResult(message.received, "set_aside", reason=reason)
         if not dry_run:
             ctx.state.record_other(
-                parsed.key, "set_aside", message.received, ctx.now, reason=parsed.automated_reason
+                parsed.key, "set_aside", message.received, ctx.now, reason=reason
             )
             failpoint("after_record")
             mailbox.move(message.handle, Folder.NICHT_ERFASST)
@@ -143,16 +150,16 @@ def _take_in(
             ctx.state.mark_filed(parsed.key, ctx.now)
         return result
 
-    nr = cases.replied_case(parsed, ctx.state)
-    if nr is not None:
-        cases.note_feedback(nr, parsed.sender_address, ctx.calendar.local_date(message.received))
+    if replied is not None:
+        cases.note_feedback(
+            replied, parsed.sender_address, ctx.calendar.local_date(message.received)
+        )
         if not dry_run:
-            ctx.state.record_other(parsed.key, "reply", message.received, ctx.now, nr=nr)
+            ctx.state.record_other(parsed.key, "reply", message.received, ctx.now, nr=replied)
             mailbox.move(message.handle, Folder.ERFASST)
             ctx.state.mark_filed(parsed.key, ctx.now)
-        return MailResult(message.received, "reply", nr)
+        return MailResult(message.received, "reply", replied)
 
-    row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
     year = ctx.calendar.local_date(message.received).year
     if dry_run:
         planned[year] = max(planned.get(year, 0), year_max.get(year, 0)) + 1
