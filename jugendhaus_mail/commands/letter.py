@@ -1,0 +1,87 @@
+"""`letter NR ART --out PATH`: write one pre-filled letter (.docx, plus a PDF with LibreOffice)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from jugendhaus_mail.app import App, app_from_args
+from jugendhaus_mail.letters.data import Letter, LetterError, build_letter, find_request
+
+
+def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.letters.pdf import PdfError, convert_to_pdf, find_soffice
+    from jugendhaus_mail.letters.render import render_letter
+
+    app = app_from_args(args)
+    letter = make_letter(app, args.nr, args.kind)
+    target = output_path(args.out, letter)
+    _write(target, render_letter(letter, app.settings.templates_dir))
+    print(f"Brief „{letter.title}“ zu Nr. {letter.nr} geschrieben: {target}")
+    pdf = target.with_suffix(".pdf")
+    stale = _remove_stale(pdf)
+    soffice = find_soffice()
+    if soffice is None:
+        print(
+            "Kein PDF erstellt: dafür wird LibreOffice (soffice) benötigt. "
+            "Die .docx-Datei lässt sich in Word oder LibreOffice öffnen und drucken."
+        )
+        if stale:
+            print(f"Die ältere PDF-Datei {pdf} wurde entfernt, sie passte nicht mehr zum Brief.")
+        return 0
+    try:
+        convert_to_pdf(target, soffice)
+    except PdfError as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 1
+    print(f"PDF geschrieben: {pdf}")
+    return 0
+
+
+def make_letter(app: App, nr: str, kind: str) -> Letter:
+    snapshot = app.store().read()
+    row = find_request(snapshot.requests, nr)
+    return build_letter(kind, row, snapshot.staff, app.settings, app.calendar, app.now)
+
+
+def output_path(out: Path, letter: Letter) -> Path:
+    """`--out` as given; a folder gets the letter's default file name inside it."""
+    if out.is_dir():
+        return out / letter.filename
+    if out.suffix.lower() != ".docx":
+        raise LetterError(f"--out {out}: erwartet eine .docx-Datei oder einen vorhandenen Ordner.")
+    if not out.parent.is_dir():
+        raise LetterError(f"--out {out}: Ordner {out.parent} gibt es nicht; bitte zuerst anlegen.")
+    return out
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write via a temporary file, so an open or half-written old letter is never left broken."""
+    handle, temp = tempfile.mkstemp(prefix=".brief-", suffix=".docx", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temp, target)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise LetterError(
+            f"{target} kann nicht geschrieben werden ({exc.strerror}); ist die Datei noch in "
+            "Word geöffnet? Bitte schließen oder mit --out einen anderen Namen wählen."
+        ) from None
+
+
+def _remove_stale(pdf: Path) -> bool:
+    """The PDF beside a letter is this letter's or none at all: remove an older one first."""
+    if not pdf.exists():
+        return False
+    try:
+        pdf.unlink()
+    except OSError as exc:
+        raise LetterError(
+            f"Die ältere PDF-Datei {pdf} lässt sich nicht ersetzen ({exc.strerror}); ist sie noch "
+            "geöffnet? Bitte schließen und den Befehl wiederholen."
+        ) from None
+    return True

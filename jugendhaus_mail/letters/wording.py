@@ -1,0 +1,81 @@
+"""German wording for letters: dates, lists of names, Sprechzeiten, postal address lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, time
+
+from jugendhaus_mail.config import TimeRange
+from jugendhaus_mail.notify.render import WEEKDAYS_DE
+
+WORKING_WEEKDAYS = range(5)  # Monday..Friday
+_PLZ = re.compile(r"\b\d{5}\b")
+_BEFORE_PLZ = re.compile(r"\s*,\s*(?=(?:D-)?\d{5}\b)")
+
+
+def german_date(day: date) -> str:
+    """24.03.2026"""
+    return day.strftime("%d.%m.%Y")
+
+
+def weekday_date(day: date) -> str:
+    """Dienstag, 24.03.2026"""
+    return f"{WEEKDAYS_DE[day.weekday()]}, {german_date(day)}"
+
+
+def clock(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def join_german(items: Sequence[str]) -> str:
+    """ "A", "A und B", "A, B und C"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " und " + items[-1]
+
+
+def time_range(item: TimeRange) -> str:
+    return f"{clock(item.start)}–{clock(item.end)}"
+
+
+def office_hours_text(hours: Mapping[int, tuple[TimeRange, ...]]) -> str:
+    """Days with the same hours share one entry, in weekday order:
+    "Montag und Dienstag 07:30–12:30 Uhr, Donnerstag 07:30–12:30 und 13:30–18:00 Uhr"."""
+    groups: dict[tuple[TimeRange, ...], list[int]] = {}
+    for day in sorted(hours):
+        ranges = tuple(sorted(hours[day], key=lambda r: r.start))
+        if ranges:
+            groups.setdefault(ranges, []).append(day)
+    parts = []
+    for ranges, days in groups.items():
+        names = join_german([WEEKDAYS_DE[d] for d in days])
+        parts.append(f"{names} {join_german([time_range(r) for r in ranges])} Uhr")
+    return ", ".join(parts)
+
+
+def by_appointment_text(hours: Mapping[int, tuple[TimeRange, ...]]) -> str:
+    """Working weekdays without Sprechzeit, e.g. "Mittwoch und Freitag nach Vereinbarung"
+    (the example config documents: not listed = by appointment)."""
+    days = [WEEKDAYS_DE[d] for d in WORKING_WEEKDAYS if not hours.get(d)]
+    return f"{join_german(days)} nach Vereinbarung" if days else ""
+
+
+def split_names(text: str) -> list[str]:
+    """Names typed into one cell: "Lena Kowalski, Jürgen Weiß", "A und B", "A / B", one a line."""
+    parts = re.split(r"\s*(?:[,;/&+\n]|\bund\b)\s*", text)
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def address_lines(text: str) -> list[str]:
+    """The address as lines for the window: typed line breaks are kept; on one line, the comma
+    before the postcode separates street and town ("Lange Straße 3, 18055 Rostock")."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        out.extend(part for part in _BEFORE_PLZ.split(line) if part)
+    return out
+
+
+def has_postcode(lines: Sequence[str]) -> bool:
+    return any(_PLZ.search(line) for line in lines)
