@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     print("Posteingang abholen (poll):")
     print(format_report(app, poll(app), dry_run=False))
     _remind_and_digest(app)
+    _half_year_report(app, folder)
     print(f"\nAnfrageliste: {settings.workbook.path}")
     print(f"Gleiche Demo mit eigenen Befehlen: jugendhaus-mail --config {config} check")
     return 0
@@ -86,6 +87,19 @@ def _remind_and_digest(app: Any) -> None:
         print(format_planned(report.outbox.planned, dry_run=False))
     outbox = app.settings.mailbox.path / ".Postausgang" / "new"
     print(f"\nAlle gesendeten Mails liegen vollständig in {outbox}")
+
+
+def _half_year_report(app: Any, folder: Path) -> None:
+    """The Qualitätsdialog report for the half-year the demo mail arrived in (still running)."""
+    from jugendhaus_mail.report.build import build_report, write_report
+    from jugendhaus_mail.report.period import half_year_of
+
+    with app.state() as state:
+        report = build_report(app, half_year_of(app.calendar.local_date(app.now)), state)
+    workbook, summary = write_report(report, folder / f"{report.file_stem}.xlsx")
+    print(f"\nHalbjahresbericht für den Qualitätsdialog ({report.period.label}, vorläufig):")
+    print(f"  Excel mit Diagrammen: {workbook}")
+    print(f"  Kurzfassung (HTML):   {summary}")
 
 
 def _prepare_folder(folder: Path) -> None:

@@ -13,9 +13,11 @@ from datetime import date, datetime
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.letters.triggers import letter_triggers
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox
+from jugendhaus_mail.report.build import dialog_statistics
 from jugendhaus_mail.rules import (
     ESCALATION,
     Notice,
@@ -71,6 +73,7 @@ def run_remind(
     updates += _contact_person_named(outbox, rows, staff, state, today)
     _verbis_hints(outbox, rows, staff)
     _absences(outbox, snapshot, staff, app)
+    updates += letter_triggers(app, outbox, snapshot, today)
 
     if updates and not dry_run:
         try:
@@ -96,10 +99,14 @@ def _queue_notice(
     people = recipients(notice, row, snapshot.staff)
     for note in people.missing:
         log.warning("%s: %s", notice.key, note)
+    attachments: tuple[tuple[str, bytes, str], ...] = ()
     if duty.nr is None:
         mail: mails.MailData
         if duty.rule == "qualitaetsdialog":
-            mail = mails.QualitaetsdialogMail(due=duty.due, organiser=duty.side)
+            attachments = dialog_statistics(outbox, notice.key, snapshot.requests, calendar, today)
+            mail = mails.QualitaetsdialogMail(
+                due=duty.due, organiser=duty.side, statistics_attached=bool(attachments)
+            )
         else:
             mail = mails.GoalsReviewMail(due=duty.due, year=duty.due.year)
     else:
@@ -116,7 +123,8 @@ def _queue_notice(
             days_overdue=max(0, overdue),
             done_hint=DONE_HINTS.get(duty.rule, ""),
         )
-    outbox.queue(notice.key, mail, [p.email for p in people.to], [p.email for p in people.cc])
+    to, cc = [p.email for p in people.to], [p.email for p in people.cc]
+    outbox.queue(notice.key, mail, to, cc, attachments=attachments)
 
 
 def _contact_person_named(
