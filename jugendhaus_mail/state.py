@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 DB_NAME = "jugendhaus-mail.sqlite3"
+FEEDBACK = "Rückmeldung"  # reason of a reply that counts as feedback on its case
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class SeenMessage:
     nr: str | None
     reason: str | None
     filed: bool
+    received: datetime
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,13 @@ class StateDB:
 
     def seen(self, key: str) -> SeenMessage | None:
         row = self.conn.execute(
-            "SELECT key, outcome, nr, reason, filed_at FROM messages WHERE key = ?", (key,)
+            "SELECT key, outcome, nr, reason, filed_at, received FROM messages WHERE key = ?",
+            (key,),
         ).fetchone()
-        return (
-            None if row is None else SeenMessage(row[0], row[1], row[2], row[3], row[4] is not None)
-        )
+        if row is None:
+            return None
+        received = datetime.fromisoformat(row[5])
+        return SeenMessage(row[0], row[1], row[2], row[3], row[4] is not None, received)
 
     def record_request(
         self, key: str, year: int, workbook_max: int, received: datetime, row: Row, now: datetime
@@ -139,6 +143,16 @@ class StateDB:
                 "UPDATE messages SET filed_at = ? WHERE key = ? AND filed_at IS NULL",
                 (now.isoformat(), key),
             )
+
+    def pending_feedback(self) -> list[tuple[str, str, datetime]]:
+        """Replies from participants whose date is not yet in `Letzte Rückmeldung`:
+        (key, Nr., received)."""
+        rows = self.conn.execute(
+            "SELECT key, nr, received FROM messages WHERE outcome = 'reply' "
+            "AND reason = ? AND written_at IS NULL",
+            (FEEDBACK,),
+        ).fetchall()
+        return [(key, nr, datetime.fromisoformat(received)) for key, nr, received in rows]
 
     def request_known(self, nr: str) -> bool:
         row = self.conn.execute(

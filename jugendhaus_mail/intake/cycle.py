@@ -26,7 +26,7 @@ from jugendhaus_mail.intake.parse import ParsedMail, parse_message
 from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
-from jugendhaus_mail.state import StateDB
+from jugendhaus_mail.state import FEEDBACK, StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
 from jugendhaus_mail.workbook.store import WorkbookStore
 from jugendhaus_mail.workdays import WorkCalendar
@@ -92,7 +92,7 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
                 f" ({result.reason})" if result.reason else "",
             )
     if not dry_run:
-        _write_pending(ctx, snapshot, cases.feedback_updates(), report)
+        _write_pending(ctx, snapshot, cases, report)
     return report
 
 
@@ -110,7 +110,7 @@ def _take_in(
     seen = ctx.state.seen(parsed.key)
     if seen is not None:
         # Either we crashed before filing it last time, or the same mail was delivered twice.
-        if seen.filed:
+        if seen.filed or seen.received != message.received:
             result = MailResult(
                 message.received,
                 "duplicate",
@@ -129,6 +129,7 @@ def _take_in(
                 _announce(ctx, seen.nr, row, message.received, staff)
         if not dry_run:
             mailbox.move(message.handle, folder)
+            ctx.state.mark_filed(parsed.key, ctx.now)
         return result
 
     try:
@@ -151,14 +152,15 @@ def _take_in(
         return result
 
     if replied is not None:
-        cases.note_feedback(
-            replied, parsed.sender_address, ctx.calendar.local_date(message.received)
-        )
+        # feedback is recorded durably with the reply and written with the next workbook save
+        feedback = FEEDBACK if cases.is_participant(replied, parsed.sender_address) else None
         if not dry_run:
-            ctx.state.record_other(parsed.key, "reply", message.received, ctx.now, nr=replied)
+            ctx.state.record_other(
+                parsed.key, "reply", message.received, ctx.now, reason=feedback, nr=replied
+            )
             mailbox.move(message.handle, Folder.ERFASST)
             ctx.state.mark_filed(parsed.key, ctx.now)
-        return MailResult(message.received, "reply", replied)
+        return MailResult(message.received, "reply", replied, reason=feedback)
 
     year = ctx.calendar.local_date(message.received).year
     if dry_run:
@@ -217,7 +219,7 @@ def request_row(
 
 
 def _write_pending(
-    ctx: IntakeContext, snapshot: Snapshot, updates: list[CellUpdate], report: IntakeReport
+    ctx: IntakeContext, snapshot: Snapshot, cases: CaseIndex, report: IntakeReport
 ) -> None:
     in_workbook = {str(r.get("service_key")) for r in snapshot.requests if r.get("service_key")}
     pending = ctx.state.pending_rows()
@@ -225,6 +227,9 @@ def _write_pending(
     if already:
         ctx.state.mark_written(already, ctx.now)
     to_write = [p for p in pending if p.key not in in_workbook]
+    updates, feedback_keys = cases.feedback_updates(ctx.state.pending_feedback(), ctx.calendar)
+    if not updates and feedback_keys:
+        ctx.state.mark_written(feedback_keys, ctx.now)  # nothing newer to write
     if not to_write and not updates:
         return
     changes = Changes(appends=tuple(NewRow(p.key, p.row) for p in to_write), updates=tuple(updates))
@@ -236,7 +241,7 @@ def _write_pending(
         log.warning("%d Anfrage(n) warten auf die Anfrageliste: %s", len(to_write), exc)
         return
     failpoint("after_workbook_save")
-    ctx.state.mark_written(result.appended_keys, ctx.now)
+    ctx.state.mark_written([*result.appended_keys, *feedback_keys], ctx.now)
     report.written = len(to_write)
     report.pending = len(to_write) - len(set(result.appended_keys) & {p.key for p in to_write})
 
@@ -263,7 +268,6 @@ class CaseIndex:
         for row in snapshot.requests:
             if row.get("nr"):
                 self.add(str(row["nr"]).strip(), row)
-        self.feedback: dict[str, date] = {}
 
     def add(self, nr: str, row: Row) -> None:
         """Know a request, also one taken in during this cycle (a reply may follow at once)."""
@@ -283,18 +287,25 @@ class CaseIndex:
                 return seen.nr
         return None
 
-    def note_feedback(self, nr: str, sender: str | None, day: date) -> None:
-        if sender and sender in self.participants.get(nr, set()):
-            self.feedback[nr] = max(day, self.feedback.get(nr, day))
+    def is_participant(self, nr: str, sender: str | None) -> bool:
+        return bool(sender) and sender in self.participants.get(nr, set())
 
-    def feedback_updates(self) -> list[CellUpdate]:
+    def feedback_updates(
+        self, pending: list[tuple[str, str, datetime]], calendar: WorkCalendar
+    ) -> tuple[list[CellUpdate], list[str]]:
+        """`Letzte Rückmeldung` moves forward to the newest feedback; returns the updates and
+        the keys of the replies that are then accounted for."""
+        newest: dict[str, date] = {}
+        for _key, nr, received in pending:
+            day = calendar.local_date(received)
+            newest[nr] = max(day, newest.get(nr, day))
         updates = []
-        for nr, day in self.feedback.items():
+        for nr, day in newest.items():
             current = self.rows[nr].get("last_feedback") if nr in self.rows else None
             current_day = current.date() if isinstance(current, datetime) else current
             if not isinstance(current_day, date) or day > current_day:
                 updates.append(CellUpdate(nr, "last_feedback", day))
-        return updates
+        return updates, [key for key, nr, _ in pending if nr in self.rows]
 
 
 def _highest_numbers(snapshot: Snapshot) -> dict[int, int]:

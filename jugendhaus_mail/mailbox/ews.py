@@ -206,13 +206,11 @@ class EwsMailbox:
         outgoing = self._as_team_mail(message)
         message_id = str(outgoing["Message-ID"])
         mime = outgoing.as_bytes(policy=email.policy.SMTP)
-        attempts = 0
 
         def send_once() -> None:
-            nonlocal attempts
-            attempts += 1
-            # A dropped connection can hide a send that went through: look before sending again.
-            if attempts > 1 and self._in_sent_items(message_id):
+            # A dropped connection can hide a send that went through, in this call or in an
+            # earlier cycle (the outbox resends the same Message-ID): look before sending.
+            if self._in_sent_items(message_id):
                 return
             account = self._connect()
             team, sent = xl.Mailbox(email_address=self._settings.mail.team_address), account.sent

@@ -118,13 +118,11 @@ class GraphMailbox:
                 f"Nachricht ist mit Anhängen {len(body) / 1_048_576:.1f} MB groß (Base64); "
                 "Microsoft Graph nimmt über sendMail höchstens 4 MB an. Anhänge verkleinern."
             )
-        attempts = 0
 
         def attempt() -> None:
-            nonlocal attempts
-            attempts += 1
-            # A dropped connection may hide a send that went through: look before resending.
-            if attempts > 1 and self._in_sent_items(message_id):
+            # A dropped connection may hide a send that went through, in this call or in an
+            # earlier cycle (the outbox resends the same Message-ID): look before sending.
+            if self._in_sent_items(message_id):
                 log.info("Nachricht ist schon in „Gesendete Elemente“; nicht erneut gesendet")
                 return
             response = self._call(

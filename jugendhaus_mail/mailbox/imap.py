@@ -248,6 +248,10 @@ class ImapMailbox:
                 f"{server} erlaubt die Anmeldung nur verschlüsselt: in [mailbox] security "
                 '"tls" (Port 993) oder "starttls" (Port 143) einstellen.'
             )
+        if isinstance(exc, LoginError) and isinstance(
+            exc.__context__, IMAPClientAbortError | OSError
+        ):  # imapclient reports a connection lost during LOGIN as a refused login
+            return TransientError(f"{server}: Verbindung bei der Anmeldung abgebrochen ({short})")
         if isinstance(exc, LoginError) and not _TRANSIENT.search(text):
             box = self._settings.mailbox
             return MailboxAuthError(
