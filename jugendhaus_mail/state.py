@@ -215,6 +215,11 @@ class StateDB:
         ).fetchall()
         return [(key, bytes(message)) for key, message in rows]
 
+    def outbox_log(self) -> list[tuple[str, str | None]]:
+        """Every queued mail's key with its sending time (ISO), for statistics."""
+        rows = self.conn.execute("SELECT key, sent_at FROM outbox").fetchall()
+        return [(str(key), sent_at) for key, sent_at in rows]
+
     def mark_mail_sent(self, key: str, now: datetime) -> None:
         with self.transaction() as tx:
             tx.execute(

@@ -74,7 +74,8 @@ class Outbox:
         if not allowed_to:
             allowed_to, allowed_cc = allowed_cc, []
         if not allowed_to:
-            log.warning("%s: kein zulässiger Empfänger – Blatt Mitarbeitende prüfen", key)
+            hint = "nur fremde Domains" if refused else "Blatt Mitarbeitende prüfen"
+            log.warning("%s: kein zulässiger Empfänger (%s)", key, hint)
             return False
         rendered = self.renderer.render_mail(mail)
         self.planned.append(

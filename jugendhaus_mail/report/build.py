@@ -37,7 +37,7 @@ def sent_notices(state: StateDB | None) -> list[SentNotice] | None:
     if state is None:
         return None
     try:
-        rows = state.conn.execute("SELECT key, sent_at FROM outbox").fetchall()
+        rows = state.outbox_log()
     except sqlite3.Error as exc:
         log.warning("Versandprotokoll nicht lesbar, Bericht ohne Erinnerungen: %s", exc)
         return None
