@@ -48,12 +48,16 @@ def app_from_args(args: argparse.Namespace) -> App:
 
 def configure_logging(settings: Settings, *, verbose: bool = False) -> None:
     """Console logging: warnings only for one-off commands (their output says what happened),
-    everything at the configured level with --verbose."""
+    everything at the configured level with --verbose (and for `run`). With `[logging] file`,
+    also a rotating file at the configured level, as text or JSON lines. Calling it again
+    reconfigures; a console handler someone else installed (a test runner) is left alone."""
+    from jugendhaus_mail.service import logsetup
+
     level = getattr(logging, settings.logging.level)
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.setLevel(level if verbose else max(level, logging.WARNING))
-        root.addHandler(handler)
-    root.setLevel(level)
+    logsetup.install(
+        level,
+        console_level=level if verbose else max(level, logging.WARNING),
+        file=settings.logging.file,
+        json_lines=settings.logging.json,
+        console=not logsetup.foreign_handlers(),
+    )

@@ -127,6 +127,17 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class WatchdogSettings:
+    intake_overdue_minutes: int = 30  # no successful intake for this long: alert the admin
+    pending_minutes: int = 60  # rows waiting this long for the workbook: ask to close it
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    months: int = 0  # clear personal columns this many months after "Fallende am"; 0 = off
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     office: OfficeSettings
@@ -139,6 +150,8 @@ class Settings:
     logging: LoggingSettings
     state_dir: Path
     templates_dir: Path | None = None
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -443,6 +456,22 @@ def _schedule(section: _Section) -> ScheduleSettings:
     )
 
 
+def _watchdog(section: _Section, schedule: ScheduleSettings) -> WatchdogSettings:
+    week = 7 * 24 * 60
+    settings = WatchdogSettings(
+        intake_overdue_minutes=section.int_range("intake_overdue_minutes", 30, 1, week),
+        pending_minutes=section.int_range("pending_minutes", 60, 1, week),
+    )
+    if settings.intake_overdue_minutes <= schedule.intake_minutes:
+        section.fail(
+            "intake_overdue_minutes",
+            f"= {settings.intake_overdue_minutes} ist zu klein: muss größer sein als "
+            f"[schedule] intake_minutes ({schedule.intake_minutes}), sonst meldet der Dienst "
+            "ständig einen Ausfall",
+        )
+    return settings
+
+
 SECTIONS = (
     "office",
     "mailbox",
@@ -454,6 +483,8 @@ SECTIONS = (
     "logging",
     "state",
     "templates",
+    "watchdog",
+    "retention",
 )
 
 
@@ -517,6 +548,12 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
     templates_s = section("templates")
     templates_dir = templates_s.path("override_dir", None)
     templates_s.done()
+    watchdog_s = section("watchdog")
+    watchdog = _watchdog(watchdog_s, schedule)
+    watchdog_s.done()
+    retention_s = section("retention")
+    retention = RetentionSettings(months=retention_s.int_range("months", 0, 0, 240))
+    retention_s.done()
     return Settings(
         config_path=source,
         office=office,
@@ -529,6 +566,8 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
         logging=logging_settings,
         state_dir=state_dir,
         templates_dir=templates_dir,
+        watchdog=watchdog,
+        retention=retention,
     )
 
 

@@ -517,11 +517,6 @@ def test_wrong_password_stops_poll_with_one_clear_line_and_shows_no_secret(
     assert site.site.workbook.read_bytes() == workbook and site.mailbox.transmitted() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/guard.py (work in progress) logs the refusal at ERROR, which the console "
-    "shows in addition to the CLI's own 'Fehler:' line: the admin reads the message twice",
-)
 @pytest.mark.parametrize("backend_site", OWN_SERVERS, indirect=True)
 def test_wrong_password_is_one_line_on_stderr(backend_site: BackendSite) -> None:
     site = backend_site

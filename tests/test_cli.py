@@ -86,7 +86,7 @@ def test_check_is_healthy_on_a_fresh_site_and_unhealthy_with_waiting_rows(tmp_pa
     )
     polled = site.cli("poll", now="2026-03-10T08:00")
     assert "Warten auf die Anfrageliste: 1" in polled.stdout
-    unhealthy = site.cli("check", now="2026-03-10T08:05", check=False)
+    unhealthy = site.cli("check", now="2026-03-10T09:05", check=False)  # after pending_minutes
     assert unhealthy.returncode == 1
     assert "1 Anfrage(n) warten" in unhealthy.stdout
     assert "Maria Meier" in unhealthy.stdout

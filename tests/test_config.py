@@ -43,6 +43,17 @@ def test_minimal_config_gets_defaults_and_paths_relative_to_the_file(tmp_path: P
     assert 2 not in settings.office.office_hours
 
 
+def test_watchdog_and_retention_have_safe_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL))
+    assert settings.watchdog.intake_overdue_minutes == 30
+    assert settings.watchdog.pending_minutes == 60
+    assert settings.retention.months == 0  # off until an office decides
+    configured = load_settings(
+        write(tmp_path, MINIMAL + "[watchdog]\npending_minutes = 15\n[retention]\nmonths = 24\n")
+    )
+    assert (configured.watchdog.pending_minutes, configured.retention.months) == (15, 24)
+
+
 def test_the_bundled_example_config_is_valid(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[1] / "jugendhaus_mail" / "example_config.toml"
     settings = load_settings(write(tmp_path, example.read_text(encoding="utf-8")))
@@ -82,6 +93,25 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
         ('[workbook]\npath = "liste.csv"', "erwartet eine .xlsx- oder .xlsm-Datei"),
         ('[office.office_hours]\nmo = ["12:30-07:30"]', "office_hours.mo"),
         ('[mail]\ninternal_domains = ["nicht eine domain"]', "[mail] internal_domains"),
+        (
+            "[watchdog]\nintake_overdue_minutes = 0",
+            "[watchdog] intake_overdue_minutes = 0 ist nicht erlaubt: erlaubt: 1 bis 10080",
+        ),
+        (
+            "[watchdog]\nintake_overdue_minutes = 2",
+            "[watchdog] intake_overdue_minutes = 2 ist zu klein: muss größer sein als "
+            "[schedule] intake_minutes (2)",
+        ),
+        (
+            '[watchdog]\npending_minutes = "eine Stunde"',
+            "[watchdog] pending_minutes hat den falschen",
+        ),
+        ("[watchdog]\nalarm_minutes = 5", "[watchdog] alarm_minutes ist unbekannt"),
+        (
+            "[retention]\nmonths = -1",
+            "[retention] months = -1 ist nicht erlaubt: erlaubt: 0 bis 240",
+        ),
+        ("[retention]\nmonate = 24", "[retention] monate ist unbekannt"),
     ],
 )
 def test_bad_values_name_file_key_and_what_is_allowed(

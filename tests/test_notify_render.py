@@ -40,6 +40,7 @@ from jugendhaus_mail.notify.render import (
     WatchdogMail,
 )
 from jugendhaus_mail.resources import resource_dir
+from jugendhaus_mail.service.watchdog import WorkbookOpenMail
 
 NR = "2026-0042"
 THURSDAY = date(2026, 3, 12)
@@ -203,6 +204,13 @@ SAMPLES: list[tuple[MailData, str, list[str]]] = [
         "jugendhaus-mail: wieder in Ordnung – Das Teampostfach ist seit 2 Stunden nicht "
         "erreichbar.",
         ["Entwarnung", "12.03.2026 07:00 Uhr", "12.03.2026 09:30 Uhr"],
+    ),
+    (
+        WorkbookOpenMail(3, datetime(2026, 3, 12, 8, 5, tzinfo=UTC), "Maria Meier", "Excel",
+                         datetime(2026, 3, 12, 7, 55), "Anfrageliste.xlsx", "~$Anfrageliste.xlsx"),
+        "Bitte Anfrageliste schließen – 3 Anfragen warten",
+        ["Maria Meier", "3 neue Anfragen", "Donnerstag, 12.03.2026 09:05 Uhr",
+         "verloren geht nichts", "~$Anfrageliste.xlsx"],
     ),
 ]  # fmt: skip
 

@@ -1,11 +1,15 @@
-"""`check`: say in plain words whether the configuration, workbook and state are sound.
+"""`check`: say in plain words whether the configuration, workbook, state and service are sound.
 
-Exit code 0 when everything is fine, 1 when something needs the admin, so monitoring can use it.
+Exit code 0 when everything is fine, 1 when something needs the admin, so monitoring can use it:
+the service's last intake is overdue, requests wait too long for the workbook, the mailbox
+refused the log-in (and is blocked for an hour), a job's last run failed, or the workbook's
+lock file is older than a working day. A successful mailbox check ends a log-in block at once.
 """
 
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 
 from jugendhaus_mail.app import App, app_from_args
 from jugendhaus_mail.errors import JugendhausError
@@ -16,7 +20,10 @@ def run(args: argparse.Namespace) -> int:
     lines = [(True, f"Konfiguration in Ordnung: {app.settings.config_path}")]
     lines += check_workbook(app)
     lines += check_state(app)
-    lines += check_mailbox(app, args.send_test)
+    lines += check_service(app)
+    mailbox_lines = check_mailbox(app, args.send_test)
+    lines += mailbox_lines
+    lines += check_auth_block(app, mailbox_ok=all(ok for ok, _ in mailbox_lines))
     for ok, text in lines:
         print(("OK      " if ok else "PROBLEM ") + text)
     return 0 if all(ok for ok, _ in lines) else 1
@@ -59,7 +66,48 @@ def check_workbook(app: App) -> list[tuple[bool, str]]:
                 "der Dienst schreibt, sobald sie geschlossen ist.",
             )
         )
+    for header in _missing_columns(snapshot.missing_headers):
+        lines.append((True, header))
     return lines
+
+
+def _missing_columns(missing: dict[str, tuple[str, ...]]) -> list[str]:
+    if not any(missing.values()):
+        return []
+    return [
+        "Fehlende Spalten ergänzt der Dienst beim nächsten `run`-Start oder `poll` rechts an "
+        "der Tabelle (nach einer Sicherung); umbenannte Spalten bitte zurückbenennen."
+    ]
+
+
+def check_service(app: App) -> list[tuple[bool, str]]:
+    """The status file the service writes, its lock, and an abandoned workbook lock file."""
+    from jugendhaus_mail.service.health import health_lines, load_status
+    from jugendhaus_mail.service.lock import holder
+    from jugendhaus_mail.service.watchdog import stale_lock_problem
+
+    status = load_status(app.settings)
+    running = holder(app.settings)
+    lines = health_lines(status, app.settings, app.now, running=running is not None)
+    if running is not None:
+        lines.append((True, f"Gerade aktiv: {running}"))
+    stale = stale_lock_problem(app)
+    if stale is not None:
+        lines.append((False, f"{stale.text} {stale.what_to_do}"))
+    return lines
+
+
+def check_auth_block(app: App, *, mailbox_ok: bool) -> list[tuple[bool, str]]:
+    from jugendhaus_mail.service.guard import clear_auth_block, current_block
+
+    with app.state() as state:
+        block = current_block(state)
+        if block is None:
+            return []
+        if mailbox_ok and app.settings.mailbox.backend != "maildir":
+            clear_auth_block(state)
+            return [(True, "Anmeldung am Postfach klappt wieder; die Sperre ist aufgehoben.")]
+    return [(False, block.describe(app.settings.office.timezone))]
 
 
 def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
@@ -104,12 +152,20 @@ def check_state(app: App) -> list[tuple[bool, str]]:
         )
     ]
     if pending:
-        oldest = min(p.recorded_at for p in pending).astimezone(app.calendar.tz)
+        oldest = min(p.recorded_at for p in pending)
+        limit = app.settings.watchdog.pending_minutes
+        too_long = app.now - oldest > timedelta(minutes=limit)
         lines.append(
             (
-                False,
-                f"{len(pending)} Anfrage(n) warten seit {oldest:%d.%m.%Y %H:%M} "
-                "auf die Anfrageliste (geöffnet oder gesperrt?).",
+                not too_long,
+                f"{len(pending)} Anfrage(n) warten seit "
+                f"{oldest.astimezone(app.calendar.tz):%d.%m.%Y %H:%M} auf die Anfrageliste "
+                f"(geöffnet oder gesperrt?)"
+                + (
+                    f"; länger als {limit} Minuten ([watchdog] pending_minutes)."
+                    if too_long
+                    else "."
+                ),
             )
         )
     for received, reason, _key in aside:

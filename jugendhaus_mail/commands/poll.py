@@ -1,30 +1,89 @@
-"""`poll`: take in the team inbox once and write new requests into the workbook."""
+"""`poll`: take in the team inbox once and write new requests into the workbook.
+
+`--backfill` takes in a large old inbox batch by batch (`[mailbox] batch_size`) with a progress
+bar; Ctrl-C stops after the current batch and a new `poll --backfill` goes on from there.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 
 from jugendhaus_mail.app import App, app_from_args
+from jugendhaus_mail.errors import JugendhausError, WorkbookError
 from jugendhaus_mail.intake.cycle import OUTCOME_LABELS, IntakeContext, IntakeReport, run_intake
-from jugendhaus_mail.mailbox import open_mailbox
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
+from jugendhaus_mail.service.guard import MailboxBlocked, guarded_mailbox
+from jugendhaus_mail.service.health import FAILED, OK, SKIPPED
+from jugendhaus_mail.service.lock import instance_lock
+
+log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
     app = app_from_args(args)
-    report = poll(app, dry_run=args.dry_run)
+    backfill = args.backfill and not args.dry_run
+    with instance_lock(app.settings, "poll", app.now, skip=args.dry_run):
+        if not args.dry_run:
+            _migrate(app)
+        try:
+            if backfill:
+                from jugendhaus_mail.service.progress import run_backfill
+
+                exit_code = run_backfill(app)
+            else:
+                report = poll(app, dry_run=args.dry_run)
+        except MailboxBlocked as exc:
+            _record(app, SKIPPED, str(exc), skip=args.dry_run)
+            raise
+        except JugendhausError as exc:
+            _record(app, FAILED, str(exc), skip=args.dry_run)
+            raise
+        _record(app, OK, "von Hand oder per Zeitgeber gestartet", skip=args.dry_run)
+    if backfill:
+        return exit_code
     print(format_report(app, report, dry_run=args.dry_run))
+    if args.backfill:
+        print("Probelauf zeigt nur den ersten Stapel; ohne --dry-run wird alles nachgeholt.")
     return 0
 
 
 def poll(app: App, *, dry_run: bool = False) -> IntakeReport:
-    with app.state() as state, open_mailbox(app.settings) as mailbox:
+    """One intake cycle. Raises MailboxBlocked (without trying) while a refused log-in blocks
+    the mailbox; a successful listing ends such a block."""
+    with (
+        app.state() as state,
+        guarded_mailbox(app, state, required=True, proves_login=True) as mailbox,
+    ):
+        assert mailbox is not None
         outbox = Outbox(app.settings, state, app.now, dry_run=dry_run)
         ctx = IntakeContext(app.settings, app.calendar, state, app.store(), app.now, outbox)
         report = run_intake(ctx, mailbox, dry_run=dry_run)
         outbox.flush(mailbox)
         report.planned = outbox.planned
         return report
+
+
+def _migrate(app: App) -> None:
+    from jugendhaus_mail.workbook.migrate import migrate_for
+
+    try:
+        migrate_for(app)
+    except WorkbookError as exc:
+        log.warning("Anfrageliste noch nicht auf neue Spalten umgestellt: %s", exc)
+    except Exception as exc:  # never let an upgrade step stop the intake
+        from jugendhaus_mail.service.runner import describe_unexpected
+
+        log.error("Anfrageliste nicht umgestellt: %s", describe_unexpected(exc))
+
+
+def _record(app: App, result: str, detail: str, *, skip: bool) -> None:
+    if skip:
+        return
+    from jugendhaus_mail.service.session import record_command
+
+    with app.state() as state:
+        record_command(app, state, "intake", result, detail)
 
 
 def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:

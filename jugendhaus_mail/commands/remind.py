@@ -7,18 +7,16 @@ import argparse
 from jugendhaus_mail.app import app_from_args
 from jugendhaus_mail.commands.poll import format_planned
 from jugendhaus_mail.jobs.remind import run_remind
-from jugendhaus_mail.mailbox import open_mailbox
+from jugendhaus_mail.service.session import command_session
 
 
 def run(args: argparse.Namespace) -> int:
     app = app_from_args(args)
-    with app.state() as state:
-        if args.dry_run:
-            report = run_remind(app, state, None, dry_run=True)
-        else:
-            with open_mailbox(app.settings) as mailbox:
-                report = run_remind(app, state, mailbox)
+    with command_session(app, "remind", dry_run=args.dry_run) as session:
+        report = run_remind(app, session.state, session.mailbox, dry_run=args.dry_run)
     print(format_planned(report.outbox.planned, dry_run=args.dry_run))
+    if session.note:
+        print(f"Nicht gesendet: {session.note}")
     print(
         f"Berechnete Fristen aktualisiert: {report.updates}"
         + (" (Probelauf)" if args.dry_run else "")

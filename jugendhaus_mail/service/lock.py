@@ -1,0 +1,133 @@
+"""One instance per configuration: an operating-system file lock in the state folder.
+
+The lock belongs to the open file, so the OS releases it when the process ends in any way,
+kill -9 and power loss included: a crashed instance never leaves it stuck, and there is no
+stale-PID guessing. `run` holds it for its lifetime; `poll`, `remind`, `digest` and `retention`
+take it for their run, so a command started by a timer cannot work beside the service.
+
+POSIX: `fcntl.flock`. Windows: `msvcrt.locking` on one byte far behind the text, so the
+holder's description stays readable for the message.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jugendhaus_mail.config import Settings
+from jugendhaus_mail.errors import JugendhausError
+
+LOCK_NAME = "jugendhaus-mail.lock"
+WINDOWS_LOCK_OFFSET = 1 << 20  # the locked byte; the description is written before it
+MAX_INFO = 1024
+
+
+class InstanceRunning(JugendhausError):
+    """Another process works with the same configuration (state folder)."""
+
+
+class InstanceLock:
+    def __init__(self, state_dir: Path, command: str) -> None:
+        self.path = state_dir / LOCK_NAME
+        self.command = command
+        self._fd: int | None = None
+
+    def acquire(self, since: str) -> None:
+        """Take the lock or raise InstanceRunning naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        if not _try_lock(fd):
+            holder = _read_info(fd)
+            os.close(fd)
+            raise InstanceRunning(
+                f"jugendhaus-mail arbeitet bereits mit dieser Konfiguration ({holder}); "
+                f"`{self.command}` startet deshalb nicht. Läuft der Dienst, erledigt er das "
+                "selbst nach Zeitplan; sonst später erneut versuchen. "
+                f"(Sperre: {self.path})"
+            )
+        info = f"PID {os.getpid()}, Befehl `{self.command}`, seit {since}"
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, info.encode("utf-8"))
+        self._fd = fd
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            _unlock(fd)
+            os.close(fd)
+
+
+@contextmanager
+def instance_lock(
+    settings: Settings, command: str, now: datetime, *, skip: bool = False
+) -> Iterator[None]:
+    """Hold the instance lock for the block (`skip` for dry runs, which change nothing)."""
+    if skip:
+        yield
+        return
+    lock = InstanceLock(settings.state_dir, command)
+    lock.acquire(f"{now.astimezone(ZoneInfo(settings.office.timezone)):%d.%m.%Y %H:%M}")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _read_info(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, MAX_INFO).decode("utf-8", errors="replace").strip()
+    except OSError:
+        text = ""
+    return text or "Prozess unbekannt"
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        with suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def holder(settings: Settings) -> str | None:
+    """Who holds the instance lock right now (None when nobody does)."""
+    path = settings.state_dir / LOCK_NAME
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDWR)
+    try:
+        if _try_lock(fd):
+            _unlock(fd)
+            return None
+        return _read_info(fd)
+    finally:
+        os.close(fd)

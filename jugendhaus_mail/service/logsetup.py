@@ -1,0 +1,81 @@
+"""Logging: the console and, when `[logging] file` is set, a rotating file (optionally JSON
+lines, one object per record, for log collectors).
+
+Private by default. The program's own messages carry case numbers, outcomes and reasons, never
+mail bodies, names of young people or secrets. Other libraries are held to WARNING and above
+on every handler: at DEBUG, imapclient, exchangelib and urllib3 log whole protocol dialogues,
+and those contain mail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from datetime import UTC, datetime
+from pathlib import Path
+
+OWN_LOGGER = "jugendhaus_mail"
+MAX_BYTES = 5 * 1024 * 1024
+BACKUP_COUNT = 5
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_MARK = "_jugendhaus_mail_handler"
+
+
+class OwnDetailOnly(logging.Filter):
+    """Below WARNING, only this program's records pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        return record.name == OWN_LOGGER or record.name.startswith(OWN_LOGGER + ".")
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def install(
+    level: int, *, console_level: int, file: Path | None, json_lines: bool, console: bool
+) -> None:
+    """Replace this program's handlers on the root logger (calling it again reconfigures)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
+        root.removeHandler(old)
+        old.close()
+    levels = []
+    if console:
+        handler: logging.Handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        _add(root, handler, console_level)
+        levels.append(console_level)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            file, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
+        )
+        handler.setFormatter(JsonLines() if json_lines else logging.Formatter(TEXT_FORMAT))
+        _add(root, handler, level)
+        levels.append(level)
+    root.setLevel(min(levels, default=level))
+
+
+def foreign_handlers() -> bool:
+    """True when someone else (e.g. a test runner) already handles the root logger."""
+    return any(not getattr(h, _MARK, False) for h in logging.getLogger().handlers)
+
+
+def _add(root: logging.Logger, handler: logging.Handler, level: int) -> None:
+    setattr(handler, _MARK, True)
+    handler.setLevel(level)
+    handler.addFilter(OwnDetailOnly())
+    root.addHandler(handler)
