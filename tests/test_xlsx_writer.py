@@ -653,3 +653,11 @@ def test_any_mail_text_reads_back_as_written(empty: bytes, schema: Schema, text:
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(out)).get_sheet_by_name("Anfragen")
     expected = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "", text)
     assert sheet.to_python()[1][COLUMNS.index("subject")] == expected
+
+
+def test_clearing_a_cell_that_holds_a_shared_string_really_clears_it() -> None:
+    from jugendhaus_mail.workbook.xlsx_cells import holds
+
+    # "<v>3</v>" in a t="s" cell points at shared string 3: the cell is not empty
+    assert not holds("s", b"<v>3</v>", None, False)
+    assert holds("n", None, None, False)

@@ -160,7 +160,8 @@ def holds(kind: str, inner: bytes | None, value: CellValue, date1904: bool) -> b
             return False
     text = _as_text(value)
     if not text:
-        return not inner or value_text(kind, inner, {}) in (None, "")
+        # a shared-string cell is not looked up, so it may hold text: never assume it empty
+        return not inner or (kind != "s" and value_text(kind, inner, {}) in (None, ""))
     return kind == "inlineStr" and inner is not None and rich_text(inner) == text
 
 
