@@ -1,10 +1,11 @@
 """A protocol-level fake Exchange (EWS) server on 127.0.0.1 that unmodified exchangelib talks to.
 
 It answers the SOAP operations the EWS backend uses (GetFolder, FindFolder, CreateFolder,
-FindItem, GetItem with MimeContent, MoveItem with new ItemIds, CreateItem with SendAndSaveCopy)
-for one shared mailbox and can inject faults. Authentication: Basic (default) or NTLM (checked
-with pyspnego), or a Bearer token from its own OAuth2 client-credentials endpoint (`token_url`,
-client `oauth_client`). Plain HTTP, or HTTPS with `tls=(cert, key)`.
+FindItem, GetItem with MimeContent, MoveItem with new ItemIds, CreateItem with SendAndSaveCopy,
+and pull notifications on the inbox: Subscribe, GetEvents, Unsubscribe) for one shared mailbox
+and can inject faults. Authentication: Basic (default) or NTLM (checked with pyspnego), or a
+Bearer token from its own OAuth2 client-credentials endpoint (`token_url`, client
+`oauth_client`). Plain HTTP, or HTTPS with `tls=(cert, key)`.
 
 Fixture API (for this module's tests and for the intake end-to-end tests)::
 
@@ -19,6 +20,7 @@ Fixture API (for this module's tests and for the intake end-to-end tests)::
         server.sent_authors()                        # the From (send-as) mailbox of each send
         server.inject_fault("busy", count=1, operation="MoveItem", skip=0)
         server.operations                            # names of the SOAP operations received so far
+        server.subscriptions()                       # ids of the live pull subscriptions
 
 Fault kinds: "busy" (SOAP ErrorServerBusy with BackOffMilliseconds), "http503" and "http429"
 (with Retry-After), "drop" (close the socket without answering, before the operation runs),
@@ -129,6 +131,26 @@ class MailboxState:
             self.folders[folder.id] = folder
             self.by_distinguished[key] = folder.id
         self.sent_log: list[tuple[bytes, str | None]] = []  # (MIME, From mailbox) per send
+        # pull subscriptions on the inbox: id -> (event types, events not yet fetched)
+        self.subscriptions: dict[str, tuple[set[str], list[str]]] = {}
+        self.watermarks = 0
+
+    def next_watermark(self) -> str:
+        self.watermarks += 1
+        return base64.b64encode(f"watermark-{self.watermarks}".encode()).decode()
+
+    def notify_new_mail(self, item: FakeItem) -> None:
+        """Queue NewMailEvent/CreatedEvent for every subscription that asked for them."""
+        stamp = _ews_time(datetime.now(UTC))
+        for event_types, pending in self.subscriptions.values():
+            for kind in ("NewMailEvent", "CreatedEvent"):
+                if kind in event_types:
+                    pending.append(
+                        f"<t:{kind}><t:Watermark>{self.next_watermark()}</t:Watermark>"
+                        f"<t:TimeStamp>{stamp}</t:TimeStamp>"
+                        f'<t:ItemId Id="{item.id}" ChangeKey="{item.changekey}"/>'
+                        f'<t:ParentFolderId Id="{item.folder}" ChangeKey="AQAAAA=="/></t:{kind}>'
+                    )
 
     def folder_by_name(self, name: str) -> FakeFolder | None:
         if name.lower() == "inbox":
@@ -370,6 +392,51 @@ def op_create_item(state: MailboxState, req: ET.Element) -> bytes:
     return _each("CreateItem", _children(req, "Items"), answer)
 
 
+def op_subscribe(state: MailboxState, req: ET.Element) -> bytes:
+    pull = req.find(f"{{{M}}}PullSubscriptionRequest")
+    if pull is None:
+        raise EwsError("ErrorInvalidSubscriptionRequest", "Only pull subscriptions are faked.")
+    folders = [state.resolve_folder(e) for e in pull.iterfind(f"{{{T}}}FolderIds/*")]
+    if [f.distinguished for f in folders] != ["inbox"]:
+        raise EwsError("ErrorInvalidSubscriptionRequest", "Only the inbox is faked.")
+    event_types = {e.text or "" for e in pull.iterfind(f"{{{T}}}EventTypes/{{{T}}}EventType")}
+    subscription_id = _new_id("JABzAHUAYgBz")
+    state.subscriptions[subscription_id] = (event_types, [])
+    content = (
+        f"<m:SubscriptionId>{subscription_id}</m:SubscriptionId>"
+        f"<m:Watermark>{state.next_watermark()}</m:Watermark>"
+    )
+    return _response("Subscribe", [_ok("Subscribe", content)])
+
+
+def _subscription(state: MailboxState, req: ET.Element) -> tuple[str, list[str]]:
+    subscription_id = req.findtext(f"{{{M}}}SubscriptionId") or ""
+    if subscription_id not in state.subscriptions:
+        raise EwsError("ErrorSubscriptionNotFound", "The specified subscription was not found.")
+    return subscription_id, state.subscriptions[subscription_id][1]
+
+
+def op_get_events(state: MailboxState, req: ET.Element) -> bytes:
+    subscription_id, pending = _subscription(state, req)
+    previous = req.findtext(f"{{{M}}}Watermark") or ""
+    events = "".join(pending) or (
+        f"<t:StatusEvent><t:Watermark>{state.next_watermark()}</t:Watermark></t:StatusEvent>"
+    )
+    pending.clear()
+    content = (
+        f"<m:Notification><t:SubscriptionId>{subscription_id}</t:SubscriptionId>"
+        f"<t:PreviousWatermark>{previous}</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>"
+        f"{events}</m:Notification>"
+    )
+    return _response("GetEvents", [_ok("GetEvents", content)])
+
+
+def op_unsubscribe(state: MailboxState, req: ET.Element) -> bytes:
+    subscription_id, _ = _subscription(state, req)
+    del state.subscriptions[subscription_id]
+    return _response("Unsubscribe", [_ok("Unsubscribe")])
+
+
 OPERATIONS = {
     "GetFolder": op_get_folder,
     "FindFolder": op_find_folder,
@@ -378,6 +445,9 @@ OPERATIONS = {
     "GetItem": op_get_item,
     "MoveItem": op_move_item,
     "CreateItem": op_create_item,
+    "Subscribe": op_subscribe,
+    "GetEvents": op_get_events,
+    "Unsubscribe": op_unsubscribe,
 }
 
 
@@ -575,6 +645,7 @@ class FakeEwsServer(ThreadingHTTPServer):
             inbox = self.state.by_distinguished["inbox"]
             item = FakeItem(_new_id("AAMkI"), inbox, raw, received, message_id)
             self.state.items[item.id] = item
+            self.state.notify_new_mail(item)
             return item.id
 
     def folder_contents(self, name: str) -> list[bytes]:
@@ -588,6 +659,11 @@ class FakeEwsServer(ThreadingHTTPServer):
         with self.state.lock:
             inbox = self.state.by_distinguished["inbox"]
             return sorted(f.name for f in self.state.folders.values() if f.parent == inbox)
+
+    def subscriptions(self) -> list[str]:
+        """Ids of the pull subscriptions not yet unsubscribed."""
+        with self.state.lock:
+            return list(self.state.subscriptions)
 
     def sent_messages(self) -> list[bytes]:
         """MIME of the copies in Sent Items."""

@@ -1,7 +1,8 @@
 """A fake Microsoft Graph mail API and Entra ID token endpoint on 127.0.0.1, for the Graph backend.
 
 It answers the requests `GraphMailbox` makes for one mailbox (`/v1.0/users/{address}/...`):
-inbox listing with `$top`/`$skip` paging and `@odata.nextLink`, `$value` MIME, message lookup,
+inbox listing (oldest first, or newest first with `$orderby=receivedDateTime desc`) with
+`$top`/`$skip` paging and `@odata.nextLink`, `$value` MIME, message lookup,
 `move` (a moved message gets a NEW id, the old one answers 404 ErrorItemNotFound), child folders
 of the inbox (`$filter=displayName eq '…'`, create, 409 ErrorFolderExists), `sendMail` with base64
 MIME (`Content-Type: text/plain`, answered 202, copy filed in Sent Items) and a Sent Items search
@@ -235,6 +236,8 @@ def _list_messages(
     wanted = _filter_value(query, "internetMessageId")
     if wanted is not None:
         found = [m for m in found if m.internet_message_id == wanted]
+    if query.get("$orderby", "").endswith(" desc"):  # only receivedDateTime is ever ordered by
+        found = found[::-1]
     top, skip = int(query.get("$top", "10")), int(query.get("$skip", "0"))
     page: dict[str, Any] = {
         "@odata.context": f"{self_url}/$metadata#users('{state.address}')/messages",

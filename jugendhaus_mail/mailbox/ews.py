@@ -8,6 +8,10 @@ exchangelib is imported at the top: this module is loaded only when `backend = "
 (`open_mailbox`) or for `check`, never at package import time. exchangelib's own retries are off
 (a fail-fast policy that keeps the server's wait hint); every operation runs through
 `with_retries`, bounded by `[mailbox] retries`.
+
+`wait_for_mail` lets the service wake up early: a pull subscription on the inbox (Subscribe, then
+GetEvents every few seconds) reports new mail within seconds, without a callback URL (push) or a
+long-held connection (streaming).
 """
 
 from __future__ import annotations
@@ -76,6 +80,19 @@ SCHEMA_ERRORS = (
 )
 # Loggers that write credentials (request headers, token requests) or mail content at DEBUG.
 CHATTY_LOGGERS = ("exchangelib", "requests_oauthlib", "oauthlib")
+EVENT_POLL_SECONDS = 5.0  # between two GetEvents while waiting for new mail
+SUBSCRIPTION_MINUTES = 30  # Exchange drops a pull subscription not asked for that long
+NEW_MAIL_EVENTS = ("NewMailEvent", "CreatedEvent")
+# What may go wrong while waiting; never fatal there (the scheduled intake reports it properly).
+WAIT_ERRORS = (
+    JugendhausError,
+    ews_errors.EWSError,
+    requests.RequestException,
+    OAuth2Error,
+    OSError,
+    ValueError,
+    LookupError,
+)
 
 
 class _Throttled(ews_errors.ErrorServerBusy):  # type: ignore[misc]
@@ -173,10 +190,15 @@ class EwsMailbox:
         *,
         sleep: Callable[[float], None] = time.sleep,
         token_url: str | None = None,
+        poll_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._box = settings.mailbox
         self._sleep = sleep
+        self._poll_seconds = EVENT_POLL_SECONDS if poll_seconds is None else poll_seconds
+        self._monotonic = monotonic
+        self._subscription: tuple[str, str] | None = None  # (subscription id, watermark)
         self._token_url = token_url or DEFAULT_TOKEN_URL.format(tenant=self._box.tenant_id)
         self._host = urlsplit(self._box.endpoint).netloc
         self._account: Any = None
@@ -221,6 +243,10 @@ class EwsMailbox:
     def close(self) -> None:
         if self._account is None:
             return
+        if self._subscription is not None:
+            subscription_id, self._subscription = self._subscription[0], None
+            with contextlib.suppress(*WAIT_ERRORS):  # it expires on the server anyway
+                self._account.inbox.unsubscribe(subscription_id)
         protocol = self._account.protocol
         self._account, self._folders = None, {}
         with contextlib.suppress(KeyError):
@@ -232,6 +258,49 @@ class EwsMailbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # --- waiting for new mail (the service's early wake-up) --------------------------------------
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Wait until new mail arrives in the inbox (True) or `timeout` seconds pass (False).
+
+        The pull subscription lives as long as this object, so mail that arrived between two
+        waits counts as well. Any trouble ends the wait with False at once, never an exception:
+        the scheduled intake tries again and reports problems properly."""
+        deadline = self._monotonic() + timeout
+        try:
+            while not self._new_mail_events():
+                remaining = deadline - self._monotonic()
+                if remaining <= 0:
+                    return False
+                self._sleep(min(self._poll_seconds, remaining))
+            return True
+        except WAIT_ERRORS as exc:
+            self._subscription = None  # subscribe afresh next time
+            log.info("Warten auf neue Mail (EWS) unterbrochen: %s", self._wait_problem(exc))
+            return False
+
+    def _new_mail_events(self) -> bool:
+        inbox = self._connect().inbox
+        if self._subscription is None:
+            self._subscription = inbox.subscribe_to_pull(
+                event_types=list(NEW_MAIL_EVENTS), timeout=SUBSCRIPTION_MINUTES
+            )
+        subscription_id, watermark = self._subscription
+        found = False
+        for notification in inbox.get_events(subscription_id, watermark):
+            for event in notification.events:
+                watermark = event.watermark or watermark
+                found = found or type(event).__name__ in NEW_MAIL_EVENTS
+        self._subscription = (subscription_id, watermark)
+        return found
+
+    def _wait_problem(self, exc: Exception) -> str:
+        if isinstance(exc, JugendhausError):
+            return str(exc)
+        if isinstance(exc, (ews_errors.EWSError, requests.RequestException, OAuth2Error, OSError)):
+            return str(self._translate(exc))
+        return type(exc).__name__
 
     # --- for diagnose ----------------------------------------------------------------------------
 

@@ -7,6 +7,11 @@ form (Exchange keeps the copy in Sent Items). Every request is retried on thrott
 the server's Retry-After wins) and dropped connections; a refused token or missing permissions is
 reported once and not retried. `[mailbox] endpoint` overrides the Graph base URL (national
 clouds, tests). requests and msal are imported only inside this backend.
+
+`wait_for_mail` lets the service wake up early. Graph's push (change notifications) needs a
+webhook that Microsoft can reach from the internet, which an office service behind a firewall
+does not have; so it looks at the newest inbox mail every `poll_seconds` (one small request: id
+and receipt time of one message) and reports mail received after the newest one seen so far.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ PAGE_SIZE = 100
 # Graph refuses requests over 4 MB; sendMail carries the MIME base64-encoded.
 MAX_SENDMAIL_BYTES = 4 * 1024 * 1024
 _THROTTLED = (429, 503, 504)
+LOOK_SECONDS = 15.0  # between two looks at the newest inbox mail while waiting
 
 
 class GraphMailbox:
@@ -52,6 +58,8 @@ class GraphMailbox:
         token_provider: Callable[[], str] | None = None,
         graph_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        poll_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         mailbox = settings.mailbox
         self._settings = settings
@@ -63,6 +71,10 @@ class GraphMailbox:
         self._sleep = sleep
         self._session: PinnedSession | None = None
         self._folder_ids: dict[str, str] = {}
+        self._poll_seconds = LOOK_SECONDS if poll_seconds is None else poll_seconds
+        self._monotonic = monotonic
+        self._newest_seen: tuple[datetime, str] | None = None  # (receipt time, id)
+        self._looked = False
 
     def __enter__(self) -> GraphMailbox:
         return self
@@ -140,6 +152,49 @@ class GraphMailbox:
                 )
 
         self._retry(attempt, "Nachricht senden")
+
+    # -- waiting for new mail (the service's early wake-up) --------------------------------
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Wait until mail newer than any seen before is in the inbox (True) or `timeout`
+        seconds pass (False).
+
+        The first look only notes the newest mail. Any trouble ends the wait with False at
+        once, never an exception: the scheduled intake tries again and reports problems."""
+        deadline = self._monotonic() + timeout
+        try:
+            while not self._newer_mail():
+                remaining = deadline - self._monotonic()
+                if remaining <= 0:
+                    return False
+                self._sleep(min(self._poll_seconds, remaining))
+            return True
+        except JugendhausError as exc:
+            log.info("Warten auf neue Mail (Microsoft Graph) unterbrochen: %s", exc)
+            return False
+
+    def _newer_mail(self) -> bool:
+        newest = self._newest_in_inbox()
+        first_look, self._looked = not self._looked, True
+        if newest is None or not _is_newer(newest, self._newest_seen):
+            return False  # moving mail out of the inbox only makes the newest one older
+        self._newest_seen = newest
+        return not first_look
+
+    def _newest_in_inbox(self) -> tuple[datetime, str] | None:
+        what = "Posteingang prüfen"
+        url = f"{self._user_url}/mailFolders/inbox/messages"
+        params = {
+            "$select": "id,receivedDateTime",
+            "$orderby": "receivedDateTime desc",
+            "$top": "1",
+        }
+        page = _json(self._call("GET", url, what=what, params=params), what)
+        try:
+            found = [(_parse_time(m["receivedDateTime"]), str(m["id"])) for m in page["value"]]
+        except (KeyError, TypeError, ValueError):
+            raise MailboxError(f"{what}: unerwartete Antwort von Microsoft Graph") from None
+        return found[0] if found else None
 
     # -- steps used by `check` --------------------------------------------------------------
 
@@ -405,6 +460,11 @@ def _test_message(settings: Settings, recipient: str) -> EmailMessage:
         f"{settings.mail.team_address} senden kann. Sie müssen nichts weiter tun.\n"
     )
     return message
+
+
+def _is_newer(newest: tuple[datetime, str], seen: tuple[datetime, str] | None) -> bool:
+    """Receipt times have whole seconds: a different mail in the same second counts as new."""
+    return seen is None or newest[0] > seen[0] or (newest[0] == seen[0] and newest[1] != seen[1])
 
 
 def _quote_id(message_id: str) -> str:

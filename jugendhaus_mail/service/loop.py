@@ -26,7 +26,7 @@ from jugendhaus_mail.service.clock import Clock
 from jugendhaus_mail.service.health import Status, load_status, save_status
 from jugendhaus_mail.service.runner import Runner
 from jugendhaus_mail.service.scheduler import ClockScheduler, build_schedule, missed
-from jugendhaus_mail.service.watcher import ImapWatcher, Watcher, watcher_for
+from jugendhaus_mail.service.watcher import MailboxWatcher, Watcher, watcher_for
 from jugendhaus_mail.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class Service:
         self._last_intake = self._monotonic()
         self._last_intake_ok = self.runner.run("intake")
         self.runner.run("watchdog")
-        if isinstance(self.watcher, ImapWatcher):
+        if isinstance(self.watcher, MailboxWatcher):
             self.watcher.reset()
 
     def _catch_up(self) -> None:

@@ -1,10 +1,11 @@
 """Waiting between scheduled ticks, waking up early when new mail arrives.
 
-- IMAP: a separate connection waits with IDLE (`ImapMailbox.wait_for_mail`), so a new request
-  is taken in within seconds. Any trouble closes it; until the next intake has run, the loop
-  then simply sleeps (the scheduled intake reports the problem).
+- IMAP, EWS and Graph: a mailbox connection of its own waits (`wait_for_mail`), so a new
+  request is taken in within seconds: IMAP with IDLE, EWS with a pull subscription (GetEvents
+  every few seconds), Graph with a small look at the newest inbox mail every 15 seconds (push
+  would need a webhook reachable from the internet). Any trouble closes it; until the next
+  intake has run, the loop then simply sleeps (the scheduled intake reports the problem).
 - Maildir: the inbox folders are local; a look every second costs nothing.
-- EWS and Graph: no push here; the scheduled intake picks mail up.
 """
 
 from __future__ import annotations
@@ -12,25 +13,32 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.service.clock import Clock
 from jugendhaus_mail.service.guard import current_block
 
-if TYPE_CHECKING:
-    from jugendhaus_mail.mailbox.imap import ImapMailbox
-
 log = logging.getLogger(__name__)
 
 MAILDIR_LOOK_SECONDS = 1.0  # real seconds between two looks into a Maildir
+EARLY_RETURN_SECONDS = 1.0  # real seconds: a wait that ended sooner without mail hit trouble
+WAITING_BACKENDS = ("imap", "ews", "graph")
 
 
 class Watcher(Protocol):
     def wait(self, seconds: float) -> bool:
         """Wait up to `seconds` of clock time; True as soon as new mail is there."""
         ...
+
+    def close(self) -> None: ...
+
+
+class MailWaiter(Protocol):
+    """A mailbox that can wait for new mail (ImapMailbox, EwsMailbox, GraphMailbox)."""
+
+    def wait_for_mail(self, timeout: float) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -76,30 +84,38 @@ class MaildirWatcher(Sleeper):
         return False
 
 
-class ImapWatcher(Sleeper):
-    """IDLE on a connection of its own. `interruptible` lets a stop signal end the wait."""
+class MailboxWatcher(Sleeper):
+    """Waits on a mailbox connection of its own. `interruptible` lets a stop signal end it."""
 
     def __init__(self, app: App, clock: Clock, stop: threading.Event) -> None:
         super().__init__(clock, stop)
         self.app = app
-        self._mailbox: ImapMailbox | None = None
+        self._mailbox: MailWaiter | None = None
         self.broken = False  # set on trouble; `reset` after the next intake
 
     def wait(self, seconds: float) -> bool:
         if self.broken or self._blocked():
             return super().wait(seconds)
+        backend = self.app.settings.mailbox.backend
+        start = self.clock.now()
         try:
             if self._mailbox is None:
-                from jugendhaus_mail.mailbox.imap import ImapMailbox
-
-                self._mailbox = ImapMailbox(self.app.settings)
-            return self._mailbox.wait_for_mail(seconds / self.clock.rate)
+                self._mailbox = _open_waiter(self.app)
+            if self._mailbox.wait_for_mail(seconds / self.clock.rate):
+                return True
         except (JugendhausError, OSError) as exc:
             # the next scheduled intake tries (and reports) properly; no log-in storm from here
-            log.info("Warten auf neue Mail per IMAP IDLE unterbrochen: %s", exc)
-            self.broken = True
-            self.close()
+            log.info("Warten auf neue Mail (%s) unterbrochen: %s", backend, exc)
+            self._give_up()
             return False
+        waited = (self.clock.now() - start).total_seconds()
+        if seconds - waited > EARLY_RETURN_SECONDS * self.clock.rate:
+            self._give_up()  # EWS and Graph end a wait early (and quietly) on trouble
+        return False
+
+    def _give_up(self) -> None:
+        self.broken = True
+        self.close()
 
     def reset(self) -> None:
         self.broken = False
@@ -115,10 +131,27 @@ class ImapWatcher(Sleeper):
         return block is not None
 
 
+
+def _open_waiter(app: App) -> MailWaiter:
+    """The backend's mailbox class, imported only when needed (exchangelib is heavy)."""
+    settings = app.settings
+    if settings.mailbox.backend == "ews":
+        from jugendhaus_mail.mailbox.ews import EwsMailbox
+
+        return EwsMailbox(settings)
+    if settings.mailbox.backend == "graph":
+        from jugendhaus_mail.mailbox.graph import GraphMailbox
+
+        return GraphMailbox(settings)
+    from jugendhaus_mail.mailbox.imap import ImapMailbox
+
+    return ImapMailbox(settings)
+
+
 def watcher_for(app: App, clock: Clock, stop: threading.Event) -> Sleeper:
     backend = app.settings.mailbox.backend
-    if backend == "imap":
-        return ImapWatcher(app, clock, stop)
+    if backend in WAITING_BACKENDS:
+        return MailboxWatcher(app, clock, stop)
     if backend == "maildir" and app.settings.mailbox.path is not None:
         return MaildirWatcher(clock, stop, app.settings.mailbox.path)
     return Sleeper(clock, stop)
