@@ -131,7 +131,6 @@ class MailboxWatcher(Sleeper):
         return block is not None
 
 
-
 def _open_waiter(app: App) -> MailWaiter:
     """The backend's mailbox class, imported only when needed (exchangelib is heavy)."""
     settings = app.settings
