@@ -181,6 +181,32 @@ def near(a: tuple[int, int, int], b: tuple[int, int, int], tolerance: int = 6) -
     return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
 
 
+def take_screenshots(
+    page: Path, prefix: str, sizes: dict[str, tuple[int, int]], tmp: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Headless Chromium screenshots of `page`, one per size, kept in test-artifacts/."""
+    runs = {}
+    for name, (width, height) in sizes.items():
+        target = ARTIFACTS / f"{prefix}-{name}-{width}.png"
+        target.unlink(missing_ok=True)
+        profile = tmp.mktemp(f"chromium-{name}")
+        command = [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
+            f"--user-data-dir={profile}", f"--window-size={width},{height}",
+            f"--screenshot={target}", page.as_uri(),
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        runs[name] = (target, process)
+    shots = {}
+    for name, (target, process) in runs.items():
+        output, _ = process.communicate(timeout=120)
+        assert target.is_file(), output.decode(errors="replace")[-2000:]
+        shots[name] = target
+    return shots
+
+
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ARTIFACTS.mkdir(exist_ok=True)
@@ -194,26 +220,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     page = ARTIFACTS / "digest.html"
     page.write_text(rendered.html, encoding="utf-8")
     (ARTIFACTS / "digest.txt").write_text(rendered.text, encoding="utf-8")
-    runs = {}
-    for name, (width, height) in SIZES.items():
-        target = ARTIFACTS / f"digest-{name}-{width}.png"
-        target.unlink(missing_ok=True)
-        profile = tmp_path_factory.mktemp(f"chromium-{name}")
-        command = [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
-            f"--user-data-dir={profile}", f"--window-size={width},{height}",
-            f"--screenshot={target}", page.as_uri(),
-        ]  # fmt: skip
-        runs[name] = (target, subprocess.Popen(command, stdout=subprocess.PIPE,
-                                               stderr=subprocess.STDOUT))  # fmt: skip
-    shots = {}
-    for name, (target, process) in runs.items():
-        output, _ = process.communicate(timeout=120)
-        assert target.is_file(), output.decode(errors="replace")[-2000:]
-        shots[name] = target
-    return shots
+    return take_screenshots(page, "digest", SIZES, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,14 @@ import pytest
 
 from jugendhaus_mail.report.build import build_report, write_report
 from jugendhaus_mail.report.period import half_year
-from tests.test_digest_chromium import ARTIFACTS, CHROMIUM, Picture, decode_png, near
+from tests.test_digest_chromium import (
+    ARTIFACTS,
+    CHROMIUM,
+    Picture,
+    decode_png,
+    near,
+    take_screenshots,
+)
 from tests.test_report_figures import history_site
 
 SIZES = {"desktop": (1024, 3200), "phone": (390, 5200)}
@@ -87,26 +94,8 @@ def pictures(
     report_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Picture]:
     _, page = report_files
-    runs = {}
-    for name, (width, height) in SIZES.items():
-        target = ARTIFACTS / f"halbjahresbericht-{name}-{width}.png"
-        target.unlink(missing_ok=True)
-        profile = tmp_path_factory.mktemp(f"chromium-{name}")
-        command = [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
-            f"--user-data-dir={profile}", f"--window-size={width},{height}",
-            f"--screenshot={target}", page.as_uri(),
-        ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        runs[name] = (target, process)
-    shots = {}
-    for name, (target, process) in runs.items():
-        output, _ = process.communicate(timeout=120)
-        assert target.is_file(), output.decode(errors="replace")[-2000:]
-        shots[name] = decode_png(target.read_bytes())
-    return shots
+    shots = take_screenshots(page, "halbjahresbericht", SIZES, tmp_path_factory)
+    return {name: decode_png(path.read_bytes()) for name, path in shots.items()}
 
 
 @needs_chromium

@@ -151,11 +151,7 @@ class WorkbookStore:
         original = os.stat(self.path)
         self.temp_path.unlink(missing_ok=True)  # left over from a crash
         try:
-            fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_new_file(self.temp_path, data, 0o600)
         except OSError as exc:
             raise WorkbookError(
                 f"Im Ordner {self.path.parent} kann keine Zwischendatei angelegt werden "
@@ -171,11 +167,7 @@ class WorkbookStore:
         try:
             self.backup_dir.mkdir(parents=True, exist_ok=True)
             target = self._unused_backup_name(stem)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_new_file(target, data, BACKUP_MODE)
         except OSError as exc:
             raise WorkbookError(
                 f"Die Sicherung im Ordner {self.backup_dir} ließ sich nicht schreiben "
@@ -339,3 +331,12 @@ def _copy_owner_and_mode(original: os.stat_result, target: Path) -> None:
 
 def _is_busy(exc: OSError) -> bool:
     return exc.errno in BUSY_ERRNOS or getattr(exc, "winerror", None) in BUSY_WINERRORS
+
+
+def _write_new_file(path: Path, data: bytes, mode: int) -> None:
+    """Create `path` (never overwrite), write `data` and make it durable before returning."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
