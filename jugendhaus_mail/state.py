@@ -71,8 +71,10 @@ class StateDB:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
+        self._filed: list[tuple[str, str]] = []
 
     def close(self) -> None:
+        self.flush_filed()
         self.conn.close()
 
     def __enter__(self) -> StateDB:
@@ -138,11 +140,19 @@ class StateDB:
             )
 
     def mark_filed(self, key: str, now: datetime) -> None:
+        """Note that the mail was filed. Buffered until `flush_filed`: the flag only tells a
+        later copy of the mail (a duplicate) from a crash recovery, and a copy with another
+        receipt time is a duplicate anyway, so one transaction per cycle is enough."""
+        self._filed.append((now.isoformat(), key))
+
+    def flush_filed(self) -> None:
+        if not self._filed:
+            return
         with self.transaction() as tx:
-            tx.execute(
-                "UPDATE messages SET filed_at = ? WHERE key = ? AND filed_at IS NULL",
-                (now.isoformat(), key),
+            tx.executemany(
+                "UPDATE messages SET filed_at = ? WHERE key = ? AND filed_at IS NULL", self._filed
             )
+        self._filed.clear()
 
     def pending_feedback(self) -> list[tuple[str, str, datetime]]:
         """Replies from participants whose date is not yet in `Letzte Rückmeldung`:

@@ -81,16 +81,19 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     staff = Staff(snapshot.staff)
     year_max = _highest_numbers(snapshot)
     planned: dict[int, int] = {}
-    for message in mailbox.list_new():
-        result = _take_in(ctx, mailbox, message, cases, staff, year_max, planned, dry_run)
-        report.mails.append(result)
-        if not dry_run:
-            log.info(
-                "Mail %s: %s%s",
-                result.nr or "-",
-                OUTCOME_LABELS[result.outcome],
-                f" ({result.reason})" if result.reason else "",
-            )
+    try:
+        for message in mailbox.list_new():
+            result = _take_in(ctx, mailbox, message, cases, staff, year_max, planned, dry_run)
+            report.mails.append(result)
+            if not dry_run:
+                log.info(
+                    "Mail %s: %s%s",
+                    result.nr or "-",
+                    OUTCOME_LABELS[result.outcome],
+                    f" ({result.reason})" if result.reason else "",
+                )
+    finally:
+        ctx.state.flush_filed()
     if not dry_run:
         _write_pending(ctx, snapshot, cases, report)
     return report
