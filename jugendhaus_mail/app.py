@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from jugendhaus_mail.config import Settings, load_settings
@@ -20,15 +20,21 @@ class App:
     settings: Settings
     now: datetime
     calendar: WorkCalendar
+    # One store per App (and per `dataclasses.replace` copy of it, which shares this dict), so
+    # the jobs of a cycle reuse its parsed snapshot while the file is unchanged.
+    _stores: dict[str, WorkbookStore] = field(default_factory=dict, repr=False, compare=False)
 
     def store(self) -> WorkbookStore:
-        return WorkbookStore(
-            self.settings.workbook.path,
-            load_schema(),
-            writer=apply_changes,
-            backup_dir=self.settings.state_dir / "backups",
-            backups=self.settings.workbook.backups,
-        )
+        path = self.settings.workbook.path
+        if str(path) not in self._stores:
+            self._stores[str(path)] = WorkbookStore(
+                path,
+                load_schema(),
+                writer=apply_changes,
+                backup_dir=self.settings.state_dir / "backups",
+                backups=self.settings.workbook.backups,
+            )
+        return self._stores[str(path)]
 
     def state(self) -> StateDB:
         return StateDB(self.settings.state_dir)
