@@ -63,12 +63,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import find_tool, require_tool
 
-DOVECOT = shutil.which("dovecot") or (
-    "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
-)
-DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+DOVEADM = find_tool("doveadm") or "/usr/bin/doveadm"
 USER = "fm-jugendhaus"
 PASSWORD = "Jh-Test-Passwort-7431!"
 PASSWORD_ENV = "JHM_TEST_IMAP_PASSWORT"
@@ -84,9 +81,7 @@ DOVECOT_23_CAPABILITIES = (
 
 
 def require_dovecot() -> str:
-    if DOVECOT is None:
-        pytest.skip("Dovecot fehlt: `apt-get install -y dovecot-imapd` (CI installiert es)")
-    return DOVECOT
+    return require_tool("dovecot")
 
 
 def _free_port() -> int:

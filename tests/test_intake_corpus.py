@@ -4,7 +4,6 @@ reason, nothing crashes, a second cycle changes nothing, and LibreOffice opens t
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +20,6 @@ NOW = utc(2026, 3, 10, 8, 0)
 @pytest.fixture(scope="module")
 def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, int]:
     files = corpus_files()
-    if not files:
-        pytest.skip("Korpus ../shared/corpus fehlt")
     site = make_site(tmp_path_factory.mktemp("corpus") / "site")
     for index, path in enumerate(files):
         site.deliver(
@@ -55,11 +52,8 @@ def test_every_corpus_mail_is_a_row_or_set_aside_with_a_reason(
 
 @pytest.mark.libreoffice
 def test_libreoffice_opens_the_filled_workbook(
-    corpus_site: tuple[Site, int], tmp_path: Path
+    corpus_site: tuple[Site, int], tmp_path: Path, soffice: str
 ) -> None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) ist nicht installiert")
     site, _count = corpus_site
     if not site.requests():
         poll(site.app(NOW))

@@ -6,7 +6,6 @@ Straße 12, 18055 Rostock; the letters are written on Tuesday 17.03.2026.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from datetime import date, datetime
@@ -353,12 +352,8 @@ def test_a_broken_office_template_is_an_error_not_a_letter_with_a_gap(
 
 @pytest.mark.libreoffice
 def test_pdf_beside_the_docx_keeps_umlauts_and_fits_one_page(
-    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], soffice: str, pdftotext: str
 ) -> None:
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) ist nicht installiert")
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) ist nicht installiert")
     out = tmp_path / "ankündigung weiß.docx"
     assert write_letter(site, "hausbesuch", out) == 0
     pdf = out.with_suffix(".pdf")

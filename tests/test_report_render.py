@@ -2,7 +2,7 @@
 summary drawn by headless Chromium on a desktop and a phone.
 
 Screenshots, the PDF and both report files are kept in test-artifacts/ for people to look at.
-The PNG checks reuse the decoder of test_digest_chromium (zlib only, no imaging library).
+The PNG checks use tests/screenshots.py (zlib only, no imaging library).
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ import pytest
 
 from jugendhaus_mail.report.build import build_report, write_report
 from jugendhaus_mail.report.period import half_year
-from tests.test_digest_chromium import (
+from tests.screenshots import (
     ARTIFACTS,
-    CHROMIUM,
     Picture,
+    Shot,
+    assert_fits_and_ends,
     decode_png,
     near,
     take_screenshots,
 )
 from tests.test_report_figures import history_site
 
-SIZES = {"desktop": (1024, 3200), "phone": (390, 5200)}
+WIDTHS = {"desktop": 1024, "phone": 390}
 PAGE_BACKGROUND = (0xEE, 0xF1, 0xF5)
 COLOURS = {
     "this period": (0x1F, 0x4E, 0x79),
@@ -52,11 +53,8 @@ def report_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.mark.libreoffice
 def test_libreoffice_prints_the_workbook_with_its_charts(
-    report_files: tuple[Path, Path], tmp_path: Path
+    report_files: tuple[Path, Path], tmp_path: Path, soffice: str, pdftotext: str
 ) -> None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) ist nicht installiert")
     workbook, _ = report_files
     profile = f"-env:UserInstallation=file://{tmp_path / 'profile'}"
     command = [soffice, profile, "--headless", "--convert-to", "pdf"]
@@ -65,10 +63,8 @@ def test_libreoffice_prints_the_workbook_with_its_charts(
     pdf = tmp_path / f"{workbook.stem}.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     shutil.copy(pdf, ARTIFACTS / pdf.name)
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) fehlt: nur geprüft, dass ein PDF entsteht")
     text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+        [pdftotext, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
     ).stdout
     for expected in ("Halbjahresbericht für den Qualitätsdialog", "Anfragen insgesamt",
                      "Ansprechpartner innerhalb von 5 Arbeitstagen", "Beendigungsgrund",
@@ -83,30 +79,29 @@ def test_libreoffice_prints_the_workbook_with_its_charts(
 
 # --- Chromium -----------------------------------------------------------------------------------
 
-needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="chromium ist nicht installiert (Debian: apt install chromium)",
-)
+
+@pytest.fixture(scope="module")
+def shots(
+    report_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Shot]:
+    _, page = report_files
+    return take_screenshots(page, "halbjahresbericht", WIDTHS, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def pictures(
-    report_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Picture]:
-    _, page = report_files
-    shots = take_screenshots(page, "halbjahresbericht", SIZES, tmp_path_factory)
-    return {name: decode_png(path.read_bytes()) for name, path in shots.items()}
+def pictures(shots: dict[str, Shot]) -> dict[str, Picture]:
+    return {name: decode_png(shot.path.read_bytes()) for name, shot in shots.items()}
 
 
-@needs_chromium
-@pytest.mark.parametrize("name", sorted(SIZES))
-def test_summary_screenshot_has_the_expected_size(pictures: dict[str, Picture], name: str) -> None:
-    assert (pictures[name].width, pictures[name].height) == SIZES[name]
-    assert (ARTIFACTS / f"halbjahresbericht-{name}-{SIZES[name][0]}.png").is_file()
+@pytest.mark.parametrize("name", sorted(WIDTHS))
+def test_summary_screenshot_is_kept_and_as_wide_as_the_screen(
+    pictures: dict[str, Picture], name: str
+) -> None:
+    assert pictures[name].width == WIDTHS[name]
+    assert (ARTIFACTS / f"halbjahresbericht-{name}-{WIDTHS[name]}.png").is_file()
 
 
-@needs_chromium
-@pytest.mark.parametrize("name", sorted(SIZES))
+@pytest.mark.parametrize("name", sorted(WIDTHS))
 def test_summary_draws_bars_in_both_period_colours_and_the_trend_colours(
     pictures: dict[str, Picture], name: str
 ) -> None:
@@ -122,14 +117,8 @@ def test_summary_draws_bars_in_both_period_colours_and_the_trend_colours(
     assert sum(n for c, n in counts.items() if near(c, COLOURS["this period"], 4)) > 3000
 
 
-@needs_chromium
-@pytest.mark.parametrize("name", sorted(SIZES))
+@pytest.mark.parametrize("name", sorted(WIDTHS))
 def test_summary_fits_the_screen_width_and_ends_inside_the_picture(
-    pictures: dict[str, Picture], name: str
+    shots: dict[str, Shot], pictures: dict[str, Picture], name: str
 ) -> None:
-    picture = pictures[name]
-    right_margin = {picture.pixel(picture.width - 3, y) for y in range(picture.height)}
-    assert all(near(p, PAGE_BACKGROUND, 2) for p in right_margin), "breiter als der Bildschirm"
-    bottom = {picture.pixel(x, y) for y in range(picture.height - 40, picture.height)
-              for x in range(0, picture.width, 3)}  # fmt: skip
-    assert all(near(p, PAGE_BACKGROUND, 2) for p in bottom), "länger als der Screenshot"
+    assert_fits_and_ends(pictures[name], shots[name], PAGE_BACKGROUND)

@@ -4,7 +4,6 @@ installed), and the instance lock keeps a second process out while the first hol
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from jugendhaus_mail.config import load_settings
 from jugendhaus_mail.service.lock import InstanceLock, InstanceRunning, holder
+from tests.conftest import require_tool
 from tests.site import make_site
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -29,15 +29,15 @@ def unit_settings() -> dict[str, list[str]]:
     return found
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze fehlt")
 def test_systemd_accepts_the_unit_without_a_single_warning(tmp_path: Path) -> None:
+    systemd_analyze = require_tool("systemd-analyze")
     # verify checks that ExecStart exists: point it at this checkout's console script
     script = Path(sys.executable).with_name("jugendhaus-mail")
     assert script.exists()
     unit = tmp_path / "jugendhaus-mail.service"
     unit.write_text(UNIT.read_text(encoding="utf-8").replace(INSTALLED, str(script)))
     result = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+        [systemd_analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""

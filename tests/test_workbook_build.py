@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -177,7 +176,7 @@ def soffice_convert(tmp_path: Path, source: Path, target: str) -> Path:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="soffice (LibreOffice) fehlt")
+@pytest.mark.usefixtures("soffice")
 def test_libreoffice_opens_it_and_computes_the_deadline_colours(tmp_path: Path) -> None:
     """LibreOffice reads the headers, and evaluates the very formulas of the colour rules
     (TODAY, WORKDAY, status) the way we mean them."""

@@ -23,7 +23,6 @@ from xlsx_fixtures import (
     new_workbook,
     raw_entries,
     rels_of,
-    soffice,
     staff_rows,
     to_shared_strings,
 )
@@ -135,7 +134,7 @@ def test_the_service_reads_back_what_it_wrote(enriched: Injected, schema: Schema
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(soffice() is None, reason="soffice is not installed")
+@pytest.mark.usefixtures("soffice")
 def test_libreoffice_opens_the_result_and_shows_the_new_rows(
     tmp_path: Path, enriched: Injected, schema: Schema
 ) -> None:

@@ -29,7 +29,6 @@ from xlsx_fixtures import (
     members,
     new_workbook,
     raw_entries,
-    soffice,
     staff_rows,
     to_shared_strings,
 )
@@ -58,7 +57,7 @@ def letter(key: str) -> str:
     return str(get_column_letter(COLUMNS.index(key) + 1))
 
 
-needs_libreoffice = pytest.mark.skipif(soffice() is None, reason="soffice is not installed")
+needs_libreoffice = pytest.mark.usefixtures("soffice")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import struct
 import subprocess
 import zipfile
@@ -23,6 +22,7 @@ import openpyxl
 
 from jugendhaus_mail.workbook.build import build_workbook
 from jugendhaus_mail.workbook.schema import Schema
+from tests.conftest import find_tool, require_tool
 
 SHEET = "xl/worksheets/sheet1.xml"  # Anfragen in a workbook made by build_workbook
 TABLE = "xl/tables/table1.xml"
@@ -178,13 +178,12 @@ def edit_part(data: bytes, part: str, old: str, new: str) -> bytes:
 
 
 def soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    return find_tool("soffice")
 
 
 def run_libreoffice(path: Path, target: str, out_dir: Path) -> Path:
     """Let LibreOffice open `path` and convert it (`target` as for --convert-to)."""
-    binary = soffice()
-    assert binary is not None
+    binary = require_tool("soffice")
     profile = (path.parent / "lo-profile").resolve().as_uri()  # never the user's own profile
     command = [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", target]
     subprocess.run(
