@@ -126,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JugendhausError as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk or a folder without rights: one line, not a traceback
+        from jugendhaus_mail.fsync import describe_os_error
+
+        print(f"Fehler: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("Abgebrochen.", file=sys.stderr)
         return 130

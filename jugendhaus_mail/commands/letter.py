@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from jugendhaus_mail.app import App, app_from_args
@@ -60,13 +58,11 @@ def output_path(out: Path, letter: Letter) -> Path:
 
 def _write(target: Path, data: bytes) -> None:
     """Write via a temporary file, so an open or half-written old letter is never left broken."""
-    handle, temp = tempfile.mkstemp(prefix=".brief-", suffix=".docx", dir=target.parent)
+    from jugendhaus_mail.fsync import write_durably
+
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temp, target)
+        write_durably(target, data)
     except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
         raise LetterError(
             f"{target} kann nicht geschrieben werden ({exc.strerror}); ist die Datei noch in "
             "Word geöffnet? Bitte schließen oder mit --out einen anderen Namen wählen."

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import MailboxError
-from jugendhaus_mail.fsync import sync_directory
+from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,12 @@ class MaildirMailbox:
         target_dir = self._folder(folder) / "cur"
         for sub in ("new", "cur"):
             source = self.root / sub / handle
-            if source.exists():
+            try:  # a reader (Dovecot) may move it from new/ to cur/ at any moment
                 os.rename(source, target_dir / _with_info(handle))
-                sync_directory(target_dir)
-                return
+            except FileNotFoundError:
+                continue
+            sync_directory(target_dir)
+            return
         if not (target_dir / _with_info(handle)).exists():
             log.warning("Nachricht %s ist weder im Posteingang noch in %s", handle, folder.value)
 
@@ -88,11 +90,16 @@ class MaildirMailbox:
         name = f"{int(now.timestamp())}.{unique}.jugendhaus-mail"
         tmp = folder / "tmp" / name
         data = message.as_bytes(policy=SMTP)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.rename(tmp, folder / "new" / name)
+        try:
+            write_new(tmp, data, label="maildir")
+            os.rename(tmp, folder / "new" / name)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise MailboxError(
+                f"Mail konnte nicht im Maildir {self.root} abgelegt werden "
+                f"({exc.strerror or exc}); bitte Speicherplatz und Rechte prüfen."
+            ) from exc
+        sync_directory(folder / "new")
 
     def _folder(self, folder: Folder) -> Path:
         path = self.root / f".{folder.value}"

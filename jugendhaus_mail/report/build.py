@@ -5,7 +5,6 @@ for the `report` command and the demo, mail attachments for the Qualitätsdialog
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -127,9 +126,9 @@ def dialog_statistics(
 
 
 def _replace(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    from jugendhaus_mail.fsync import write_durably
+
+    write_durably(path, data)
 
 
 def _moment(value: object) -> datetime | None:

@@ -9,7 +9,6 @@ non-zero when the service needs someone. Nothing in it comes from a mail's conte
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -100,9 +99,9 @@ def save_status(settings: Settings, status: Status, now: datetime) -> None:
     status.updated = now.isoformat()
     path = status_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(asdict(status), ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(temp, path)
+    from jugendhaus_mail.fsync import write_durably
+
+    write_durably(path, json.dumps(asdict(status), ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def intake_overdue(status: Status, settings: Settings, now: datetime) -> timedelta | None:

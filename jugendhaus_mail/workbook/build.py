@@ -16,6 +16,7 @@ Decisions worth knowing when you touch the file later:
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jugendhaus_mail.errors import WorkbookError
+from jugendhaus_mail.fsync import sync_directory, temp_name, write_new
 from jugendhaus_mail.workbook.schema import STAFF_LIST, Column, Schema, Sheet
 
 LISTS_SHEET = "Listen"
@@ -216,8 +218,10 @@ def _add_deadline_colours(ws: Worksheet, sheet: Sheet) -> None:
 
 def _write_new_file(path: Path, data: bytes) -> None:
     """Create the file exclusively: if it appeared since the check, it stays untouched."""
+    temp = temp_name(path)
     try:
-        fh = path.open("xb")
+        write_new(temp, data, 0o666)
+        _link_or_rename(temp, path)
     except FileExistsError as exc:
         raise WorkbookError(
             f"Die Arbeitsmappe {path} ist eben entstanden; sie wird nicht überschrieben."
@@ -231,11 +235,24 @@ def _write_new_file(path: Path, data: bytes) -> None:
             f"Keine Schreibrechte im Ordner {path.parent}. Bitte die Rechte prüfen "
             "oder einen anderen Pfad unter [workbook] path eintragen."
         ) from exc
-    try:
-        with fh:
-            fh.write(data)
     except OSError as exc:
-        path.unlink(missing_ok=True)  # our own half-written file, created just now
         raise WorkbookError(
-            f"Die Arbeitsmappe {path} konnte nicht geschrieben werden: {exc}"
+            f"Die Arbeitsmappe {path} konnte nicht geschrieben werden ({exc.strerror or exc}). "
+            "Bitte Speicherplatz und Rechte im Ordner prüfen."
         ) from exc
+    finally:
+        temp.unlink(missing_ok=True)
+    sync_directory(path.parent)
+
+
+def _link_or_rename(temp: Path, path: Path) -> None:
+    """Like a rename, but never over a file that appeared meanwhile (shares without hard
+    links get a rename after one more look)."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(temp, path)

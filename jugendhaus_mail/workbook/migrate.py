@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
-from jugendhaus_mail.fsync import sync_directory
+from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
 from jugendhaus_mail.workbook.reader import header_key, read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Column, Schema, Sheet
@@ -99,11 +99,7 @@ def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datet
     backup = _backup(path, original, backup_dir, now)
     temp = path.with_name(f".{path.name}.jhm-migrate")
     temp.unlink(missing_ok=True)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_new(temp, data, 0o600)
     try:
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         _ensure_closed(path)
@@ -327,9 +323,5 @@ def _backup(path: Path, data: bytes, backup_dir: Path, now: datetime) -> Path:
             f"{path.stem}.vor-Umstellung.{now:%Y-%m-%d_%H-%M-%S}_{number:03d}{path.suffix}"
         )
         number += 1
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_new(target, data, BACKUP_MODE)
     return target

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
-from jugendhaus_mail.fsync import sync_directory
+from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
 from jugendhaus_mail.workbook.model import (
     CellValue,
@@ -151,7 +151,7 @@ class WorkbookStore:
         original = os.stat(self.path)
         self.temp_path.unlink(missing_ok=True)  # left over from a crash
         try:
-            _write_new_file(self.temp_path, data, 0o600)
+            write_new(self.temp_path, data, 0o600, label="workbook")
         except OSError as exc:
             raise WorkbookError(
                 f"Im Ordner {self.path.parent} kann keine Zwischendatei angelegt werden "
@@ -167,7 +167,7 @@ class WorkbookStore:
         try:
             self.backup_dir.mkdir(parents=True, exist_ok=True)
             target = self._unused_backup_name(stem)
-            _write_new_file(target, data, BACKUP_MODE)
+            write_new(target, data, BACKUP_MODE, label="backup")
         except OSError as exc:
             raise WorkbookError(
                 f"Die Sicherung im Ordner {self.backup_dir} ließ sich nicht schreiben "
@@ -331,12 +331,3 @@ def _copy_owner_and_mode(original: os.stat_result, target: Path) -> None:
 
 def _is_busy(exc: OSError) -> bool:
     return exc.errno in BUSY_ERRNOS or getattr(exc, "winerror", None) in BUSY_WINERRORS
-
-
-def _write_new_file(path: Path, data: bytes, mode: int) -> None:
-    """Create `path` (never overwrite), write `data` and make it durable before returning."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
