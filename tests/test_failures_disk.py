@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jugendhaus_mail.failpoints import ENV
-from tests.site import Site, make_site, outgoing, request_mail, set_staff, STAFF, utc
+from tests.site import STAFF, Site, make_site, outgoing, request_mail, set_staff, utc
 
 NOW = "2026-03-10T08:00"
 
@@ -26,9 +26,8 @@ def _leftovers(root: Path) -> list[Path]:
     for path in root.rglob("*"):
         if not path.is_file() or path.name.endswith(("-wal", "-shm", ".lock")):
             continue
-        if path.stat().st_size == 0 and path.name != "maildirfolder":
-            found.append(path)
-        elif ".tmp" in path.name or "jhm-" in path.name:
+        empty = path.stat().st_size == 0 and path.name != "maildirfolder"
+        if empty or ".tmp" in path.name or "jhm-" in path.name:
             found.append(path)
     return found
 
@@ -50,7 +49,8 @@ def test_a_full_disk_at_the_workbook_write_loses_nothing_and_leaves_no_empty_fil
     assert site.workbook.read_bytes() == before
     assert _leftovers(site.root) == []
     site.cli("poll", now=NOW)
-    assert sorted(r["Nr."].value for r in site.requests()) == ["2026-0001", "2026-0002", "2026-0003"]
+    numbers = sorted(r["Nr."].value for r in site.requests())
+    assert numbers == ["2026-0001", "2026-0002", "2026-0003"]
     assert _leftovers(site.root) == []
 
 

@@ -415,3 +415,30 @@ def test_a_temp_file_left_by_a_crash_does_not_get_in_the_way(tmp_path: Path) -> 
 def test_a_missing_workbook_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(WorkbookError, match="jugendhaus-mail init"):
         make_store(tmp_path / "Anfrageliste.xlsx").commit(ONE_ROW, now=NOW)
+
+
+def test_a_symlinked_workbook_is_written_at_its_target_and_the_link_stays(tmp_path: Path) -> None:
+    share = tmp_path / "freigabe"
+    share.mkdir()
+    target = built(share)
+    link = tmp_path / "dienst" / "Anfrageliste.xlsx"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    make_store(link).commit(ONE_ROW, now=NOW)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert keys_in(target) == ["mail:1"]
+    assert leftovers(target) == [] and leftovers(link) == []
+
+
+def test_a_symlinked_workbook_open_in_excel_at_its_target_is_not_written(tmp_path: Path) -> None:
+    share = tmp_path / "freigabe"
+    share.mkdir()
+    target = built(share)
+    link = tmp_path / "Anfrageliste.xlsx"
+    link.symlink_to(target)
+    write_excel_lock(target, "Kim Berg")
+    original = target.read_bytes()
+    with pytest.raises(WorkbookLocked, match="Kim Berg"):
+        make_store(link).commit(ONE_ROW, now=NOW)
+    assert find_lock(link) is not None
+    assert target.read_bytes() == original and link.is_symlink()

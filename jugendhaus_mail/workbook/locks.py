@@ -56,7 +56,9 @@ class LockInfo:
 
 
 def lock_paths(path: Path) -> dict[LockKind, Path]:
-    """Where Excel and LibreOffice put their lock files for `path`."""
+    """Where Excel and LibreOffice put their lock files for `path` (next to the target of a
+    symlink: that is where a colleague opening the shared file leaves them)."""
+    path = path.resolve()
     # LibreOffice first: it also writes an Excel-style owner file for .xlsx, and its own
     # lock file says more (host, time).
     return {

@@ -90,6 +90,7 @@ def migrate_for(app: App) -> Migration:
 
 
 def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datetime) -> Migration:
+    path = path.resolve()  # a symlink is written at its target and stays a link
     original, fingerprint = read_file(path)
     data, added = migrate_bytes(original, schema)
     if not added:

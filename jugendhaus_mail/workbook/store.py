@@ -61,8 +61,10 @@ class WorkbookStore:
         before_replace: Callable[[], None] | None = None,
     ) -> None:
         """`before_replace` runs after the temp file is verified, right before the final
-        checks; tests use it to change the workbook "while the service works"."""
-        self.path = path
+        checks; tests use it to change the workbook "while the service works".
+        A symlinked path (a share linked into the service's folder) is followed: the temp
+        file, the replace and the lock files are next to the target, and the link stays."""
+        self.path = path.resolve()
         self.schema = schema
         self.backup_dir = backup_dir
         self.backups = backups
