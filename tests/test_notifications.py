@@ -255,3 +255,34 @@ def test_an_absence_during_a_sprechzeit_is_announced_to_the_leaders_once(site: S
         "frank.dettmann@rostock.de",
         "ralf.timmermann@jobcenter-ge.de",
     }
+
+
+def test_an_escalation_to_the_leader_names_who_is_responsible_not_the_leader(
+    site: Site,
+) -> None:
+    # the JSB contact person is named, the home visit is not done: 10 working days after
+    # Monday 30.3. (Easter in between) the visit is due on Wednesday 15 April
+    site.deliver(
+        request_mail("Hausbesuch erbeten", BODY, message_id="<h1@jobcenter-ge.de>"),
+        utc(2026, 3, 30, 7, 30),
+        "h1",
+    )
+    site.run("poll", now="2026-03-30T09:30")
+    set_cells(site, {"Ansprechpartner JSB": "Lena Kowalski"}, row=3)
+    site.run("remind", now="2026-04-17T08:00")
+    escalations = [m for m in outgoing(site) if "Überfällig" in str(m["Subject"])]
+    home_visit = next(m for m in escalations if "Hausbesuch" in str(m["Subject"]))
+    assert "frank.dettmann@rostock.de" in str(home_visit["To"])  # the leader receives it
+    text = home_visit.get_body(("plain",)).get_content()
+    html = home_visit.get_body(("html",)).get_content()
+    assert "Zuständig:  Lena Kowalski" in text
+    assert "Lena Kowalski" in html
+    assert "Frank Dettmann" not in text + html
+    # no contact person named yet: the escalation says so, as the digest does
+    contact = next(m for m in escalations if "Ansprechpartner benennen" in str(m["Subject"]))
+    contact_text = contact.get_body(("plain",)).get_content()
+    assert "Zuständig:  JSB" in contact_text
+    assert "Frank Dettmann" not in contact_text
+    site.run("digest", now="2026-04-17T07:00")
+    digest = next(m for m in outgoing(site) if "Tagesüberblick" in str(m["Subject"]))
+    assert "zuständig: Lena Kowalski" in digest.get_body(("plain",)).get_content()

@@ -204,6 +204,81 @@ def _full_year(two_digits: int, today: date | None) -> int:
     return year if year <= pivot else year - 100
 
 
+# --- the requester's name -------------------------------------------------------------------
+
+MAX_NAME = 200
+_REMARK = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_UNCLOSED_REMARK = re.compile(r"[(\[].*$")
+_TITLE_WORD = re.compile(
+    r"(dr|prof|dipl|mag|med|rer|nat|phil|jur|habil)\.?(-[^\W\d_]+\.?)?", re.IGNORECASE
+)
+_NAME_PART = re.compile(r"[^\W\d_]+(?:[-'’. ]+[^\W\d_]+)*\.?")
+_QUOTES = "'\"‘’‚“”„«»` "
+_NAME_LIKE = re.compile(r"[^\W\d_]+(?:[-'’‘\".,\s]+[^\W\d_]+)*\.?")
+
+
+def person_name(
+    display: str, address: str | None = None, staff_names: Mapping[str, str] | None = None
+) -> str:
+    """The requester's name as colleagues say it.
+
+    The `Name` of sheet Mitarbeitende wins when it knows the address. Otherwise Outlook's
+    "Schulz, Anna (Jobcenter Rostock)" becomes "Anna Schulz": remarks in brackets go, and
+    "Nachname, Vorname" turns round (titles such as "Dr." go in front). A display name that
+    does not look like a person's name is kept as it is.
+    """
+    if address and staff_names:
+        wanted = address.strip().casefold()
+        known = next((n for a, n in staff_names.items() if a.strip().casefold() == wanted), "")
+        if _one_line(known):
+            return _one_line(known)
+    text = _one_line(display).strip(_QUOTES)
+    if not any(c.isalnum() for c in text):
+        return ""
+    without = _one_line(_UNCLOSED_REMARK.sub("", _remove_remarks(text))).strip(_QUOTES + ",")
+    if not _NAME_LIKE.fullmatch(without):
+        return text[:MAX_NAME].strip()  # not a person's name: staff see what was sent
+    if "," in without:
+        without = _turned_round(without)
+    return _one_line(without)[:MAX_NAME].strip()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(strip_controls(text, keep="\t\n").split())
+
+
+def _remove_remarks(text: str) -> str:
+    while True:
+        shorter = _REMARK.sub(" ", text)
+        if shorter == text:
+            return shorter
+        text = shorter
+
+
+def _is_title(part: str) -> bool:
+    words = part.split()
+    return bool(words) and all(_TITLE_WORD.fullmatch(w) for w in words)
+
+
+def _turned_round(text: str) -> str:
+    """ "Schulz, Dr. Anna" -> "Dr. Anna Schulz"; unchanged when the parts are not names."""
+    parts = [p.strip(_QUOTES) for p in text.split(",")]
+    parts = [p for p in parts if p]
+    titles = [p for p in parts if _is_title(p)]
+    names = [p for p in parts if not _is_title(p)]
+    if not names:
+        return " ".join(titles)
+    if len(names) == 1:
+        return " ".join([*titles, names[0]])
+    last, first = names[0], names[1]
+    if not all(_NAME_PART.fullmatch(p) and len(p.split()) <= 4 for p in (last, first)):
+        return text
+    last_words = last.split()
+    while len(last_words) > 1 and _TITLE_WORD.fullmatch(last_words[0]):
+        titles.append(last_words.pop(0))
+    return " ".join([*titles, first, *last_words])
+
+
 # --- Rechtskreis ----------------------------------------------------------------------------
 
 

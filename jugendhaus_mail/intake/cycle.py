@@ -20,7 +20,12 @@ from datetime import date, datetime
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.failpoints import failpoint
-from jugendhaus_mail.intake.classify import extract_fields, rechtskreis_for, request_kind
+from jugendhaus_mail.intake.classify import (
+    extract_fields,
+    person_name,
+    rechtskreis_for,
+    request_kind,
+)
 from jugendhaus_mail.intake.notices import queue_intake_notices
 from jugendhaus_mail.intake.parse import ParsedMail, parse_message
 from jugendhaus_mail.jobs.staff import Staff
@@ -127,7 +132,9 @@ def _take_in(
                 Folder.ERFASST if seen.outcome in ("request", "reply") else Folder.NICHT_ERFASST
             )
             if seen.outcome == "request" and seen.nr:
-                row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
+                row = request_row(
+                    ctx, parsed, message.received, cases.staff_rechtskreis, cases.staff_names
+                )
                 cases.add(seen.nr, row)
                 _announce(ctx, seen.nr, row, message.received, staff)
         if not dry_run:
@@ -138,7 +145,7 @@ def _take_in(
     try:
         reason = parsed.automated_reason
         replied = None if reason else cases.replied_case(parsed, ctx.state)
-        row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis)
+        row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis, cases.staff_names)
     except Exception as exc:  # a mail must never block the inbox: set it aside, say why
         log.error("Mail %s nicht verarbeitbar: %s", parsed.key[:24], type(exc).__name__)
         reason = f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen"
@@ -191,7 +198,11 @@ def _announce(ctx: IntakeContext, nr: str, row: Row, received: datetime, staff: 
 
 
 def request_row(
-    ctx: IntakeContext, parsed: ParsedMail, received: datetime, staff_rechtskreis: dict[str, str]
+    ctx: IntakeContext,
+    parsed: ParsedMail,
+    received: datetime,
+    staff_rechtskreis: dict[str, str],
+    staff_names: dict[str, str] | None = None,
 ) -> Row:
     """The workbook row for a new request (without Nr., which the state database allocates)."""
     calendar = ctx.calendar
@@ -203,7 +214,7 @@ def request_row(
         "channel": "Teampostfach",
         "kind": kind,
         "subject": parsed.subject,
-        "requester_name": parsed.sender_name,
+        "requester_name": person_name(parsed.sender_name, parsed.sender_address, staff_names),
         "requester_email": parsed.sender_address,
         "rechtskreis": rechtskreis_for(
             parsed.sender_address, ctx.settings.intake.rechtskreis_domains, staff_rechtskreis
@@ -256,6 +267,7 @@ class CaseIndex:
     def __init__(self, snapshot: Snapshot) -> None:
         by_role = {"IFK SGB II": "SGB II", "IFK SGB III": "SGB III", "JSB": "SGB VIII"}
         self.staff_rechtskreis: dict[str, str] = {}
+        self.staff_names: dict[str, str] = {}  # e-mail -> Name in Mitarbeitende
         email_by_name: dict[str, str] = {}
         for person in snapshot.staff:
             email = str(person.get("email") or "").strip().lower()
@@ -264,6 +276,7 @@ class CaseIndex:
             if email and rechtskreis:
                 self.staff_rechtskreis[email] = rechtskreis
             if email and person.get("name"):
+                self.staff_names.setdefault(email, str(person["name"]))
                 email_by_name[str(person["name"]).strip().casefold()] = email
         self.email_by_name = email_by_name
         self.rows: dict[str, Row] = {}

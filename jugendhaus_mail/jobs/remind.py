@@ -28,6 +28,7 @@ from jugendhaus_mail.rules import (
     notices,
     recipients,
 )
+from jugendhaus_mail.rules.digest import responsible_for
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Row, Snapshot
 from jugendhaus_mail.workdays import WorkCalendar
@@ -119,7 +120,7 @@ def _queue_notice(
             rule_label=duty.label,
             kind=str((row or {}).get("kind") or ""),
             due=duty.due,
-            responsible=", ".join(p.name for p in people.to if p.name),
+            responsible=responsible_for(duty, row),
             days_overdue=max(0, overdue),
             done_hint=DONE_HINTS.get(duty.rule, ""),
         )

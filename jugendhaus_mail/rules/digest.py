@@ -116,12 +116,14 @@ def _item(duty: Duty, row: Row | None, calendar: WorkCalendar, today: date) -> D
         kind=_kind(row),
         label=duty.label,
         due=duty.due,
-        responsible=_responsible(duty, row),
+        responsible=responsible_for(duty, row),
         days_overdue=overdue,
     )
 
 
-def _responsible(duty: Duty, row: Row | None) -> str:
+def responsible_for(duty: Duty, row: Row | None) -> str:
+    """Who has to act, as the digest and every reminder or escalation name them: the people
+    entered in the row, else the side ("JSB", "SGB II"); never whoever receives the mail."""
     if duty.rule == QUALITAETSDIALOG:
         return f"Leitung {duty.side}"
     if duty.rule == GOALS_REVIEW:
