@@ -145,3 +145,39 @@ def test_nothing_is_changed_while_the_workbook_is_open_or_something_stands_in_th
         migrate_workbook(site.workbook, SCHEMA, backup_dir=site.root / "backups", now=NOW)
     assert site.workbook.read_bytes() == before
     assert not (site.root / "backups").exists()
+
+
+def _rename_header(path: Path, old: str, new: str) -> None:
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Anfragen"]
+    for cell in sheet[1]:
+        if cell.value == old:
+            cell.value = new
+    for column in sheet.tables["Anfragen"].tableColumns:
+        if column.name == old:
+            column.name = new
+    workbook.save(path)
+
+
+def test_a_renamed_key_column_is_not_re_added_and_a_crash_doubles_nothing(site: Site) -> None:
+    from jugendhaus_mail.failpoints import ENV
+
+    _rename_header(site.workbook, "Dienst-Schlüssel", "Schlüssel (intern)")
+    before = site.workbook.read_bytes()
+    with pytest.raises(WorkbookUnsafe, match=r"Dienst-Schlüssel.*Schlüssel \(intern\)"):
+        migrate_workbook(site.workbook, SCHEMA, backup_dir=site.root / "backups", now=NOW)
+    assert site.workbook.read_bytes() == before
+    for number in (3, 4):
+        raw = request_mail(f"Fallanfrage {number}", "Hallo", message_id=f"<c{number}@x.de>")
+        site.deliver(raw, utc(2026, 3, 11, 8, number), f"c{number}")
+    site.cli("poll", now="2026-03-11T10:00", env={ENV: "after_workbook_save"}, check=False)
+    site.cli("poll", now="2026-03-11T10:05", check=False)
+    site.cli("poll", now="2026-03-11T10:10", check=False)
+    assert "Dienst-Schlüssel" not in headers(site.workbook, "Anfragen")
+    numbers = [row["Nr."].value for row in site.requests()]
+    assert len(numbers) == len(set(numbers)), numbers
+    # staff give the column its name back: the waiting rows are written, once each
+    _rename_header(site.workbook, "Schlüssel (intern)", "Dienst-Schlüssel")
+    site.cli("poll", now="2026-03-11T10:15")
+    numbers = [row["Nr."].value for row in site.requests()]
+    assert numbers == ["2026-0001", "2026-0002", "2026-0003", "2026-0004"]

@@ -92,6 +92,7 @@ def migrate_for(app: App) -> Migration:
 def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datetime) -> Migration:
     path = path.resolve()  # a symlink is written at its target and stays a link
     original, fingerprint = read_file(path)
+    _refuse_lost_keys(original, schema)
     data, added = migrate_bytes(original, schema)
     if not added:
         return Migration(())
@@ -299,6 +300,51 @@ def _verify(schema: Schema, before: bytes, after: bytes, added: list[tuple[str, 
                 f"Prüfung nach dem Ergänzen der Spalten im Blatt {name!r} fehlgeschlagen; die "
                 "Arbeitsmappe bleibt unverändert. Bitte den Fehler melden."
             )
+
+
+def _refuse_lost_keys(data: bytes, schema: Schema) -> None:
+    """An empty key column added over rows the service wrote would let it write them again
+    after a crash: with rows and no key column, refuse and say where the keys went."""
+    requests = schema.requests
+    key_header = requests.column("service_key").header
+    snapshot = read_snapshot(data, schema)
+    if key_header not in snapshot.missing_headers.get(requests.name, ()) or not snapshot.requests:
+        return
+    renamed = _column_holding_keys(data, requests.name)
+    hint = (
+        f"Die Schlüssel stehen offenbar in der Spalte „{renamed}“: bitte ihre Überschrift "
+        f"wieder „{key_header}“ nennen."
+        if renamed
+        else f"Bitte die Spalte (ausgeblendet, am rechten Rand) wieder „{key_header}“ nennen "
+        "oder die Arbeitsmappe aus einer Sicherung wiederherstellen."
+    )
+    raise WorkbookUnsafe(
+        f"Im Blatt {requests.name!r} fehlt die Spalte „{key_header}“, an der der Dienst seine "
+        f"Zeilen erkennt. {hint} Bis dahin schreibt der Dienst nichts; neue Anfragen warten "
+        "sicher in der Zustandsdatenbank."
+    )
+
+
+def _column_holding_keys(data: bytes, sheet_name: str) -> str | None:
+    """The header of a column whose values look like service keys (`mid:…`, `sha256:…`)."""
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    try:
+        cells = (
+            CalamineWorkbook.from_filelike(io.BytesIO(data))
+            .get_sheet_by_name(sheet_name)
+            .to_python()
+        )
+    except Exception:
+        return None
+    for header_row, row in enumerate(cells[:20]):  # a title row may stand above the headers
+        for index, header in enumerate(row):
+            values = [r[index] for r in cells[header_row + 1 :] if index < len(r) and r[index]]
+            if header and values and all(str(v).startswith(("mid:", "sha256:")) for v in values):
+                return str(header)
+    return None
 
 
 def _ensure_closed(path: Path) -> None:
