@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jugendhaus_mail import __version__
+from jugendhaus_mail.argparse_de import VERSION_TEXT, GermanArgumentParser
 
 DESCRIPTION = (
     "Liest das Teampostfach der Jugendsozialberatung, trägt jede Anfrage in die Anfrageliste "
@@ -36,26 +37,50 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jugendhaus-mail", description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser = GermanArgumentParser(prog="jugendhaus-mail", description=DESCRIPTION)
     parser.add_argument(
-        "--config", type=Path, default=Path("jugendhaus-mail.toml"),
-        help="Konfigurationsdatei (Standard: ./jugendhaus-mail.toml)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--now", metavar="ISO-ZEITPUNKT",
-        help="so tun, als zeige die Uhr diesen Zeitpunkt (z. B. 2026-11-25T09:00); "
-        "ohne Zeitzone gilt die Zeitzone des Büros",
-    )  # fmt: skip
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="ausführliche Protokollzeilen auf der Konsole"
+        "--version", action="version", version=f"%(prog)s {__version__}", help=VERSION_TEXT
     )
+    _add_global_options(parser, default=True)
     sub = parser.add_subparsers(dest="command", metavar="BEFEHL", required=True)
     for name, (_module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(command_module=_module)
         _add_command_options(name, command)
+        # `jugendhaus-mail check --config X` works as well as `jugendhaus-mail --config X check`;
+        # SUPPRESS keeps a value given before the command when none is given after it.
+        _add_global_options(command, default=False)
     return parser
+
+
+def _iso_moment(value: str) -> str:
+    """Checks --now while parsing, so a typo ends like every other wrong argument."""
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} ist kein Zeitpunkt; erwartet z. B. 2026-11-25T09:00"
+        ) from None
+    return value
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, default: bool) -> None:
+    def given(value: object) -> object:
+        return value if default else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--config", type=Path, default=given(Path("jugendhaus-mail.toml")), metavar="DATEI",
+        help="Konfigurationsdatei (Standard: ./jugendhaus-mail.toml)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--now", metavar="ISO-ZEITPUNKT", type=_iso_moment, default=given(None),
+        help="so tun, als zeige die Uhr diesen Zeitpunkt (z. B. 2026-11-25T09:00); "
+        "ohne Zeitzone gilt die Zeitzone des Büros",
+    )  # fmt: skip
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=given(False),
+        help="ausführliche Protokollzeilen auf der Konsole",
+    )  # fmt: skip
 
 
 def _add_command_options(name: str, command: argparse.ArgumentParser) -> None:
@@ -110,10 +135,32 @@ def parse_now(value: str | None, timezone: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise SystemExit(f"--now {value!r}: erwartet ein ISO-Datum wie 2026-11-25T09:00") from None
+        from jugendhaus_mail.errors import ConfigError
+
+        raise ConfigError(
+            f"--now {value!r} ist kein Zeitpunkt; erwartet z. B. 2026-11-25T09:00"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment.astimezone(UTC)
+
+
+def _naming_the_file(exc: Exception, args: argparse.Namespace) -> str:
+    """A workbook problem names the workbook, so the admin knows which file to open."""
+    from jugendhaus_mail.errors import WorkbookError
+
+    message = str(exc)
+    if not isinstance(exc, WorkbookError):
+        return message
+    try:
+        from jugendhaus_mail.config import load_settings
+
+        path = load_settings(args.config).workbook.path
+    except Exception:  # the message is still worth showing without the name
+        return message
+    if path.name in message:
+        return message
+    return f"{path}: {message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(f"jugendhaus_mail.commands.{args.command_module}")
         exit_code: int = module.run(args)
     except JugendhausError as exc:
-        print(f"Fehler: {exc}", file=sys.stderr)
+        print(f"Fehler: {_naming_the_file(exc, args)}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk or a folder without rights: one line, not a traceback
         from jugendhaus_mail.fsync import describe_os_error
