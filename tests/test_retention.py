@@ -182,3 +182,22 @@ def test_the_service_clears_due_cases_once_a_day_at_the_digest_time(site: Site) 
     assert rows["2026-0002"]["Name junger Mensch"] == NAMES[1]
     status = json.loads((site.root / "state" / "status.json").read_text(encoding="utf-8"))
     assert status["jobs"]["retention"]["detail"].startswith("1 Fall/Fälle geleert")
+
+
+def test_an_open_case_sharing_the_nr_of_a_closed_one_is_never_cleared(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workbook = openpyxl.load_workbook(site.workbook)
+    sheet = workbook["Anfragen"]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    sheet.cell(4, headers["Nr."], "2026-0001")  # a warm handover typed with a taken number
+    workbook.save(site.workbook)
+    assert site.run("retention", now="2028-04-01T06:00") == 0
+    out = capsys.readouterr().out
+    assert "Zeile 2 (2026-0001): Nr. steht mehrfach in der Liste" in out
+    rows = [{h: c.value for h, c in row.items()} for row in site.requests()]
+    open_case = next(r for r in rows if r["Kundennummer"] == CUSTOMERS[2])
+    assert open_case["Name junger Mensch"] == NAMES[2] and open_case["Fallende am"] is None
+    assert rows[0]["Name junger Mensch"] == NAMES[0]  # refused, not guessed
+    with StateDB(site.root / "state") as state:
+        assert [key for key, _ in state.unsent_mail()] == ["2026-0001|letter|test"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar as month_calendar
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -42,6 +43,7 @@ class RetentionReport:
     dry_run: bool
     clearings: list[Clearing] = field(default_factory=list)
     rows_without_nr: list[int] = field(default_factory=list)
+    ambiguous: list[tuple[int, str]] = field(default_factory=list)  # (row, Nr.) not cleared
     dropped_mails: int = 0
 
     def summary(self) -> str:
@@ -69,6 +71,11 @@ class RetentionReport:
             lines.append(
                 f"  Zeile {row}: Fallende abgelaufen, aber ohne Nr. – bitte von Hand leeren"
             )
+        for row, nr in self.ambiguous:
+            lines.append(
+                f"  Zeile {row} ({nr}): Nr. steht mehrfach in der Liste – nicht geleert. Bitte "
+                "die doppelte Nr. korrigieren; danach wird der Fall beim nächsten Lauf geleert"
+            )
         if self.dropped_mails:
             lines.append(
                 f"  {self.dropped_mails} nicht versandte Mail(s) zu diesen Fällen verworfen"
@@ -85,8 +92,13 @@ def cutoff_date(today: date, months: int) -> date:
     return date(year, month + 1, min(today.day, last))
 
 
-def plan(snapshot: Snapshot, cutoff: date) -> tuple[list[Clearing], list[int]]:
-    clearings, without_nr = [], []
+def plan(
+    snapshot: Snapshot, cutoff: date
+) -> tuple[list[Clearing], list[int], list[tuple[int, str]]]:
+    """Due rows, rows without Nr., and rows whose Nr. another row carries too (clearing is
+    addressed by Nr., so it would empty the other case as well: refused)."""
+    clearings, without_nr, ambiguous = [], [], []
+    counts = Counter(str(row.get("nr") or "").strip() for row in snapshot.requests)
     for row in snapshot.requests:
         end = row.get("case_end")
         end_day = end.date() if isinstance(end, datetime) else end
@@ -96,12 +108,15 @@ def plan(snapshot: Snapshot, cutoff: date) -> tuple[list[Clearing], list[int]]:
         if not filled:
             continue
         nr = str(row.get("nr") or "").strip()
-        if nr:
+        row_number = row.get("_row")
+        number = row_number if isinstance(row_number, int) else 0
+        if nr and counts[nr] > 1:
+            ambiguous.append((number, nr))
+        elif nr:
             clearings.append(Clearing(nr, end_day, filled))
         else:
-            row_number = row.get("_row")
-            without_nr.append(row_number if isinstance(row_number, int) else 0)
-    return clearings, without_nr
+            without_nr.append(number)
+    return clearings, without_nr, ambiguous
 
 
 def apply_retention(app: App, *, dry_run: bool) -> RetentionReport:
@@ -117,7 +132,7 @@ def apply_retention(app: App, *, dry_run: bool) -> RetentionReport:
         backup_dir=app.settings.state_dir / "backups",
         backups=app.settings.workbook.backups,
     )
-    report.clearings, report.rows_without_nr = plan(store.read(), report.cutoff)
+    report.clearings, report.rows_without_nr, report.ambiguous = plan(store.read(), report.cutoff)
     if dry_run or not report.clearings:
         return report
     updates = tuple(CellUpdate(c.nr, key, None) for c in report.clearings for key in c.columns)
