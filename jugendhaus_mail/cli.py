@@ -121,8 +121,15 @@ def _add_command_options(name: str, command: argparse.ArgumentParser) -> None:
         )  # fmt: skip
     elif name == "check":
         command.add_argument(
-            "--send-test", metavar="ADRESSE", help="zusätzlich eine Testmail an ADRESSE senden"
-        )
+            "--send-test", metavar="ADRESSE",
+            help="zusätzlich eine Testmail an ADRESSE senden (nur an eine Adresse in "
+            "[mail] internal_domains)",
+        )  # fmt: skip
+        command.add_argument(
+            "--nagios", action="store_true",
+            help="eine Zeile für Nagios/Icinga/Checkmk/Zabbix ausgeben; Exit 0/1/2/3 = "
+            "OK/WARNING/CRITICAL/UNKNOWN (ohne Anmeldung am Postfach)",
+        )  # fmt: skip
 
 
 def parse_now(value: str | None, timezone: str) -> datetime:

@@ -9,6 +9,7 @@ Row contents are kept only while a row is pending and cleared once it is in the 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from jugendhaus_mail.errors import JugendhausError
+from jugendhaus_mail.failpoints import ENV as FAILPOINT_ENV
 from jugendhaus_mail.workbook.model import Row
 
 SCHEMA = """
@@ -32,12 +35,27 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_pending ON messages(written_at) WHERE outcome = 'request';
 CREATE TABLE IF NOT EXISTS counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS written_rows (  -- every row the service wrote, to notice a restore
+    key         TEXT PRIMARY KEY,
+    nr          TEXT NOT NULL,
+    row_json    TEXT NOT NULL,          -- the row as written; purged by retention
+    written_at  TEXT NOT NULL,
+    restored_at TEXT                    -- last time it was written again after vanishing
+);
+CREATE INDEX IF NOT EXISTS written_rows_nr ON written_rows(nr);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     key         TEXT PRIMARY KEY,       -- (case, rule, stage, due date) or similar: sent once
     queued_at   TEXT NOT NULL,
     message     BLOB,                   -- the complete mail; NULL once sent
     sent_at     TEXT
+);
+CREATE TABLE IF NOT EXISTS unaddressed (
+    key         TEXT PRIMARY KEY,       -- the outbox key of a mail nobody could receive
+    subject     TEXT NOT NULL,
+    reason      TEXT NOT NULL,          -- German, names what to fill in
+    recorded_at TEXT NOT NULL,
+    digest_at   TEXT                    -- when a digest listed it
 );
 """
 
@@ -56,6 +74,17 @@ class SeenMessage:
 
 
 @dataclass(frozen=True)
+class Unaddressed:
+    """A mail the service wanted to send but could address to nobody allowed."""
+
+    key: str
+    subject: str
+    reason: str
+    recorded_at: datetime
+    in_digest: bool
+
+
+@dataclass(frozen=True)
 class PendingRow:
     key: str
     nr: str
@@ -63,14 +92,33 @@ class PendingRow:
     recorded_at: datetime
 
 
+class StateError(JugendhausError):
+    """The state database cannot be written (full disk) or read."""
+
+
+class StateDamaged(StateError):
+    """The state database is damaged; it is never replaced silently."""
+
+
+_CHECKED: set[Path] = set()  # databases found intact by this process
+
+
 class StateDB:
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_NAME
-        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.executescript(SCHEMA)
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.executescript(SCHEMA)
+            if self.path not in _CHECKED:
+                result = self.conn.execute("PRAGMA quick_check").fetchone()
+                if result is None or result[0] != "ok":
+                    raise sqlite3.DatabaseError(str(result[0] if result else "quick_check"))
+                _CHECKED.add(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise _state_error(self.path, exc) from exc
         self._filed: list[tuple[str, str]] = []
 
     def close(self) -> None:
@@ -85,13 +133,18 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                if os.environ.get(FAILPOINT_ENV) == "state:ENOSPC":
+                    raise sqlite3.OperationalError("database or disk is full")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise _state_error(self.path, exc) from exc
 
     # --- messages -------------------------------------------------------------------------
 
@@ -112,9 +165,7 @@ class StateDB:
         with self.transaction() as tx:
             current = tx.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
             number = max(current[0] if current else 0, workbook_max) + 1
-            if number > 9999:
-                raise OverflowError(f"Mehr als 9999 Anfragen im Jahr {year}")
-            nr = f"{year}-{number:04d}"
+            nr = f"{year}-{number:04d}"  # the 10,000th is 2026-10000
             tx.execute("INSERT OR REPLACE INTO counters(year, last) VALUES (?, ?)", (year, number))
             tx.execute(
                 "INSERT INTO messages(key, outcome, nr, received, recorded_at, row_json) "
@@ -164,6 +215,26 @@ class StateDB:
         ).fetchall()
         return [(key, nr, datetime.fromisoformat(received)) for key, nr, received in rows]
 
+    def seen_message_id(self, message_id: str) -> SeenMessage | None:
+        """The first mail with a case number recorded under this Message-ID: keys are
+        "mid:<id>#<content digest>", or "mid:<id>" as stored before the digest was added."""
+        plain = f"mid:{message_id}"
+        rows = self.conn.execute(
+            "SELECT key, outcome, nr, reason, filed_at, received FROM messages "
+            "WHERE (key = ? OR (key > ? AND key < ?)) AND nr IS NOT NULL ORDER BY recorded_at",
+            (plain, plain + "#", plain + "$"),
+        ).fetchall()
+        for row in rows:
+            if row[0] == plain or row[0].rpartition("#")[0] == plain:
+                received = datetime.fromisoformat(row[5])
+                return SeenMessage(row[0], row[1], row[2], row[3], row[4] is not None, received)
+        return None
+
+    def last_number(self, year: int) -> int:
+        """The last case number the database handed out in `year` (0: none yet)."""
+        row = self.conn.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
+        return int(row[0]) if row else 0
+
     def request_known(self, nr: str) -> bool:
         row = self.conn.execute(
             "SELECT 1 FROM messages WHERE nr = ? AND outcome = 'request'", (nr,)
@@ -181,7 +252,16 @@ class StateDB:
         ]
 
     def mark_written(self, keys: list[str] | tuple[str, ...], now: datetime) -> None:
+        """The rows are in the workbook: their contents move from the queue to the ledger of
+        written rows (so a restored older workbook can be noticed and repaired)."""
         with self.transaction() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO written_rows(key, nr, row_json, written_at, restored_at) "
+                "SELECT key, nr, row_json, ?, (SELECT restored_at FROM written_rows w "
+                "WHERE w.key = messages.key) FROM messages "
+                "WHERE key = ? AND written_at IS NULL AND row_json IS NOT NULL",
+                [(now.isoformat(), key) for key in keys],
+            )
             tx.executemany(
                 "UPDATE messages SET written_at = ?, row_json = NULL "
                 "WHERE key = ? AND written_at IS NULL",
@@ -196,6 +276,14 @@ class StateDB:
             (limit,),
         ).fetchall()
         return [(r[0], r[1] or "", r[2]) for r in rows]
+
+    def set_aside_since(self, since: datetime) -> int:
+        """How many mails were set aside from `since` on (for monitoring)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE outcome = 'set_aside' AND recorded_at >= ?",
+            (since.isoformat(),),
+        ).fetchone()
+        return int(row[0])
 
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute(
@@ -237,6 +325,120 @@ class StateDB:
                 (now.isoformat(), key),
             )
 
+    def queued_mail(self, key: str) -> tuple[datetime, datetime | None] | None:
+        """(queued at, sent at) of the mail queued under `key`, None when never queued."""
+        row = self.conn.execute(
+            "SELECT queued_at, sent_at FROM outbox WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        return datetime.fromisoformat(row[0]), (datetime.fromisoformat(row[1]) if row[1] else None)
+
+    # --- mail that could not be addressed: a problem for check, watchdog and digest ----------
+
+    def record_unaddressed(self, key: str, subject: str, reason: str, now: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT OR IGNORE INTO unaddressed(key, subject, reason, recorded_at) "
+                "VALUES (?, ?, ?, ?)",
+                (key, subject, reason, now.isoformat()),
+            )
+
+    def resolve_unaddressed(self, key: str) -> None:
+        """The mail found a recipient after all (staff filled the sheet)."""
+        if self.conn.execute("SELECT 1 FROM unaddressed WHERE key = ?", (key,)).fetchone():
+            with self.transaction() as tx:
+                tx.execute("DELETE FROM unaddressed WHERE key = ?", (key,))
+
+    def unaddressed(
+        self, since: datetime | None = None, *, not_in_digest: bool = False
+    ) -> list[Unaddressed]:
+        query = "SELECT key, subject, reason, recorded_at, digest_at FROM unaddressed WHERE 1"
+        params: list[str] = []
+        if since is not None:
+            query += " AND recorded_at >= ?"
+            params.append(since.isoformat())
+        if not_in_digest:
+            query += " AND digest_at IS NULL"
+        rows = self.conn.execute(query + " ORDER BY recorded_at, key", params).fetchall()
+        return [
+            Unaddressed(k, subject, reason, datetime.fromisoformat(at), digest_at is not None)
+            for k, subject, reason, at, digest_at in rows
+        ]
+
+    def mark_unaddressed_in_digest(self, keys: list[str], now: datetime) -> None:
+        with self.transaction() as tx:
+            tx.executemany(
+                "UPDATE unaddressed SET digest_at = ? WHERE key = ?",
+                [(now.isoformat(), key) for key in keys],
+            )
+
+    # --- the ledger of written rows (see jobs/restore.py) --------------------------------------
+
+    def written_rows(self) -> list[PendingRow]:
+        rows = self.conn.execute(
+            "SELECT key, nr, row_json, written_at FROM written_rows ORDER BY nr, key"
+        ).fetchall()
+        return [
+            PendingRow(k, nr, _decode_row(data), datetime.fromisoformat(at))
+            for k, nr, data, at in rows
+        ]
+
+    def remember_written(self, key: str, nr: str, row: Row, now: datetime) -> None:
+        """Adopt a row that is in the workbook but not in the ledger (written by an older
+        version)."""
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT OR IGNORE INTO written_rows(key, nr, row_json, written_at) "
+                "VALUES (?, ?, ?, ?)",
+                (key, nr, _encode_row(row), now.isoformat()),
+            )
+
+    def requeue_written(self, key: str, row: Row, now: datetime) -> None:
+        """A written row vanished from the workbook: queue it to be written again."""
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE messages SET written_at = NULL, row_json = ? WHERE key = ?",
+                (_encode_row(row), key),
+            )
+            tx.execute(
+                "UPDATE written_rows SET restored_at = ? WHERE key = ?", (now.isoformat(), key)
+            )
+
+    def forget_written(self, numbers: list[str] | set[str]) -> None:
+        """Deleted on purpose, or cleared by retention: the copy goes too."""
+        with self.transaction() as tx:
+            tx.executemany("DELETE FROM written_rows WHERE nr = ?", [(nr,) for nr in numbers])
+
+    def restored_rows(self, since: datetime | None = None) -> list[tuple[str, datetime]]:
+        """(Nr., when) of rows written again after they vanished."""
+        rows = self.conn.execute(
+            "SELECT nr, restored_at FROM written_rows WHERE restored_at IS NOT NULL "
+            "AND restored_at >= ? ORDER BY restored_at, nr",
+            ((since or datetime.min).isoformat(),),
+        ).fetchall()
+        return [(nr, datetime.fromisoformat(at)) for nr, at in rows]
+
+    def renumber(self, key: str, old: str, year: int, workbook_max: int, row: Row) -> str:
+        """Give a waiting row whose Nr. staff used meanwhile the next free number; replies
+        recorded to the old number follow it."""
+        with self.transaction() as tx:
+            current = tx.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
+            number = max(current[0] if current else 0, workbook_max) + 1
+            nr = f"{year}-{number:04d}"
+            tx.execute("INSERT OR REPLACE INTO counters(year, last) VALUES (?, ?)", (year, number))
+            tx.execute(
+                "UPDATE messages SET nr = ?, row_json = ? WHERE key = ?",
+                (nr, _encode_row({**row, "nr": nr}), key),
+            )
+            tx.execute(
+                "UPDATE messages SET nr = ? WHERE nr = ? AND outcome = 'reply' "
+                "AND written_at IS NULL",
+                (nr, old),
+            )
+            tx.execute("UPDATE written_rows SET nr = ? WHERE key = ?", (nr, key))
+        return nr
+
     # --- small key/value memory -----------------------------------------------------------
 
     def get(self, key: str) -> str | None:
@@ -246,6 +448,25 @@ class StateDB:
     def put(self, key: str, value: str) -> None:
         with self.transaction() as tx:
             tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?, ?)", (key, value))
+
+
+def _state_error(path: Path, exc: sqlite3.DatabaseError) -> StateError:
+    text = str(exc).lower()
+    if "full" in text:
+        return StateError(
+            f"Kein Speicherplatz mehr für die Zustandsdatenbank {path}. Bitte Platz schaffen; "
+            "nichts ist verloren, der Dienst macht danach dort weiter, wo er war."
+        )
+    if "locked" in text or "readonly" in text or "unable to open" in text:
+        return StateError(
+            f"Die Zustandsdatenbank {path} lässt sich nicht öffnen oder schreiben ({exc}). "
+            "Bitte Rechte und Speicherplatz im Ordner prüfen."
+        )
+    return StateDamaged(
+        f"Die Zustandsdatenbank {path} ist beschädigt ({exc}). Der Dienst hält an und ersetzt "
+        "sie nicht von selbst: bitte die Datei beiseitelegen und die letzte Sicherung des "
+        "Ordners state/ zurückspielen, dann neu starten."
+    )
 
 
 def _encode_row(row: Row) -> str:

@@ -72,6 +72,7 @@ domain = "rostock.de"
 path = "Anfrageliste.xlsx"
 [mail]
 team_address = "{TEAM}"
+admin_address = "it-jugendhaus@rostock.de"
 """
 
 # The CLI in a real process; Graph's sign-in host is the one module-level test hook it has.

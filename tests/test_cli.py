@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jugendhaus_mail.cli import COMMANDS, main
-from tests.site import make_site, request_mail, utc
+from tests.site import STAFF, make_site, request_mail, set_staff, utc
 
 HEAVY = (
     "openpyxl",
@@ -76,8 +76,14 @@ def test_init_writes_a_starter_config_and_refuses_to_overwrite_the_workbook(
     assert (tmp_path / "neu" / "Anfrageliste.xlsx").read_bytes() == before
 
 
-def test_check_is_healthy_on_a_fresh_site_and_unhealthy_with_waiting_rows(tmp_path: Path) -> None:
-    site = make_site(tmp_path / "site")
+def test_check_is_healthy_on_a_set_up_site_and_unhealthy_with_waiting_rows(
+    tmp_path: Path,
+) -> None:
+    fresh = make_site(tmp_path / "fresh")
+    unset = fresh.cli("check", now="2026-03-10T08:00", check=False)
+    assert unset.returncode == 1 and "PROBLEM Blatt Mitarbeitende" in unset.stdout
+    site = make_site(tmp_path / "site", 'admin_address = "it@rostock.de"\n')
+    set_staff(site, STAFF)
     healthy = site.cli("check", now="2026-03-10T08:00")
     assert "OK" in healthy.stdout and "PROBLEM" not in healthy.stdout
     site.deliver(request_mail("Fallanfrage", "x", message_id="<w@x.de>"), utc(2026, 3, 9, 9), "w")

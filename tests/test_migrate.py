@@ -37,7 +37,7 @@ def old_schema() -> Schema:
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     """A site whose workbook an older version made, with two requests and a staff note."""
-    site = make_site(tmp_path / "site")
+    site = make_site(tmp_path / "site", 'admin_address = "it@rostock.de"\n')
     site.workbook.unlink()
     build_workbook(site.workbook, old_schema())
     set_staff(site, [{k: v for k, v in p.items() if k != "team_lead"} for p in STAFF])

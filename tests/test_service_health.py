@@ -15,7 +15,7 @@ from jugendhaus_mail.config import load_settings
 from jugendhaus_mail.service.health import Status
 from jugendhaus_mail.service.runner import Runner
 from jugendhaus_mail.workdays import WorkCalendar
-from tests.site import Site, make_site, outgoing, request_mail, utc
+from tests.site import STAFF, Site, make_site, outgoing, request_mail, set_staff, utc
 
 
 class StoppedClock:
@@ -33,7 +33,10 @@ class StoppedClock:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
-    return make_site(tmp_path / "site")
+    """A site set up completely (staff, admin address): only the service itself can fail."""
+    site = make_site(tmp_path / "site", 'admin_address = "it@rostock.de"\n')
+    set_staff(site, STAFF)
+    return site
 
 
 def runner(site: Site, moment: datetime) -> tuple[Runner, StoppedClock]:

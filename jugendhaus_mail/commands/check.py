@@ -9,24 +9,124 @@ lock file is older than a working day. A successful mailbox check ends a log-in 
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import timedelta
 
 from jugendhaus_mail.app import App, app_from_args
-from jugendhaus_mail.errors import JugendhausError
+from jugendhaus_mail.config import Settings
+from jugendhaus_mail.errors import ConfigError, JugendhausError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "nagios", False):
+        return nagios(args)
     app = app_from_args(args)
+    send_test = None if args.send_test is None else send_test_address(args.send_test, app.settings)
     lines = [(True, f"Konfiguration in Ordnung: {app.settings.config_path}")]
     lines += check_workbook(app)
+    lines += check_setup(app)
     lines += check_state(app)
+    lines += check_unaddressed(app)
     lines += check_service(app)
-    mailbox_lines = check_mailbox(app, args.send_test)
+    mailbox_lines = check_mailbox(app, send_test)
     lines += mailbox_lines
     lines += check_auth_block(app, mailbox_ok=all(ok for ok, _ in mailbox_lines))
     for ok, text in lines:
         print(("OK      " if ok else "PROBLEM ") + text)
     return 0 if all(ok for ok, _ in lines) else 1
+
+
+def nagios(args: argparse.Namespace) -> int:
+    """One line for Nagios, Icinga, Checkmk or Zabbix; exit 0 OK, 1 WARNING, 2 CRITICAL,
+    3 UNKNOWN. Reads only local files (no log-in to the mailbox), so it may run every minute."""
+    from jugendhaus_mail.service import monitoring
+
+    try:
+        app = app_from_args(args)
+    except (JugendhausError, SystemExit) as exc:
+        print(monitoring.unknown_line(f"Konfiguration nicht lesbar: {exc}"))
+        return monitoring.UNKNOWN
+    try:
+        staff_rows = None
+        critical = []
+        if not app.settings.workbook.path.exists():
+            critical.append(f"Anfrageliste fehlt ({app.settings.workbook.path})")
+        else:
+            try:
+                staff_rows = app.store().read().staff
+            except JugendhausError as exc:
+                critical.append(f"Anfrageliste nicht lesbar: {exc}")
+        figures = monitoring.gather(app.settings, app.now, staff_rows)
+        figures.critical += critical
+        from jugendhaus_mail.service.watchdog import stale_lock_problem
+
+        stale = stale_lock_problem(app)
+        if stale is not None:
+            figures.warning.append(stale.text)
+    except Exception as exc:  # a monitoring plugin answers; it never shows a traceback
+        print(monitoring.unknown_line(f"Prüfung fehlgeschlagen: {type(exc).__name__}: {exc}"))
+        return monitoring.UNKNOWN
+    code, line = monitoring.plugin_line(figures, app.settings.watchdog.intake_overdue_minutes)
+    print(line)
+    return code
+
+
+def check_setup(app: App) -> list[tuple[bool, str]]:
+    """Who would receive reminders, escalations, the digest and warnings (fresh sites)."""
+    from jugendhaus_mail.service.monitoring import setup_problems
+
+    try:
+        staff = app.store().read().staff if app.settings.workbook.path.exists() else []
+    except JugendhausError:
+        staff = []  # check_workbook says why
+    problems = setup_problems(app.settings, staff)
+    if not problems:
+        return [(True, "Empfänger vollständig: JSB, Sachgebietsleitung und admin_address")]
+    return [(False, text) for text in problems]
+
+
+def check_unaddressed(app: App) -> list[tuple[bool, str]]:
+    from jugendhaus_mail.service.monitoring import recent_unaddressed, unaddressed_text
+
+    with app.state() as state:
+        entries = recent_unaddressed(state, app.now)
+    return [(False, unaddressed_text(entry, app.calendar.tz)) for entry in entries]
+
+
+def send_test_address(raw: str, settings: Settings) -> str:
+    """The one address a test mail may go to: inside `[mail] internal_domains`, exactly one,
+    no line breaks. Checked here, before any backend is asked, so no backend can send it
+    elsewhere. Raises ConfigError (one line, exit 2) otherwise."""
+    from jugendhaus_mail.notify.outgoing import RecipientPolicy, bare_address
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"Testmail nicht gesendet: {why}")
+
+    if _CONTROL.search(raw):
+        raise refuse(
+            "die Adresse enthält einen Zeilenumbruch oder ein Steuerzeichen. Bitte genau eine "
+            "Adresse ohne Zeilenumbruch angeben, z. B. --send-test it@rostock.de"
+        )
+    text = raw.strip()
+    if not text:
+        raise refuse("keine Adresse angegeben, z. B. --send-test it@rostock.de")
+    if text.count("@") > 1 or re.search(r"[,;]", text):
+        raise refuse(
+            "bitte genau eine Adresse angeben; eine Testmail geht nie an mehrere Empfänger."
+        )
+    address = bare_address(text)
+    if address is None:
+        raise refuse(f"{text} ist keine gültige E-Mail-Adresse (erwartet z. B. it@rostock.de).")
+    domains = settings.mail.internal_domains
+    if RecipientPolicy(domains).check(address) is None:
+        raise refuse(
+            f"{address} liegt nicht in [mail] internal_domains ({', '.join(domains)}). Eine "
+            "Testmail geht nur an eine Adresse im eigenen Haus; bitte eine solche angeben oder "
+            "die Domain in [mail] internal_domains eintragen."
+        )
+    return address
 
 
 def check_workbook(app: App) -> list[tuple[bool, str]]:
@@ -129,7 +229,10 @@ def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
         waiting = sum(
             1 for sub in ("new", "cur") if (path / sub).is_dir() for _ in (path / sub).iterdir()
         )
-        return [(True, f"Maildir lesbar: {path} ({waiting} Mail(s) im Posteingang)")]
+        found = [(True, f"Maildir lesbar: {path} ({waiting} Mail(s) im Posteingang)")]
+        if send_test_to:
+            found.append(_maildir_test_mail(app, send_test_to))
+        return found
     module_name, _class_name = BACKENDS[settings.mailbox.backend]
     module = importlib.import_module(module_name)
     try:
@@ -137,6 +240,32 @@ def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
     except JugendhausError as exc:
         return [(False, str(exc))]
     return lines
+
+
+def _maildir_test_mail(app: App, to: str) -> tuple[bool, str]:
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    from jugendhaus_mail.mailbox.maildir import MaildirMailbox
+
+    settings = app.settings
+    message = EmailMessage()
+    message["From"] = settings.mail.team_address
+    message["To"] = to
+    message["Subject"] = "Testmail von jugendhaus-mail"
+    message["Date"] = format_datetime(app.now)
+    message["Message-ID"] = make_msgid(domain=settings.mail.team_address.rpartition("@")[2])
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        "Diese Testmail hat `jugendhaus-mail check --send-test` in den Ordner Postausgang "
+        "gelegt. Dort liegt jede Mail, die der Dienst verschickt.\n"
+    )
+    try:
+        with MaildirMailbox(settings) as mailbox:
+            mailbox.send(message)
+    except (OSError, JugendhausError) as exc:
+        return False, f"Testmail ließ sich nicht in den Ordner Postausgang legen: {exc}"
+    return True, f"Testmail an {to} in den Ordner Postausgang gelegt ({settings.mailbox.path})"
 
 
 def check_state(app: App) -> list[tuple[bool, str]]:

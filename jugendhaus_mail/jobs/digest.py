@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.jobs.staff import Staff
@@ -12,7 +12,8 @@ from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.rules import DigestItem, digest, duties, is_digest_day
 from jugendhaus_mail.rules.sprechzeiten import office_hours_on
-from jugendhaus_mail.state import StateDB
+from jugendhaus_mail.state import StateDB, Unaddressed
+from jugendhaus_mail.workdays import WorkCalendar
 
 LAST_DIGEST = "digest.last_sent_at"
 
@@ -37,9 +38,15 @@ def run_digest(
     if to is None and not is_digest_day(today, calendar):
         reason = calendar.non_working_reason(today) or "kein Arbeitstag"
         return DigestReport(outbox, f"heute kein Versand ({reason})")
+    daily_key = f"digest|{today.isoformat()}"
+    if to is None and state.queued_mail(daily_key) is not None:
+        if mailbox is not None:
+            outbox.flush(mailbox)  # one queued while the mailbox was down goes out now
+        return DigestReport(outbox, _already(state.queued_mail(daily_key), calendar))
     snapshot = app.store().read()
+    hours = settings.office.office_hours
     open_duties, problems = duties(
-        snapshot.requests, snapshot.staff, calendar, settings.deadlines, today
+        snapshot.requests, snapshot.staff, calendar, settings.deadlines, today, office_hours=hours
     )
     last = state.get(LAST_DIGEST)
     since = datetime.fromisoformat(last) if last else None
@@ -52,10 +59,13 @@ def run_digest(
         app.now,
         since,
         settings.deadlines,
+        office_hours=hours,
     )
     due, organiser = data.next_qualitaetsdialog
+    unsent = state.unaddressed(not_in_digest=True)
     mail = mails.DigestMail(
         today=today,
+        kinderschutz=[_item(i) for i in data.kinderschutz],
         overdue=[_item(i) for i in data.overdue],
         due_soon=[_item(i) for i in data.due_soon],
         new=[_item(i) for i in data.new],
@@ -76,20 +86,43 @@ def run_digest(
         next_dialog=mails.DialogInfo(due, organiser),
         since=since,
         problems=[f"{p.nr or '–'}: {p.message_de}" for p in problems][:20],
+        unsent=[_unsent(u, calendar.tz) for u in unsent][:20],
     )
     if to is not None:
         recipients, key = [to], f"digest|{today.isoformat()}|{to}|{app.now.isoformat()}"
     else:
         recipients, key = (
             [m.email for m in Staff(snapshot.staff).leaders()],
-            f"digest|{today.isoformat()}",
+            daily_key,
         )
     queued = outbox.queue(key, mail, recipients)
     if not dry_run and queued and to is None:
         state.put(LAST_DIGEST, app.now.isoformat())
+        state.mark_unaddressed_in_digest([u.key for u in unsent], app.now)
     if mailbox is not None:
         outbox.flush(mailbox)
-    return DigestReport(outbox, None if queued else "heute schon versandt")
+    if not queued:
+        return DigestReport(
+            outbox,
+            "nicht versandt: kein Empfänger – bitte im Blatt Mitarbeitende Teamleitungen und "
+            "die Sachgebietsleitung (Aktiv = Ja, Adresse in [mail] internal_domains) eintragen",
+        )
+    return DigestReport(outbox)
+
+
+def _already(entry: tuple[datetime, datetime | None] | None, calendar: WorkCalendar) -> str:
+    if entry is None or entry[1] is None:
+        return (
+            "heute schon vorgemerkt, aber noch nicht gesendet – das Postfach war nicht "
+            "erreichbar; der Dienst sendet sie beim nächsten Lauf"
+        )
+    return f"heute schon versandt ({entry[1].astimezone(calendar.tz):%H:%M} Uhr)"
+
+
+def _unsent(entry: Unaddressed, zone: tzinfo) -> str:
+    return (
+        f"{entry.recorded_at.astimezone(zone):%d.%m.%Y %H:%M}: „{entry.subject}“ – {entry.reason}"
+    )
 
 
 def _item(item: DigestItem) -> mails.DigestItem:

@@ -4,23 +4,32 @@ A mail is rendered, checked against `[mail] internal_domains`, and queued in the
 under a key that names what it is about (e.g. "2026-0042|contact_person|reminder|2026-03-13").
 A key is queued once and only once, so each notice is sent exactly once however often a cycle
 runs; a changed due date is a new key. `flush` then hands queued mail to the mailbox and marks
-it sent; mail that could not be sent stays queued for the next cycle. A dry run renders and
-reports but queues nothing.
+it sent. A dry run renders and reports but queues nothing.
+
+One mail must never block the others (Kinderschutz alerts go out even when a reminder is
+refused). Each mail's trouble is recorded in `outbox_trouble`:
+- refused for good (SMTP 5xx, over Graph's size limit): never tried again, listed as failed;
+- a transient failure: tried again in the next cycle, then with a doubling backoff;
+- the answer to a send was lost (Graph): its copy in Sent Items is looked for during
+  `[mailbox] sent_copy_grace_minutes`; only when none has appeared is it sent again.
+Throttling or a refused log-in stop the flush; the rest waits for the next cycle.
+`undelivered_mail` lists failed and stuck mail for `check`, the watchdog and the digest.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.policy import default as default_policy
 
 from jugendhaus_mail.config import Settings
-from jugendhaus_mail.errors import MailboxError
+from jugendhaus_mail.errors import MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox.base import Mailbox
+from jugendhaus_mail.mailbox.retry import MailRefusedError, SendOutcomeUnknown, ThrottledError
 from jugendhaus_mail.notify.outgoing import RecipientPolicy, build_message
 from jugendhaus_mail.notify.render import MailData, MailRenderer
 from jugendhaus_mail.state import StateDB
@@ -73,11 +82,15 @@ class Outbox:
             )
         if not allowed_to:
             allowed_to, allowed_cc = allowed_cc, []
+        rendered = self.renderer.render_mail(mail)
         if not allowed_to:
             hint = "nur fremde Domains" if refused else "Blatt Mitarbeitende prüfen"
             log.warning("%s: kein zulässiger Empfänger (%s)", key, hint)
+            if not self.dry_run:
+                self.state.record_unaddressed(key, rendered.subject, _why(refused), self.now)
             return False
-        rendered = self.renderer.render_mail(mail)
+        if not self.dry_run:
+            self.state.resolve_unaddressed(key)
         self.planned.append(
             PlannedMail(key, rendered.subject, tuple(allowed_to), tuple(allowed_cc), refused)
         )
@@ -95,22 +108,67 @@ class Outbox:
         return self.state.queue_mail(key, message.as_bytes(policy=SMTP), self.now)
 
     def flush(self, mailbox: Mailbox) -> int:
-        """Send what is queued; a failure leaves the rest queued for the next cycle."""
+        """Send what is queued and due; a mail that fails is recorded, the rest goes on."""
         if self.dry_run:
             return 0
-        sent = 0
+        grace = timedelta(minutes=self.settings.mailbox.sent_copy_grace_minutes)
+        trouble = _trouble(self.state)
+        sent = transient_in_a_row = 0
         for key, raw in self.state.unsent_mail():
+            known = trouble.get(key)
+            if known is not None and not known.due(self.now):
+                continue
             message = message_from_bytes(raw, policy=default_policy)
             assert isinstance(message, EmailMessage)
+            if known is not None and known.unknown_since is not None:
+                copy = _sent_copy_exists(mailbox, message)
+                if copy:
+                    self._sent(key, "Kopie in „Gesendete Elemente“ gefunden")
+                    sent += 1
+                    continue
+                if copy is None or self.now - known.unknown_since < grace:
+                    continue  # the copy may still appear; the rest of the queue goes on
             try:
                 mailbox.send(message)
-            except MailboxError as exc:
-                log.warning("Versand gestoppt, %s bleibt in der Warteschlange: %s", key, exc)
+            except MailRefusedError as exc:
+                log.error("Mail %s endgültig abgelehnt, nicht erneut versucht: %s", key, exc)
+                _note(self.state, key, self.now, reason=str(exc), failed=True)
+                continue
+            except SendOutcomeUnknown as exc:
+                log.warning("Mail %s: Ausgang ungewiss, später prüfen: %s", key, exc)
+                _note(self.state, key, self.now, reason=str(exc), unknown=True)
+                continue
+            except (ThrottledError, MailboxAuthError) as exc:
+                log.warning("Versand für diesen Durchgang beendet, der Rest wartet: %s", exc)
                 break
-            self.state.mark_mail_sent(key, self.now)
-            log.info("Mail gesendet: %s", key)
+            except MailboxError as exc:
+                transient_in_a_row += 1
+                retry_at = _note(self.state, key, self.now, reason=str(exc))
+                log.warning("Mail %s nicht gesendet, neuer Versuch ab %s: %s", key, retry_at, exc)
+                if transient_in_a_row >= 2:  # the server itself is down: stop for this cycle
+                    break
+                continue
+            transient_in_a_row = 0
+            self._sent(key, "gesendet")
             sent += 1
         return sent
+
+    def _sent(self, key: str, how: str) -> None:
+        self.state.mark_mail_sent(key, self.now)
+        _clear(self.state, key)
+        log.info("Mail %s: %s", how, key)
+
+
+def _why(refused: tuple[str, ...]) -> str:
+    if refused:
+        return (
+            "nur Empfänger außerhalb von [mail] internal_domains – bitte die Adresse im Blatt "
+            "Mitarbeitende oder die Domain in [mail] internal_domains prüfen"
+        )
+    return (
+        "kein Empfänger – bitte im Blatt Mitarbeitende die passenden Personen (Rolle, Aktiv) "
+        "eintragen"
+    )
 
 
 def _unique(addresses: list[str]) -> list[str]:
@@ -119,3 +177,160 @@ def _unique(addresses: list[str]) -> list[str]:
         if address and address.strip().lower() not in seen:
             seen[address.strip().lower()] = address.strip()
     return list(seen.values())
+
+
+# --- mail that could not be sent: recorded per mail ------------------------------------------
+
+TROUBLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox_trouble (
+    key           TEXT PRIMARY KEY,     -- the outbox key
+    attempts      INTEGER NOT NULL,
+    reason        TEXT NOT NULL,        -- the last failure, German
+    first_at      TEXT NOT NULL,
+    last_at       TEXT NOT NULL,
+    next_try_at   TEXT,                 -- transient: not before this moment
+    failed_at     TEXT,                 -- refused for good: never tried again
+    unknown_since TEXT                  -- the answer to a send was lost
+);
+"""
+RETRY_MINUTES = 2  # the backoff after the second transient failure; it doubles up to the cap
+RETRY_CAP_MINUTES = 120
+STUCK_AFTER = timedelta(hours=1)  # unsent this long after queuing: listed as stuck
+FAILED_LISTED_FOR = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Trouble:
+    attempts: int
+    reason: str
+    next_try_at: datetime | None
+    failed_at: datetime | None
+    unknown_since: datetime | None
+
+    def due(self, now: datetime) -> bool:
+        return self.failed_at is None and (self.next_try_at is None or self.next_try_at <= now)
+
+
+@dataclass(frozen=True)
+class UndeliveredMail:
+    """A queued mail that did not go out: `failed` (refused for good) or stuck."""
+
+    key: str
+    to: str
+    queued_at: datetime
+    failed: bool
+    attempts: int
+    reason: str
+
+    def line(self) -> str:
+        """One German line without mail content (the key names case and purpose only)."""
+        if self.failed:
+            what = "nicht zustellbar"
+        elif self.reason:
+            what = f"hängt seit {self.queued_at:%d.%m.%Y %H:%M} ({self.attempts} Versuche)"
+        else:
+            what = f"wartet seit {self.queued_at:%d.%m.%Y %H:%M} auf den Versand"
+        reason = f": {self.reason}" if self.reason else ""
+        return f"Mail {self.key} an {self.to or '?'} {what}{reason}"
+
+
+def undelivered_mail(state: StateDB, now: datetime) -> list[UndeliveredMail]:
+    """Failed mail (refused for good, for FAILED_LISTED_FOR) and stuck mail (queued longer
+    than STUCK_AFTER, or with a failed attempt), oldest first."""
+    _ensure(state)
+    rows = state.conn.execute(
+        "SELECT o.key, o.queued_at, o.message, o.sent_at, t.attempts, t.reason, t.failed_at "
+        "FROM outbox o LEFT JOIN outbox_trouble t ON t.key = o.key "
+        "WHERE o.sent_at IS NULL ORDER BY o.queued_at, o.key"
+    ).fetchall()
+    found = []
+    for key, queued_at, message, _sent, attempts, reason, failed_at in rows:
+        queued = datetime.fromisoformat(queued_at)
+        failed = failed_at is not None
+        if failed and now - datetime.fromisoformat(failed_at) > FAILED_LISTED_FOR:
+            continue
+        if not failed and not attempts and now - queued < STUCK_AFTER:
+            continue
+        found.append(
+            UndeliveredMail(
+                str(key), _recipients(message), queued, failed, int(attempts or 0), reason or ""
+            )
+        )
+    return found
+
+
+def _recipients(raw: bytes | None) -> str:
+    if not raw:
+        return ""
+    headers = message_from_bytes(bytes(raw).split(b"\r\n\r\n", 1)[0], policy=default_policy)
+    return ", ".join(str(headers[name]) for name in ("To", "Cc") if headers[name])
+
+
+def _ensure(state: StateDB) -> None:
+    state.conn.executescript(TROUBLE_SCHEMA)
+
+
+def _trouble(state: StateDB) -> dict[str, Trouble]:
+    _ensure(state)
+    rows = state.conn.execute(
+        "SELECT key, attempts, reason, next_try_at, failed_at, unknown_since FROM outbox_trouble"
+    ).fetchall()
+    return {
+        str(key): Trouble(int(attempts), str(reason), _moment(nxt), _moment(failed), _moment(unk))
+        for key, attempts, reason, nxt, failed, unk in rows
+    }
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _note(
+    state: StateDB,
+    key: str,
+    now: datetime,
+    *,
+    reason: str,
+    failed: bool = False,
+    unknown: bool = False,
+) -> datetime:
+    """Record one failed attempt; returns when the mail is due again."""
+    with state.transaction() as tx:
+        row = tx.execute(
+            "SELECT attempts, unknown_since FROM outbox_trouble WHERE key = ?", (key,)
+        ).fetchone()
+        attempts = (int(row[0]) if row else 0) + 1
+        # the first transient failure is tried again next cycle, later ones back off
+        wait = 0 if attempts == 1 else RETRY_MINUTES * 2 ** min(attempts - 2, 10)
+        retry_at = now + timedelta(minutes=min(wait, RETRY_CAP_MINUTES))
+        at = now.isoformat()
+        next_try = None if failed or unknown else retry_at.isoformat()
+        failed_at, unknown_since = (at if failed else None), (at if unknown else None)
+        tx.execute(
+            "INSERT INTO outbox_trouble(key, attempts, reason, first_at, last_at, next_try_at, "
+            "failed_at, unknown_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET attempts = excluded.attempts, "
+            "reason = excluded.reason, last_at = excluded.last_at, "
+            "next_try_at = excluded.next_try_at, failed_at = excluded.failed_at, "
+            "unknown_since = excluded.unknown_since",
+            (key, attempts, reason, at, at, next_try, failed_at, unknown_since),
+        )
+    return retry_at
+
+
+def _clear(state: StateDB, key: str) -> None:
+    with state.transaction() as tx:
+        tx.execute("DELETE FROM outbox_trouble WHERE key = ?", (key,))
+
+
+def _sent_copy_exists(mailbox: Mailbox, message: EmailMessage) -> bool | None:
+    """Whether the mailbox has the copy of `message` in Sent Items; None when it cannot tell."""
+    look = getattr(mailbox, "sent_copy_exists", None)
+    message_id = message["Message-ID"]
+    if not callable(look) or not message_id:
+        return False
+    try:
+        return bool(look(str(message_id)))
+    except MailboxError as exc:
+        log.info("Gesendete Elemente nicht prüfbar, später erneut: %s", exc)
+        return None

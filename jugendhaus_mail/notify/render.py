@@ -95,11 +95,24 @@ class AcknowledgementMail(MailData):
 
     TEMPLATE: ClassVar[str] = "acknowledgement"
     nr: str
-    requester_name: str  # the IFK's name from the From header; "" greets without a name
-    kind: str  # Anfrageart
+    requester_name: str  # the IFK's name ("Anna Schulz"); "" greets without a name
+    kind: str  # Anfrageart; "Kinderschutz" gets its own wording (taken up on the due day)
     received: datetime  # receipt by the team mailbox
     contact_person_due: date  # Frist Ansprechpartner
     next_office_hours: OfficeHoursSlot | None  # None: no Sprechzeit configured
+
+
+@dataclass(frozen=True)
+class LateAcknowledgementMail(MailData):
+    """Instead of the acknowledgement when a request is taken in late (an old inbox, a long
+    outage): it says the request was recorded and promises no date that has passed."""
+
+    TEMPLATE: ClassVar[str] = "acknowledgement_late"
+    nr: str
+    requester_name: str
+    kind: str  # Anfrageart
+    received: datetime  # receipt by the team mailbox
+    taken_in: date  # the day the service took it in
 
 
 @dataclass(frozen=True)
@@ -225,6 +238,8 @@ class DigestMail(MailData):
     next_dialog: DialogInfo | None
     since: datetime | None = None  # time of the last digest; None: first digest
     problems: Sequence[str] = field(default=())  # content-free RowProblem messages
+    kinderschutz: Sequence[DigestItem] = field(default=())  # open Kinderschutz, shown first
+    unsent: Sequence[str] = field(default=())  # mail nobody could receive since the last digest
 
 
 @dataclass(frozen=True)
@@ -236,6 +251,7 @@ class LetterCoverMail(MailData):
     letter_title: str  # e.g. "Ankündigung Hausbesuch"
     filename: str  # name of the attachment
     recipient_name: str
+    warning: str = ""  # e.g. the visit is too soon for the post; shown above everything else
 
 
 @dataclass(frozen=True)

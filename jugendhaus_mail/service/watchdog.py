@@ -6,7 +6,8 @@ Problems, each with a stable id:
 - `workbook_open`: new requests wait longer than `[watchdog] pending_minutes` because the
   workbook is open → the JSB (admin in copy), naming who has it open from the lock file;
 - `pending`: they wait that long for another reason (the file cannot be written safely) → admin;
-- `stale_lock`: a lock file older than one working day (left behind by a crash?) → admin.
+- `stale_lock`: a lock file older than one working day (left behind by a crash?) → admin;
+- `unaddressed`: a mail of the service found no allowed recipient within the last week → admin.
 
 A problem is mailed when it appears (outbox key `watchdog|ID|since`, so exactly once) and gets
 an all-clear to the same people when it is gone. Open problems live in the state database.
@@ -121,6 +122,7 @@ def find_problems(app: App, state: StateDB, status: Status) -> list[Problem]:
             )
         )
     problems += _pending_problems(app, state, status)
+    problems += _unaddressed_problems(app, state)
     stale = stale_lock_problem(app)
     if stale is not None:
         problems.append(stale)
@@ -164,6 +166,25 @@ def _pending_problems(app: App, state: StateDB, status: Status) -> list[Problem]
             f"{since}.",
             "Die JSB ist gebeten, die Liste zu schließen.",
             jsb_mail=mail,
+        )
+    ]
+
+
+def _unaddressed_problems(app: App, state: StateDB) -> list[Problem]:
+    from jugendhaus_mail.service.monitoring import UNADDRESSED_DAYS, recent_unaddressed
+
+    entries = recent_unaddressed(state, app.now)
+    if not entries:
+        return []
+    subjects = "; ".join(f"„{entry.subject}“" for entry in entries[:5])
+    more = f" und {len(entries) - 5} weitere" if len(entries) > 5 else ""
+    return [
+        Problem(
+            "unaddressed",
+            f"{len(entries)} Mitteilung(en) des Dienstes erreichten niemanden: {subjects}{more}.",
+            f"Grund: {entries[-1].reason}. `jugendhaus-mail check` zeigt jede einzelne; die "
+            f"nächste Tagesübersicht nennt sie auch. Die Meldung erlischt {UNADDRESSED_DAYS} "
+            "Tage nach der letzten solchen Mitteilung.",
         )
     ]
 
