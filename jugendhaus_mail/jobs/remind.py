@@ -64,9 +64,10 @@ def run_remind(
     staff = Staff(snapshot.staff)
     rows = {str(r["nr"]).strip(): r for r in snapshot.requests if r.get("nr")}
 
-    updates = column_updates(snapshot.requests, calendar, settings.deadlines)
+    hours = settings.office.office_hours
+    updates = column_updates(snapshot.requests, calendar, settings.deadlines, hours)
     open_duties, problems = duties(
-        snapshot.requests, snapshot.staff, calendar, settings.deadlines, today
+        snapshot.requests, snapshot.staff, calendar, settings.deadlines, today, office_hours=hours
     )
     report.problems = [f"{p.nr or '-'}: {p.column}: {p.message_de}" for p in problems]
     for notice in notices(open_duties, calendar, today, settings.deadlines):

@@ -25,6 +25,7 @@ from jugendhaus_mail.rules.model import (
     status_is,
     text_in,
 )
+from jugendhaus_mail.rules.sprechzeiten import OfficeHours, office_hours_on
 from jugendhaus_mail.workbook.model import Row
 from jugendhaus_mail.workdays import WorkCalendar
 
@@ -63,9 +64,65 @@ def received_day(row: Row, calendar: WorkCalendar) -> date | None:
     return date_in(row, "received")
 
 
-def contact_due(row: Row, calendar: WorkCalendar, settings: DeadlineSettings) -> date | None:
+def contact_due(
+    row: Row,
+    calendar: WorkCalendar,
+    settings: DeadlineSettings,
+    office_hours: OfficeHours | None = None,
+) -> date | None:
+    """`Frist Ansprechpartner`: N working days, for Kinderschutz the day it is taken up."""
+    if _is_kinderschutz(row):
+        value = row.get("received")
+        received = value if isinstance(value, datetime) else date_in(row, "received")
+        return None if received is None else kinderschutz_due(received, calendar, office_hours)
     day = received_day(row, calendar)
     return None if day is None else calendar.add_working_days(day, settings.contact_person_days)
+
+
+def contact_person_due(
+    kind: str,
+    received: datetime,
+    calendar: WorkCalendar,
+    settings: DeadlineSettings,
+    office_hours: OfficeHours | None,
+) -> date:
+    """The same deadline for intake, which has the aware receipt time instead of a row."""
+    if kind == "Kinderschutz":
+        return kinderschutz_due(received, calendar, office_hours)
+    return calendar.due_after_receipt(received, settings.contact_person_days)
+
+
+def kinderschutz_due(
+    received: datetime | date, calendar: WorkCalendar, office_hours: OfficeHours | None
+) -> date:
+    """A Kinderschutz report is taken up the day it arrives: the next working day when it
+    arrives on a non-working day or after the office day ends. The office day ends with its
+    last Sprechzeit; on a working day without Sprechzeiten, at the latest end of any
+    Sprechzeit of the week; without any Sprechzeiten configured, at midnight. Naive times
+    (the sheet) are office time; a date alone counts as received during the office day."""
+    moment: datetime | None = None
+    if isinstance(received, datetime):
+        moment = received if received.tzinfo else received.replace(tzinfo=calendar.tz)
+        day = calendar.local_date(moment)
+    else:
+        day = received
+    if not calendar.is_working_day(day):
+        return calendar.next_working_day(day)
+    hours = office_hours or {}
+    ends = [end for _, end in office_hours_on(day, calendar, hours)]
+    latest = max((r.end for ranges in hours.values() for r in ranges), default=None)
+    if not ends and latest is not None:
+        ends = [datetime.combine(day, latest, tzinfo=calendar.tz)]
+    if moment is not None and ends and moment >= max(ends):
+        return calendar.add_working_days(day, 1)
+    return day
+
+
+def _is_kinderschutz(row: Row) -> bool:
+    try:
+        return kind_of(row) == "Kinderschutz"
+    except BadValue:  # an unreadable kind keeps the ordinary deadline; the rules report it
+        return False
 
 
 def home_visit_due(row: Row, calendar: WorkCalendar, settings: DeadlineSettings) -> date | None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 
 from jugendhaus_mail.config import DeadlineSettings
 from jugendhaus_mail.rules import cases
 from jugendhaus_mail.rules.model import BadValue, is_blank, numbered
+from jugendhaus_mail.rules.sprechzeiten import OfficeHours
 from jugendhaus_mail.workbook.model import CellUpdate, CellValue, Row
 from jugendhaus_mail.workdays import WorkCalendar
 
@@ -49,11 +51,19 @@ _RULES: dict[str, _Rule] = {
 
 
 def computed_columns(
-    row: Row, calendar: WorkCalendar, settings: DeadlineSettings
+    row: Row,
+    calendar: WorkCalendar,
+    settings: DeadlineSettings,
+    office_hours: OfficeHours | None = None,
 ) -> dict[str, CellValue]:
-    """The value each computed column should hold; unreadable inputs leave a column out."""
+    """The value each computed column should hold; unreadable inputs leave a column out.
+    `office_hours` end the day on which a Kinderschutz report is taken up."""
     result: dict[str, CellValue] = {}
-    for column, rule in _RULES.items():
+    rules: dict[str, _Rule] = {
+        **_RULES,
+        "contact_due": partial(cases.contact_due, office_hours=office_hours),
+    }
+    for column, rule in rules.items():
         try:
             result[column] = rule(row, calendar, settings)
         except (BadValue, ValueError, OverflowError):
@@ -62,7 +72,10 @@ def computed_columns(
 
 
 def column_updates(
-    requests: list[Row], calendar: WorkCalendar, settings: DeadlineSettings
+    requests: list[Row],
+    calendar: WorkCalendar,
+    settings: DeadlineSettings,
+    office_hours: OfficeHours | None = None,
 ) -> list[CellUpdate]:
     """Only the cells whose computed value differs from the sheet, in row order.
 
@@ -72,7 +85,7 @@ def column_updates(
     updates: list[CellUpdate] = []
     rows, _ = numbered(requests)
     for nr, row in rows:
-        for column, value in computed_columns(row, calendar, settings).items():
+        for column, value in computed_columns(row, calendar, settings, office_hours).items():
             if column in row and not _same(row[column], value):
                 updates.append(CellUpdate(nr, column, value))
     return updates

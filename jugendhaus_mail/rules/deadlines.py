@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from jugendhaus_mail.config import DeadlineSettings
 from jugendhaus_mail.rules import cases
@@ -33,6 +34,7 @@ from jugendhaus_mail.rules.model import (
     text_in,
 )
 from jugendhaus_mail.rules.office import office_duties
+from jugendhaus_mail.rules.sprechzeiten import OfficeHours
 from jugendhaus_mail.workbook.model import Row
 from jugendhaus_mail.workdays import WorkCalendar
 
@@ -52,9 +54,16 @@ def duties(
     calendar: WorkCalendar,
     settings: DeadlineSettings,
     today: date,
+    *,
+    office_hours: OfficeHours | None = None,
 ) -> tuple[list[Duty], list[RowProblem]]:
     """All open duties (case duties in row order, then the office-wide ones) and the problems
-    that kept a rule from being evaluated."""
+    that kept a rule from being evaluated. `office_hours` end the day on which a Kinderschutz
+    report is taken up (its contact person is due that day)."""
+    checks: tuple[_RuleCheck, ...] = (
+        partial(_contact_person, office_hours=office_hours),
+        *_CHECKS[1:],
+    )
     rows, problems = numbered(requests)
     found: list[Duty] = []
     staff_names = [text_in(person, "name") for person in staff]
@@ -62,7 +71,7 @@ def duties(
         if cases.is_finished(row):
             continue
         notes: list[BadValue] = []
-        for check in _CHECKS:
+        for check in checks:
             try:
                 duty = check(nr, row, calendar, settings, notes)
             except BadValue as bad:
@@ -79,11 +88,17 @@ def duties(
 
 
 def _contact_person(
-    nr: str, row: Row, calendar: WorkCalendar, settings: DeadlineSettings, _: list[BadValue]
+    nr: str,
+    row: Row,
+    calendar: WorkCalendar,
+    settings: DeadlineSettings,
+    _: list[BadValue],
+    office_hours: OfficeHours | None = None,
 ) -> Duty | None:
     if filled(row, "contact_person"):
         return None
-    return _duty(CONTACT_PERSON, nr, cases.contact_due(row, calendar, settings), SGB8)
+    due = cases.contact_due(row, calendar, settings, office_hours)
+    return _duty(CONTACT_PERSON, nr, due, SGB8)
 
 
 def _home_visit(

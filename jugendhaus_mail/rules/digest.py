@@ -32,11 +32,13 @@ from jugendhaus_mail.rules.model import (
     text_in,
 )
 from jugendhaus_mail.rules.office import next_qualitaetsdialog
+from jugendhaus_mail.rules.sprechzeiten import OfficeHours
 from jugendhaus_mail.workbook.model import Row
 from jugendhaus_mail.workdays import WorkCalendar
 
 SOON_WORKING_DAYS = 2
 NEW_LABEL = "Neue Anfrage"
+KINDERSCHUTZ_LABEL = "Meldung offen"
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,12 @@ class Digest:
     without_contact: tuple[DigestItem, ...]
     absences_today: tuple[AbsenceItem, ...]
     next_qualitaetsdialog: tuple[date, str]  # due date, organising side
+    kinderschutz: tuple[DigestItem, ...] = ()  # open Kinderschutz requests, shown first
 
     @property
     def has_news(self) -> bool:
         return bool(self.overdue or self.due_soon or self.new or self.without_contact
-                    or self.absences_today)  # fmt: skip
+                    or self.absences_today or self.kinderschutz)  # fmt: skip
 
 
 def is_digest_day(today: date, calendar: WorkCalendar) -> bool:
@@ -87,8 +90,11 @@ def digest(
     now: datetime,
     since: datetime | None,
     settings: DeadlineSettings,
+    *,
+    office_hours: OfficeHours | None = None,
 ) -> Digest:
-    """`staff` is accepted for symmetry with the other rules; names come from the rows."""
+    """`staff` is accepted for symmetry with the other rules; names come from the rows.
+    `office_hours` as for `duties`: they end the day on which Kinderschutz is taken up."""
     del staff
     today = calendar.local_date(now)
     rows = dict(numbered(requests)[0])
@@ -99,13 +105,18 @@ def digest(
         day=today,
         overdue=_sorted(item for duty, item in items if duty.due < today),
         due_soon=_sorted(item for duty, item in items if today <= duty.due <= soon),
-        new=_sorted(_new_requests(rows, calendar, settings, _new_after(since, today, calendar))),
+        new=_sorted(
+            _new_requests(
+                rows, calendar, settings, _new_after(since, today, calendar), office_hours
+            )
+        ),
         without_contact=_sorted(item for duty, item in items if duty.rule == CONTACT_PERSON),
         absences_today=tuple(
             AbsenceItem(a.name, a.start, a.end, a.kind)
             for a in absences_on(today, readable_absences, calendar)
         ),
         next_qualitaetsdialog=next_qualitaetsdialog(today, calendar, settings),
+        kinderschutz=_sorted(_open_kinderschutz(rows, calendar, settings, today, office_hours)),
     )
 
 
@@ -138,7 +149,11 @@ def responsible_for(duty: Duty, row: Row | None) -> str:
 
 
 def _new_requests(
-    rows: dict[str, Row], calendar: WorkCalendar, settings: DeadlineSettings, after: datetime
+    rows: dict[str, Row],
+    calendar: WorkCalendar,
+    settings: DeadlineSettings,
+    after: datetime,
+    office_hours: OfficeHours | None,
 ) -> list[DigestItem]:
     found = []
     for nr, row in rows.items():
@@ -146,11 +161,36 @@ def _new_requests(
         if received is None or received <= after:
             continue
         try:
-            due = cases.contact_due(row, calendar, settings)
+            due = cases.contact_due(row, calendar, settings, office_hours)
         except (BadValue, ValueError, OverflowError):
             due = None
         responsible = text_in(row, "contact_person")
         found.append(DigestItem(nr, _kind(row), NEW_LABEL, due, responsible))
+    return found
+
+
+def _open_kinderschutz(
+    rows: dict[str, Row],
+    calendar: WorkCalendar,
+    settings: DeadlineSettings,
+    today: date,
+    office_hours: OfficeHours | None,
+) -> list[DigestItem]:
+    """Every Kinderschutz request not yet closed, whether or not a contact person is named:
+    the leaders follow it until the report to the ASD is done."""
+    found = []
+    for nr, row in rows.items():
+        if _kind(row) != "Kinderschutz" or cases.is_finished(row):
+            continue
+        try:
+            due = cases.contact_due(row, calendar, settings, office_hours)
+        except (BadValue, ValueError, OverflowError):
+            due = None
+        responsible = text_in(row, "contact_person")
+        late = due is not None and due < today and not responsible  # not yet taken up
+        overdue = calendar.working_days_between(due, today) if due and late else 0
+        responsible = responsible or "JSB"
+        found.append(DigestItem(nr, "Kinderschutz", KINDERSCHUTZ_LABEL, due, responsible, overdue))
     return found
 
 
