@@ -384,14 +384,15 @@ def test_a_formula_staff_put_into_a_service_cell_is_not_overwritten(
         empty,
         [{"Nr.": "2025-0001", "Dienst-Schlüssel": "k1", "Frist Ansprechpartner": "=TODAY()+5"}],
     )
-    before = hashlib.sha256(data).hexdigest()
-    with pytest.raises(WorkbookUnsafe, match="Formel"):
-        apply_changes(
-            data,
-            schema,
-            Changes(updates=(CellUpdate("2025-0001", "contact_due", date(2025, 1, 1)),)),
-        )
-    assert hashlib.sha256(data).hexdigest() == before
+    out, result = apply_changes(
+        data,
+        schema,
+        Changes(updates=(CellUpdate("2025-0001", "contact_due", date(2025, 1, 1)),)),
+    )
+    # issue 12, item 13: the cell is kept and reported; the save itself is not refused
+    assert out == data and result.updated == 0
+    assert len(result.skipped) == 1 and "Formel" in result.skipped[0]
+    assert f"{letter('contact_due')}2" in result.skipped[0]
 
 
 # --- hostile text -----------------------------------------------------------------------------

@@ -67,3 +67,5 @@ class CommitResult:
     appended_keys: tuple[str, ...]  # keys now in the file (newly written or found already there)
     updated: int
     backup: str | None = None
+    # Updates the writer declined, one German sentence each (cell, what is there, why)
+    skipped: tuple[str, ...] = ()

@@ -1,9 +1,10 @@
 """Read the workbook fast (python-calamine, no openpyxl) into a `Snapshot`.
 
-Columns are found by header text in row 1 (case, surrounding and doubled spaces and line
-breaks do not matter), so staff may reorder, hide or add columns. Cell values are brought to
-the type the schema names; whatever cannot be understood stays a string, so later code can
-name the cell in a message instead of guessing.
+Columns are found by header text in the header row of the sheet's Excel table (row 1 only when
+the sheet has no table, so a title row above the table is fine; case, surrounding and doubled
+spaces and line breaks do not matter), so staff may reorder, hide or add columns. Cell values
+are brought to the type the schema names; whatever cannot be understood stays a string, so
+later code can name the cell in a message instead of guessing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from python_calamine import CalamineWorkbook
 from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot
 from jugendhaus_mail.workbook.schema import Schema, Sheet
+from jugendhaus_mail.workbook.xlsx_sheet import Area
+from jugendhaus_mail.workbook.xlsx_zip import ZipPackage, locate_parts
 
 RawValue = int | float | str | bool | time | date | datetime | timedelta
 Converter = Callable[[RawValue], CellValue]
@@ -47,6 +50,7 @@ def read_snapshot(source: Path | bytes, schema: Schema) -> Snapshot:
         data, fingerprint = read_file(source)
         label = str(source)
     workbook = _open(data, label)
+    package = _package(data)
     missing: dict[str, tuple[str, ...]] = {}
     sheets: list[list[Row]] = []
     for sheet in (schema.requests, schema.staff, schema.absences):
@@ -60,7 +64,7 @@ def read_snapshot(source: Path | bytes, schema: Schema) -> Snapshot:
             missing[sheet.name] = tuple(c.header for c in sheet.columns)
             sheets.append([])
             continue
-        rows, absent = _read_sheet(workbook, name, sheet, label)
+        rows, absent = _read_sheet(workbook, name, sheet, label, _table_area(package, sheet))
         if absent:
             missing[sheet.name] = absent
         sheets.append(rows)
@@ -109,6 +113,23 @@ def _open(data: bytes, label: str) -> CalamineWorkbook:
         ) from exc
 
 
+def _package(data: bytes) -> ZipPackage | None:
+    try:
+        return ZipPackage(data)
+    except WorkbookError:
+        return None  # calamine could read it, so only the table lookup is given up
+
+
+def _table_area(package: ZipPackage | None, sheet: Sheet) -> Area | None:
+    """Where the sheet's Excel table is (its first row holds the headers), None without one."""
+    if package is None:
+        return None
+    try:
+        return locate_parts(package, sheet).table.area
+    except (WorkbookError, KeyError, ValueError):
+        return None
+
+
 def _find_sheet(names: list[str], wanted: str) -> str | None:
     if wanted in names:
         return wanted
@@ -116,7 +137,7 @@ def _find_sheet(names: list[str], wanted: str) -> str | None:
 
 
 def _read_sheet(
-    workbook: CalamineWorkbook, name: str, sheet: Sheet, label: str
+    workbook: CalamineWorkbook, name: str, sheet: Sheet, label: str, table: Area | None
 ) -> tuple[list[Row], tuple[str, ...]]:
     try:
         cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -125,12 +146,17 @@ def _read_sheet(
             f"Das Blatt {name!r} in {label} lässt sich nicht lesen ({type(exc).__name__}). "
             "Bitte die Datei in Excel öffnen und prüfen."
         ) from exc
-    if not cells:
+    header_at = table.first_row - 1 if table else 0  # cells start at A1 (skip_empty_area)
+    if len(cells) <= header_at:
         return [], tuple(c.header for c in sheet.columns)
+    header = cells[header_at]
+    indices = list(range(len(header)))
+    if table:  # the table's own headers first, then anything else in that row
+        indices.sort(key=lambda i: not table.first_col - 1 <= i <= table.last_col - 1)
     positions: dict[str, int] = {}
-    for index, text in enumerate(cells[0]):
-        if text != "":
-            positions.setdefault(header_key(text), index)
+    for index in indices:
+        if header[index] != "":
+            positions.setdefault(header_key(header[index]), index)
     plan: list[tuple[str, int, Converter]] = []
     absent: list[str] = []
     for column in sheet.columns:
@@ -139,12 +165,14 @@ def _read_sheet(
             absent.append(column.header)
         else:
             plan.append((column.key, found, _CONVERTERS[column.type]))
-    return _rows(cells, plan), tuple(absent)
+    return _rows(cells, plan, header_at + 1), tuple(absent)
 
 
-def _rows(cells: list[list[RawValue]], plan: list[tuple[str, int, Converter]]) -> list[Row]:
+def _rows(
+    cells: list[list[RawValue]], plan: list[tuple[str, int, Converter]], first: int
+) -> list[Row]:
     rows: list[Row] = []
-    for number, raw in enumerate(cells[1:], start=2):
+    for number, raw in enumerate(cells[first:], start=first + 1):
         row: Row = {}
         width = len(raw)
         for key, index, convert in plan:

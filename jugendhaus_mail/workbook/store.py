@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
+import logging
 import os
 import re
 import stat
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
-from jugendhaus_mail.fsync import sync_directory, write_new
+from jugendhaus_mail.fsync import sync_directory, write_durably, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
 from jugendhaus_mail.workbook.model import (
     CellValue,
@@ -38,6 +40,8 @@ from jugendhaus_mail.workbook.reader import normalise, read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Schema
 
 Writer = Callable[[bytes, Schema, Changes], tuple[bytes, CommitResult]]
+log = logging.getLogger(__name__)
+STATUS_FILE = "workbook-status.json"  # in the state folder: what `check` shows about writing
 
 TEMP_SUFFIX = ".jhm-tmp"
 MAX_ATTEMPTS = 3  # load-transform-replace rounds when the file changes underneath
@@ -59,13 +63,16 @@ class WorkbookStore:
         backups: int = 10,
         sleep: Callable[[float], None] = time.sleep,
         before_replace: Callable[[], None] | None = None,
+        status_file: Path | None = None,
     ) -> None:
         """`before_replace` runs after the temp file is verified, right before the final
         checks; tests use it to change the workbook "while the service works".
+        `status_file` keeps why new rows were last refused and which cells an update kept.
         A symlinked path (a share linked into the service's folder) is followed: the temp
         file, the replace and the lock files are next to the target, and the link stays."""
         self.path = path.resolve()
         self.schema = schema
+        self.status_file = status_file
         self.backup_dir = backup_dir
         self.backups = backups
         self.temp_path = path.with_name(f".{path.name}{TEMP_SUFFIX}")
@@ -90,6 +97,19 @@ class WorkbookStore:
         """Write `changes`; raises WorkbookLocked while someone has the file open."""
         if not changes:
             return CommitResult(appended_keys=(), updated=0)
+        try:
+            result = self._commit(changes, now)
+        except (WorkbookLocked, WorkbookUnsafe, WorkbookChanged) as exc:
+            if changes.appends:
+                self._note_status(now, refused=str(exc))
+            raise
+        for line in result.skipped:
+            log.warning("Anfrageliste: Zelle nicht überschrieben: %s", line)
+        # only a save with new rows says whether rows still wait
+        self._note_status(now, skipped=result.skipped, keep_refusal=not changes.appends)
+        return result
+
+    def _commit(self, changes: Changes, now: datetime) -> CommitResult:
         for _ in range(MAX_ATTEMPTS):
             result = self._attempt(changes, now)
             if result is not None:
@@ -121,6 +141,30 @@ class WorkbookStore:
         sync_directory(self.path.parent)
         self._cache = replace(after, fingerprint=self._check_landed(data))
         return replace(result, backup=str(backup) if backup else None)
+
+    def _note_status(
+        self,
+        now: datetime,
+        *,
+        refused: str | None = None,
+        skipped: tuple[str, ...] = (),
+        keep_refusal: bool = False,
+    ) -> None:
+        """Keep what `check` shows. Never fails a commit."""
+        if self.status_file is None:
+            return
+        old = workbook_status(self.status_file)
+        status = {
+            "refused": old.refused if keep_refusal else refused,
+            "refused_at": old.refused_at if keep_refusal else now.isoformat(),
+            "skipped": list(skipped),
+        }
+        try:
+            self.status_file.parent.mkdir(parents=True, exist_ok=True)
+            data = json.dumps(status, ensure_ascii=False).encode()
+            write_durably(self.status_file, data, 0o600, label="workbook_status")
+        except OSError as exc:
+            log.warning("%s ließ sich nicht schreiben: %s", self.status_file, exc)
 
     def _ensure_unlocked(self) -> None:
         lock = find_lock(self.path)
@@ -236,6 +280,26 @@ class WorkbookStore:
                 "anderen Programm ersetzt. Die Änderungen werden erneut versucht."
             )
         return fingerprint
+
+
+@dataclass(frozen=True)
+class WorkbookStatus:
+    refused: str | None = None  # why new rows could not be written the last time, if so
+    refused_at: str | None = None
+    skipped: tuple[str, ...] = ()  # cells the last update kept, one sentence each
+
+
+def workbook_status(path: Path) -> WorkbookStatus:
+    """What the store noted in `path` (empty when nothing was noted or it is unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return WorkbookStatus(
+            refused=data.get("refused") or None,
+            refused_at=data.get("refused_at") or None,
+            skipped=tuple(str(line) for line in data.get("skipped", ())),
+        )
+    except (OSError, ValueError, AttributeError):
+        return WorkbookStatus()
 
 
 def verify_written(

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from jugendhaus_mail.workbook.model import CellValue
 
 EXCEL_MAX_CHARS = 32_767  # Excel's limit per cell, counted in UTF-16 code units
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_EXACT_INT = 10**15  # Excel keeps 15 significant digits; longer numbers are written as text
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -163,6 +164,11 @@ def holds(kind: str, inner: bytes | None, value: CellValue, date1904: bool) -> b
         # a shared-string cell is not looked up, so it may hold text: never assume it empty
         return not inner or (kind != "s" and value_text(kind, inner, {}) in (None, ""))
     return kind == "inlineStr" and inner is not None and rich_text(inner) == text
+
+
+def looks_like_formula(value: CellValue) -> bool:
+    """True for text Excel would take as a formula when someone edits the cell."""
+    return isinstance(value, str) and clean_text(value).startswith(FORMULA_STARTS)
 
 
 def _as_number(value: CellValue, date1904: bool) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
@@ -18,10 +19,13 @@ from jugendhaus_mail.workbook.schema import Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
     cell_xml,
     holds,
+    looks_like_formula,
     shared_index,
     shared_strings,
     value_text,
+    xml_escape,
 )
+from jugendhaus_mail.workbook.xlsx_grow import calculated_formula, grow_defined_names, in_the_way
 from jugendhaus_mail.workbook.xlsx_sheet import (
     MAX_ROW,
     Area,
@@ -32,8 +36,17 @@ from jugendhaus_mail.workbook.xlsx_sheet import (
     cell_text,
     col_letters,
     render_row,
+    split_ref,
 )
-from jugendhaus_mail.workbook.xlsx_zip import Chunks, TableInfo, ZipPackage, locate_parts
+from jugendhaus_mail.workbook.xlsx_styles import DATE_FORMATS, Styles
+from jugendhaus_mail.workbook.xlsx_updates import Skipped, declined
+from jugendhaus_mail.workbook.xlsx_zip import (
+    Chunks,
+    TableInfo,
+    WorkbookParts,
+    ZipPackage,
+    locate_parts,
+)
 
 
 @dataclass
@@ -46,6 +59,27 @@ class _Context:
     shared: bytes | None
     date1904: bool
     schema: Sheet
+    parts: WorkbookParts
+    styles: Styles | None = None
+    skipped: list[Skipped] | None = None
+
+    def cell(self, ref: str, style: str | None, value: CellValue) -> bytes:
+        """One cell, its style adjusted: a date format for dates where the style shows none,
+        and quotePrefix for text that Excel would otherwise take as a formula when edited."""
+        if self.styles is not None:
+            col = split_ref(ref)[0]
+            if isinstance(value, date) and not isinstance(value, bool):
+                default = "datetime" if isinstance(value, datetime) else "date"
+                kind = self.types.get(col) or default
+                if kind in DATE_FORMATS:
+                    style = self.styles.dated(style, kind)
+            elif looks_like_formula(value):
+                style = self.styles.quoted(style)
+        return cell_xml(ref, style, value, self.date1904)
+
+    @property
+    def types(self) -> dict[int, str]:
+        return {col: self.schema.column(key).type for key, col in self.columns.items()}
 
 
 def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes, CommitResult]:
@@ -60,17 +94,20 @@ def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes,
     if not changes:
         return data, CommitResult(keys, 0)
     package = ZipPackage(data)
-    replacements, updated = _plan(package, sheet_schema, changes)
+    replacements, updated, skipped = _plan(package, sheet_schema, changes)
+    result = CommitResult(keys, updated - len({(s.nr, s.column) for s in skipped}))
+    result = CommitResult(result.appended_keys, result.updated, None, tuple(map(str, skipped)))
     if not replacements:
-        return data, CommitResult(keys, updated)
-    return package.rebuild(replacements), CommitResult(keys, updated)
+        return data, result
+    return package.rebuild(replacements), result
 
 
 def _plan(
     package: ZipPackage, sheet_schema: Sheet, changes: Changes
-) -> tuple[dict[str, Chunks], int]:
-    """The new content of the parts that change (nothing when there is nothing to write), and
-    how many updates found their row. Only the returned generator keeps the sheet text alive."""
+) -> tuple[dict[str, Chunks], int, list[Skipped]]:
+    """The new content of the parts that change (nothing when there is nothing to write), how
+    many updates found their row, and the updates declined. Only the returned generator keeps
+    the sheet text alive."""
     parts = locate_parts(package, sheet_schema)
     context = _Context(
         sheet=SheetText(package.read(parts.sheet), sheet_schema.name),
@@ -79,27 +116,36 @@ def _plan(
         shared=package.read(parts.shared) if parts.shared else None,
         date1904=parts.date1904,
         schema=sheet_schema,
+        parts=parts,
+        styles=Styles(package.read(parts.styles)) if parts.styles else None,
+        skipped=[],
     )
     context.columns = _map_columns(context)
     new_rows = _new_rows(context, changes.appends)
     updated, row_updates = _route_updates(context, changes, new_rows)
-    context.shared = None  # read for the last time: free it before the sheet is rebuilt
-    if not new_rows and not row_updates:
-        return {}, updated
+    skipped = context.skipped = []
     edits = _update_rows(context, row_updates)
+    context.shared = None  # read for the last time: free it before the sheet is rebuilt
     if not new_rows and not edits:
-        return {}, updated  # every cell already held its new value
+        return {}, updated, skipped  # every cell already held its new value, or was declined
     table_xml = context.table.xml
+    replacements: dict[str, Chunks] = {}
     if new_rows:
         new_last = _append(context, new_rows, edits)
         if new_last > context.table.area.last_row:
             table_xml = context.table.extended_xml(new_last)
             edits += context.sheet.extend_ranges(context.table.area, new_last)
+            workbook = package.read(parts.workbook)
+            names = grow_defined_names(workbook, sheet_schema.name, context.table.area, new_last)
+            if names != workbook:
+                replacements[parts.workbook] = [names]
         edits += context.sheet.extend_dimension(context.table.area, new_last)
-    replacements: dict[str, Chunks] = {parts.sheet: context.sheet.splice(edits)}
+    replacements[parts.sheet] = context.sheet.splice(edits)
     if table_xml != context.table.xml:
         replacements[parts.table_part] = [table_xml]
-    return replacements, updated
+    if context.styles is not None and context.styles.changed and parts.styles:
+        replacements[parts.styles] = [context.styles.xml()]
+    return replacements, updated, skipped
 
 
 def _check_changes(sheet: Sheet, changes: Changes) -> None:
@@ -241,6 +287,15 @@ def _append(context: _Context, new_rows: list[dict[str, CellValue]], edits: list
         )
     target = Area(area.first_col, first, area.last_col, last)
     _refuse_blocked(context, target, "neue Zeilen")
+    occupied = in_the_way(context.parts, sheet, target, trailing.values())
+    if occupied:
+        raise WorkbookUnsafe(
+            f"Die Tabelle {table.name!r} müsste für neue Anfragen bis Zeile {last} reichen; "
+            f"dort liegt {occupied}. Der Dienst schreibt nichts, damit nichts verdeckt oder "
+            "zerstört wird. Bitte das Hindernis weiter nach unten oder auf ein eigenes Blatt "
+            "verschieben (ausgeblendete Zeilen einblenden, Filter aufheben); die neuen "
+            "Anfragen bleiben so lange vorgemerkt."
+        )
     template = _template_styles(context, trailing.get(last_filled))
     rendered = []
     for number, values in enumerate(new_rows, start=first):
@@ -308,6 +363,8 @@ def _render_new_row(
 ) -> bytes:
     area = context.table.area
     old = {cell.col: cell for cell in existing.cells} if existing else {}
+    formulas = dict(context.table.formulas)
+    first_data = area.first_row + context.table.header_rows
     cells = []
     for col in sorted(old.keys() | range(area.first_col, area.last_col + 1)):
         cell = old.get(col)
@@ -315,36 +372,57 @@ def _render_new_row(
             cells.append(cell.raw if cell else b"")
             continue
         style = (cell.attrs.get("s") if cell else None) or template.get(col)
+        ref = f"{col_letters(col)}{number}"
         if col in values:
-            ref = f"{col_letters(col)}{number}"
-            cells.append(cell_xml(ref, style, values[col], context.date1904))
+            cells.append(context.cell(ref, style, values[col]))
+        elif cell is not None and cell.has_content:
+            cells.append(cell.raw)
+        elif col in formulas:  # a calculated column: Excel fills it into every new row
+            formula = calculated_formula(formulas[col], first_data, number)
+            style_attr = f' s="{xml_escape(style)}"' if style is not None else ""
+            cells.append(f'<c r="{ref}"{style_attr}><f>{xml_escape(formula)}</f></c>'.encode())
         elif cell is not None:
             cells.append(cell.raw)
         elif style is not None:
-            cells.append(cell_xml(f"{col_letters(col)}{number}", style, None, False))
+            cells.append(cell_xml(ref, style, None, False))
     attrs = existing.attrs if existing else {}
     trailer = existing.trailer if existing else b""
-    return render_row(number, attrs, cells, trailer, reveal=True)
+    return render_row(number, attrs, cells, trailer)
 
 
 # --- updating -------------------------------------------------------------------------------
 
 
 def _update_rows(context: _Context, by_row: dict[int, dict[int, CellValue]]) -> list[Edit]:
+    """Rewrite the rows whose cells change; a cell that must not be written (a formula, a
+    merged cell, staff's text in a shared column) is left as it is and reported."""
     edits: list[Edit] = []
-    for row in context.sheet.rows_at(sorted(by_row)):
+    by_col = {col: key for key, col in context.columns.items()}
+    blocked = context.sheet.blocked_areas()
+    nr_col = context.columns.get("nr")
+    rows = list(context.sheet.rows_at(sorted(by_row)))
+    shared = _shared_for(context, (cell for row in rows for cell in row.cells))
+    for row in rows:
         number, values = row.number, _changed(context, row, by_row[row.number])
+        nr_cell = row.cell(nr_col) if nr_col else None
+        nr = (cell_text(nr_cell, shared) or "").strip() if nr_cell else ""
+        for col in list(values):
+            column = context.schema.column(by_col[col])
+            why = declined(row.cell(col), column, Area(col, number, col, number), blocked, shared)
+            if why is not None:
+                assert context.skipped is not None
+                context.skipped.append(
+                    Skipped(
+                        nr,
+                        column.key,
+                        column.header,
+                        f"{col_letters(col)}{number}",
+                        values.pop(col),
+                        why,
+                    )
+                )
         if not values:
             continue
-        for col in values:
-            _refuse_blocked(context, Area(col, number, col, number), "eine Aktualisierung")
-            cell = row.cell(col)
-            if cell is not None and cell.has_formula:
-                raise WorkbookUnsafe(
-                    f"Die Zelle {col_letters(col)}{number} im Blatt {context.schema.name!r} "
-                    "enthält eine Formel; der Dienst überschreibt sie nicht. Bitte die Formel "
-                    "aus dieser Dienst-Spalte entfernen; die Änderung bleibt so lange vorgemerkt."
-                )
         cells = []
         for col in sorted({c.col for c in row.cells} | set(values)):
             cell = row.cell(col)
@@ -352,8 +430,7 @@ def _update_rows(context: _Context, by_row: dict[int, dict[int, CellValue]]) -> 
                 cells.append(cell.raw if cell else b"")
                 continue
             style = (cell.attrs.get("s") if cell else None) or context.sheet.column_style(col)
-            ref = f"{col_letters(col)}{number}"
-            cells.append(cell_xml(ref, style, values[col], context.date1904))
+            cells.append(context.cell(f"{col_letters(col)}{number}", style, values[col]))
         edits.append((row.start, row.end, render_row(number, row.attrs, cells, row.trailer)))
     return edits
 

@@ -300,7 +300,9 @@ def parse_xml(content: bytes, name: str) -> ET.Element:
 
 # --- the parts the writer needs -------------------------------------------------------------
 
-_TABLE_REF = re.compile(rb'(<(table|autoFilter|sortState)\b[^>]*?\sref=")([^"]*)"')
+_TABLE_REF = re.compile(
+    rb'(<(?:\w+:)?(table|autoFilter|sortState|sortCondition)\b[^>]*?\sref=")([^"]*)"'
+)
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,7 @@ class TableInfo:
     totals_rows: int
     column_names: tuple[str, ...]
     xml: bytes
+    formulas: tuple[tuple[int, str], ...] = ()  # (column, calculated column formula)
 
     @classmethod
     def parse(cls, xml: bytes, part: str) -> TableInfo:
@@ -318,16 +321,20 @@ class TableInfo:
         area = Area.parse(root.get("ref", ""))
         if area is None:
             raise WorkbookError(f"Die Tabelle in {part!r} hat keinen gültigen Bereich. {_CORRUPT}")
-        names = tuple(
-            node.get("name", "") for node in root.iter() if node.tag.endswith("}tableColumn")
-        )
+        columns = [node for node in root.iter() if node.tag.endswith("}tableColumn")]
+        formulas = []
+        for offset, node in enumerate(columns):
+            formula = next((f for f in node if f.tag.endswith("}calculatedColumnFormula")), None)
+            if formula is not None and formula.text and formula.get("array") not in ("1", "true"):
+                formulas.append((area.first_col + offset, formula.text))
         return cls(
             name=root.get("displayName") or root.get("name") or part,
             area=area,
             header_rows=int(root.get("headerRowCount", "1")),
             totals_rows=int(root.get("totalsRowCount", "0")),
-            column_names=names,
+            column_names=tuple(node.get("name", "") for node in columns),
             xml=xml,
+            formulas=tuple(formulas),
         )
 
     def extended_xml(self, new_last: int) -> bytes:
@@ -351,6 +358,10 @@ class WorkbookParts:
     table: TableInfo
     shared: str | None
     date1904: bool
+    styles: str | None = None
+    workbook: str = "xl/workbook.xml"
+    other_tables: tuple[TableInfo, ...] = ()  # further tables on the same sheet
+    pivots: tuple[tuple[str, Area], ...] = ()  # (name, location) of pivot tables on the sheet
 
 
 def locate_parts(package: ZipPackage, sheet: Sheet) -> WorkbookParts:
@@ -371,10 +382,36 @@ def locate_parts(package: ZipPackage, sheet: Sheet) -> WorkbookParts:
     shared = next((r.target for r in rels.values() if r.type.endswith("/sharedStrings")), None)
     properties = next((n for n in root if n.tag.endswith("}workbookPr")), None)
     date1904 = properties is not None and properties.get("date1904") in ("1", "true")
-    table_part, table = _find_table(package, sheet_part, sheet)
+    table_part, table, others = _find_table(package, sheet_part, sheet)
     if package.find(shared or "") is None:
         shared = None
-    return WorkbookParts(sheet_part, table_part, table, shared, date1904)
+    styles = next((r.target for r in rels.values() if r.type.endswith("/styles")), None)
+    if package.find(styles or "") is None:
+        styles = None
+    return WorkbookParts(
+        sheet_part,
+        table_part,
+        table,
+        shared,
+        date1904,
+        styles=styles,
+        workbook=workbook_part,
+        other_tables=others,
+        pivots=_pivots(package, sheet_part),
+    )
+
+
+def _pivots(package: ZipPackage, sheet_part: str) -> tuple[tuple[str, Area], ...]:
+    found = []
+    for rel in read_relationships(package, sheet_part):
+        if rel.external or not rel.type.endswith("/pivotTable") or not package.find(rel.target):
+            continue
+        root = parse_xml(package.read(rel.target), rel.target)
+        location = next((n for n in root if n.tag.endswith("}location")), None)
+        area = Area.parse(location.get("ref", "")) if location is not None else None
+        if area is not None:
+            found.append((root.get("name", rel.target), area))
+    return tuple(found)
 
 
 def _sheet_rid(root: ET.Element, name: str) -> str | None:
@@ -389,13 +426,17 @@ def _sheet_rid(root: ET.Element, name: str) -> str | None:
     return None
 
 
-def _find_table(package: ZipPackage, sheet_part: str, sheet: Sheet) -> tuple[str, TableInfo]:
+def _find_table(
+    package: ZipPackage, sheet_part: str, sheet: Sheet
+) -> tuple[str, TableInfo, tuple[TableInfo, ...]]:
     headers = {" ".join(c.header.split()).casefold() for c in sheet.columns}
     best: tuple[int, int, str, TableInfo] | None = None
+    every: list[TableInfo] = []
     for rel in read_relationships(package, sheet_part):
         if rel.external or not rel.type.endswith("/table") or package.find(rel.target) is None:
             continue
         table = TableInfo.parse(package.read(rel.target), rel.target)
+        every.append(table)
         names = {" ".join(n.split()).casefold() for n in table.column_names}
         score = (len(headers & names), int(table.name == sheet.table))
         if score[0] and (best is None or score > best[:2]):
@@ -412,4 +453,4 @@ def _find_table(package: ZipPackage, sheet_part: str, sheet: Sheet) -> tuple[str
             f"Die Tabelle {table.name!r} hat keine Kopfzeile mehr. Bitte in Excel unter "
             "Tabellenentwurf die Kopfzeile wieder einschalten."
         )
-    return best[2], table
+    return best[2], table, tuple(other for other in every if other is not table)
