@@ -31,6 +31,7 @@ from jugendhaus_mail.intake.parse import ParsedMail, parse_message
 from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
+from jugendhaus_mail.rules.cases import contact_person_due
 from jugendhaus_mail.state import FEEDBACK, StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
 from jugendhaus_mail.workbook.store import WorkbookStore
@@ -224,7 +225,9 @@ def request_row(
         "birth_date": fields.birth_date,
         "address": fields.address,
         "attachments": parsed.attachment_count,
-        "contact_due": calendar.due_after_receipt(received, deadlines.contact_person_days),
+        "contact_due": contact_person_due(
+            kind, received, calendar, deadlines, ctx.settings.office.office_hours
+        ),
         "status": "Neu",
     }
     if kind == "Hausbesuch":
