@@ -97,6 +97,9 @@ class MailSettings:
     team_address: str = ""
     internal_domains: tuple[str, ...] = ()
     admin_address: str = ""
+    # mail taken in later than this many working days after receipt gets a short
+    # "nachträglich erfasst" note instead of an acknowledgement that promises a date
+    acknowledge_max_age_working_days: int = 2
 
 
 @dataclass(frozen=True)
@@ -527,6 +530,9 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
         internal_domains=internal
         or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
         admin_address=mail_s.get("admin_address", "", str, _check_email),
+        acknowledge_max_age_working_days=mail_s.int_range(
+            "acknowledge_max_age_working_days", 2, 0, 250
+        ),
     )
     mail_s.done()
     deadlines_s = section("deadlines")

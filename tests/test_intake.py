@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def test_a_request_becomes_one_row_with_deadlines_in_working_days(site: Site) ->
     assert row["Hausbesuch fällig bis"].value.date() == date(2026, 3, 20)
     assert row["Frist Ansprechpartner"].number_format.upper() == "DD.MM.YYYY"
     assert row["Status"].value == "Neu"
-    assert row["Dienst-Schlüssel"].value == "mid:a1@jobcenter-ge.de"
+    # Message-ID and a digest of the content: two different mails never share a key
+    assert re.fullmatch(r"mid:a1@jobcenter-ge\.de#[0-9a-f]{16}", row["Dienst-Schlüssel"].value)
     assert len(site.folder("Erfasst")) == 1 and site.inbox() == []
 
 

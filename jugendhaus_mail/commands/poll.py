@@ -95,7 +95,8 @@ def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
         rows = [
             (
                 mail.received.astimezone(app.calendar.tz).strftime("%d.%m.%Y %H:%M"),
-                mail.nr or "–",
+                (f"{mail.nr} (geplant)" if dry_run and mail.outcome == "request" else mail.nr)
+                or "–",
                 mail.kind or "–",
                 mail.rechtskreis or "–",
                 OUTCOME_LABELS[mail.outcome] + (f": {mail.reason}" if mail.reason else ""),

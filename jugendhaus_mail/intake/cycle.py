@@ -26,13 +26,14 @@ from jugendhaus_mail.intake.classify import (
     rechtskreis_for,
     request_kind,
 )
+from jugendhaus_mail.intake.ledger import Incoming, implausible_receipt, read_batch
 from jugendhaus_mail.intake.notices import queue_intake_notices
-from jugendhaus_mail.intake.parse import ParsedMail, parse_message
+from jugendhaus_mail.intake.parse import ParsedMail
 from jugendhaus_mail.jobs.staff import Staff
-from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
+from jugendhaus_mail.mailbox.base import Folder, Mailbox
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
 from jugendhaus_mail.rules.cases import contact_person_due
-from jugendhaus_mail.state import FEEDBACK, StateDB
+from jugendhaus_mail.state import FEEDBACK, SeenMessage, StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
 from jugendhaus_mail.workbook.store import WorkbookStore
 from jugendhaus_mail.workdays import WorkCalendar
@@ -81,15 +82,14 @@ class IntakeContext:
 
 
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
+    """Take in what the mailbox lists, in order of receipt. A dry run decides every mail exactly
+    as the real run would (numbers, replies within the batch, duplicates) and changes nothing."""
     snapshot = ctx.store.read()
     report = IntakeReport()
-    cases = CaseIndex(snapshot)
-    staff = Staff(snapshot.staff)
-    year_max = _highest_numbers(snapshot)
-    planned: dict[int, int] = {}
+    run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), _highest_numbers(snapshot), dry_run)
     try:
-        for message in mailbox.list_new():
-            result = _take_in(ctx, mailbox, message, cases, staff, year_max, planned, dry_run)
+        for mail in read_batch(mailbox.list_new()):
+            result = _take_in(ctx, mailbox, mail, run)
             report.mails.append(result)
             if not dry_run:
                 log.info(
@@ -101,96 +101,130 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     finally:
         ctx.state.flush_filed()
     if not dry_run:
-        _write_pending(ctx, snapshot, cases, report)
+        _write_pending(ctx, snapshot, run.cases, report)
     return report
 
 
-def _take_in(
-    ctx: IntakeContext,
-    mailbox: Mailbox,
-    message: IncomingMessage,
-    cases: CaseIndex,
-    staff: Staff,
-    year_max: dict[int, int],
-    planned: dict[int, int],
-    dry_run: bool,
-) -> MailResult:
-    parsed = parse_message(message.raw)
-    seen = ctx.state.seen(parsed.key)
-    if seen is not None:
-        # Either we crashed before filing it last time, or the same mail was delivered twice.
-        if seen.filed or seen.received != message.received:
+@dataclass
+class _Run:
+    """What one run knows beyond the state database: the mail it has handled (key -> Nr.),
+    and, in a dry run, the numbers it would have handed out."""
+
+    cases: CaseIndex
+    staff: Staff
+    year_max: dict[int, int]
+    dry_run: bool
+    handled: dict[str, str | None] = field(default_factory=dict)
+    planned: dict[int, int] = field(default_factory=dict)
+
+    def next_number(
+        self, ctx: IntakeContext, key: str, year: int, received: datetime, row: Row
+    ) -> str:
+        floor = self.year_max.get(year, 0)
+        if not self.dry_run:
+            return ctx.state.record_request(key, year, floor, received, row, ctx.now)
+        last = self.planned.get(year, ctx.state.last_number(year))
+        self.planned[year] = max(last, floor) + 1
+        return f"{year}-{self.planned[year]:04d}"
+
+
+def _take_in(ctx: IntakeContext, mailbox: Mailbox, mail: Incoming, run: _Run) -> MailResult:
+    parsed, received, dry_run, cases = mail.parsed, mail.received, run.dry_run, run.cases
+    known = _known(ctx, mail, run)
+    if known is not None:
+        seen, stored_key = known
+        recovered = not seen.filed and stored_key not in run.handled
+        if stored_key == mail.key:  # a digest key: the very same mail
+            recovered = recovered and seen.received == received
+        run.handled[mail.key] = seen.nr
+        run.handled[stored_key] = seen.nr
+        if not recovered:
             result = MailResult(
-                message.received,
+                received,
                 "duplicate",
                 seen.nr,
                 reason=f"bereits erfasst als {seen.nr}" if seen.nr else "bereits bearbeitet",
             )
             folder = Folder.NICHT_ERFASST
         else:
-            result = MailResult(message.received, "recovered", seen.nr, reason=seen.reason)
+            result = MailResult(received, "recovered", seen.nr, reason=seen.reason)
             folder = (
                 Folder.ERFASST if seen.outcome in ("request", "reply") else Folder.NICHT_ERFASST
             )
             if seen.outcome == "request" and seen.nr:
-                row = request_row(
-                    ctx, parsed, message.received, cases.staff_rechtskreis, cases.staff_names
-                )
-                cases.add(seen.nr, row)
-                _announce(ctx, seen.nr, row, message.received, staff)
+                row = request_row(ctx, parsed, received, cases.staff_rechtskreis, cases.staff_names)
+                cases.add(seen.nr, row, parsed.message_id)
+                _announce(ctx, seen.nr, row, received, run.staff)
         if not dry_run:
-            mailbox.move(message.handle, folder)
-            ctx.state.mark_filed(parsed.key, ctx.now)
+            mailbox.move(mail.handle, folder)
+            ctx.state.mark_filed(stored_key, ctx.now)
         return result
 
+    run.handled[mail.key] = None
+    reason = implausible_receipt(received, ctx.now, ctx.calendar.tz)
     try:
-        reason = parsed.automated_reason
+        reason = reason or parsed.automated_reason
         replied = None if reason else cases.replied_case(parsed, ctx.state)
-        row = request_row(ctx, parsed, message.received, cases.staff_rechtskreis, cases.staff_names)
+        row = (
+            {}
+            if reason
+            else request_row(ctx, parsed, received, cases.staff_rechtskreis, cases.staff_names)
+        )
     except Exception as exc:  # a mail must never block the inbox: set it aside, say why
         log.error("Mail %s nicht verarbeitbar: %s", parsed.key[:24], type(exc).__name__)
         reason = f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen"
     if reason is not None:
-        result = MailResult(message.received, "set_aside", reason=reason)
+        result = MailResult(received, "set_aside", reason=reason)
         if not dry_run:
-            ctx.state.record_other(
-                parsed.key, "set_aside", message.received, ctx.now, reason=reason
-            )
+            ctx.state.record_other(mail.key, "set_aside", received, ctx.now, reason=reason)
             failpoint("after_record")
-            mailbox.move(message.handle, Folder.NICHT_ERFASST)
+            mailbox.move(mail.handle, Folder.NICHT_ERFASST)
             failpoint("after_move")
-            ctx.state.mark_filed(parsed.key, ctx.now)
+            ctx.state.mark_filed(mail.key, ctx.now)
         return result
 
     if replied is not None:
         # feedback is recorded durably with the reply and written with the next workbook save
         feedback = FEEDBACK if cases.is_participant(replied, parsed.sender_address) else None
+        run.handled[mail.key] = replied
+        cases.note_message(parsed.message_id, replied)
         if not dry_run:
             ctx.state.record_other(
-                parsed.key, "reply", message.received, ctx.now, reason=feedback, nr=replied
+                mail.key, "reply", received, ctx.now, reason=feedback, nr=replied
             )
-            mailbox.move(message.handle, Folder.ERFASST)
-            ctx.state.mark_filed(parsed.key, ctx.now)
-        return MailResult(message.received, "reply", replied, reason=feedback)
+            mailbox.move(mail.handle, Folder.ERFASST)
+            ctx.state.mark_filed(mail.key, ctx.now)
+        return MailResult(received, "reply", replied, reason=feedback)
 
-    year = ctx.calendar.local_date(message.received).year
-    if dry_run:
-        planned[year] = max(planned.get(year, 0), year_max.get(year, 0)) + 1
-        nr = f"{year}-{planned[year]:04d} (geplant)"
-    else:
-        nr = ctx.state.record_request(
-            parsed.key, year, year_max.get(year, 0), message.received, row, ctx.now
-        )
-    cases.add(nr, row)
+    nr = run.next_number(ctx, mail.key, ctx.calendar.local_date(received).year, received, row)
+    run.handled[mail.key] = nr
+    cases.add(nr, row, parsed.message_id)
     # queued before the mail is filed: a crash in between re-reads the mail and queues again
     # (the outbox key makes that harmless), so no acknowledgement or alert is ever lost
-    _announce(ctx, nr, row, message.received, staff)
+    _announce(ctx, nr, row, received, run.staff)
     if not dry_run:
         failpoint("after_record")
-        mailbox.move(message.handle, Folder.ERFASST)
+        mailbox.move(mail.handle, Folder.ERFASST)
         failpoint("after_move")
-        ctx.state.mark_filed(parsed.key, ctx.now)
-    return MailResult(message.received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
+        ctx.state.mark_filed(mail.key, ctx.now)
+    return MailResult(received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
+
+
+def _known(ctx: IntakeContext, mail: Incoming, run: _Run) -> tuple[SeenMessage, str] | None:
+    """The earlier record of this mail and the key it is stored under: this run (the same
+    mail twice), its own key, or, in a database from before the content digest, its bare
+    Message-ID key, unless another mail of this run has claimed that one already."""
+    if mail.key in run.handled:
+        nr = run.handled[mail.key]
+        return SeenMessage(mail.key, "duplicate", nr, None, True, mail.received), mail.key
+    seen = ctx.state.seen(mail.key)
+    if seen is not None:
+        return seen, mail.key
+    legacy = mail.legacy_key
+    if legacy is None or legacy in run.handled:
+        return None
+    seen = ctx.state.seen(legacy)
+    return None if seen is None else (seen, legacy)
 
 
 def _announce(ctx: IntakeContext, nr: str, row: Row, received: datetime, staff: Staff) -> None:
@@ -283,14 +317,16 @@ class CaseIndex:
                 email_by_name[str(person["name"]).strip().casefold()] = email
         self.email_by_name = email_by_name
         self.rows: dict[str, Row] = {}
+        self.message_nrs: dict[str, str] = {}
         self.participants: dict[str, set[str]] = {}
         for row in snapshot.requests:
             if row.get("nr"):
                 self.add(str(row["nr"]).strip(), row)
 
-    def add(self, nr: str, row: Row) -> None:
+    def add(self, nr: str, row: Row, message_id: str | None = None) -> None:
         """Know a request, also one taken in during this cycle (a reply may follow at once)."""
         self.rows[nr] = row
+        self.note_message(message_id, nr)
         people = {str(row.get("requester_email") or "").strip().lower()}
         for name_key in ("contact_person", "sgb2_contact"):
             people.add(self.email_by_name.get(str(row.get(name_key) or "").strip().casefold(), ""))
@@ -301,10 +337,18 @@ class CaseIndex:
             if nr in self.rows or state.request_known(nr):
                 return str(nr)
         for reference in parsed.references:
-            seen = state.seen("mid:" + reference)
+            if reference in self.message_nrs:
+                return self.message_nrs[reference]
+            seen = state.seen_message_id(reference)
             if seen is not None and seen.nr:
                 return seen.nr
         return None
+
+    def note_message(self, message_id: str | None, nr: str) -> None:
+        """A mail of this run belongs to case `nr`: a reply to it in the same run (also in a
+        dry run, which records nothing) is a reply, not a new request."""
+        if message_id:
+            self.message_nrs.setdefault(message_id, nr)
 
     def is_participant(self, nr: str, sender: str | None) -> bool:
         return bool(sender) and sender in self.participants.get(nr, set())

@@ -1,5 +1,9 @@
 """Mail that intake sends at once: the acknowledgement to the requester and, for Kinderschutz,
-the immediate alert to the SGB VIII leads and the JSB (never waiting for the digest)."""
+the immediate alert to the SGB VIII leads and the JSB (never waiting for the digest).
+
+A request taken in late (an old inbox, a long outage) gets a short "nachträglich erfasst" note
+instead of the acknowledgement, under the same outbox key: never a promise of a past date, and
+never both."""
 
 from __future__ import annotations
 
@@ -18,7 +22,17 @@ def queue_intake_notices(
 ) -> None:
     requester = str(row.get("requester_email") or "")
     due = row.get("contact_due")
-    if requester and isinstance(due, date):
+    if requester and isinstance(due, date) and is_taken_in_late(outbox, received, due, calendar):
+        # the promised date would be past or nearly so: say it was recorded, promise nothing
+        late = mails.LateAcknowledgementMail(
+            nr=nr,
+            requester_name=str(row.get("requester_name") or ""),
+            kind=str(row.get("kind") or ""),
+            received=received,
+            taken_in=calendar.local_date(outbox.now),
+        )
+        outbox.queue(f"{nr}|acknowledgement", late, [requester])
+    elif requester and isinstance(due, date):
         slot = next_office_hour(outbox.now, calendar, outbox.settings.office.office_hours)
         acknowledgement = mails.AcknowledgementMail(
             nr=nr,
@@ -42,3 +56,11 @@ def queue_intake_notices(
         leads += [m.email for m in staff.by_role("Teamleitung") if m.rechtskreis == "SGB VIII"]
         jsb = [m.email for m in staff.by_role("JSB")]
         outbox.queue(f"{nr}|kinderschutz", alert, leads + jsb)
+
+
+def is_taken_in_late(outbox: Outbox, received: datetime, due: date, calendar: WorkCalendar) -> bool:
+    """True when the mail is taken in more than `[mail] acknowledge_max_age_working_days`
+    working days after its receipt, or after its contact-person deadline."""
+    today = calendar.local_date(outbox.now)
+    max_age = outbox.settings.mail.acknowledge_max_age_working_days
+    return due < today or today > calendar.due_after_receipt(received, max_age)

@@ -2,12 +2,22 @@
 with getmail/fetchmail/procmail.
 
 The inbox is the Maildir itself (`new/` and `cur/`); the service's folders are Maildir++
-subfolders (`.Erfasst`, `.Nicht erfasst`, `.Postausgang`). A move is one `os.rename` that keeps
-the file name, so the delivery time encoded in it survives.
+subfolders (`.Erfasst`, `.Nicht erfasst`, `.Postausgang`). A move is one `os.rename`, which
+keeps the file name and the mtime.
+
+The receipt time is the file's mtime, as Dovecot serves it as INTERNALDATE and as mbsync,
+imapsync and Python's `mailbox` keep the original arrival there; the number that starts the
+file name is only when the file was created in this folder (a copy gets a new one), so it
+counts only when the mtime is unusable.
+
+Sending stores the mail in `Postausgang`. Before storing, the folder is looked up for the same
+Message-ID (kept as a digest in the file name), so a crash between storing a mail and noting
+it as sent does not store it twice when the outbox hands it over again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -15,16 +25,22 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import make_msgid
 from pathlib import Path
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import MailboxError
+from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 
 log = logging.getLogger(__name__)
 
 _DELIVERY_TIME = re.compile(r"^(\d{9,11})(?:\.|_)")
+_SENT_DIGEST = re.compile(r"X([0-9a-f]{24})\.")
+# An mtime before this is a broken copy (1970, 1980 from a FAT stick), not an arrival.
+_USABLE_SINCE = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+_DAY = 86_400.0
 
 
 class MaildirMailbox:
@@ -32,6 +48,7 @@ class MaildirMailbox:
         assert settings.mailbox.path is not None
         self.root = settings.mailbox.path
         self.batch_size = settings.mailbox.batch_size
+        self._sent: set[str] | None = None  # Message-ID digests in Postausgang, read once
 
     def __enter__(self) -> Mailbox:
         if not (self.root / "cur").is_dir() and not (self.root / "new").is_dir():
@@ -84,9 +101,17 @@ class MaildirMailbox:
             log.warning("Nachricht %s ist weder im Posteingang noch in %s", handle, folder.value)
 
     def send(self, message: EmailMessage) -> None:
+        """Store `message` in `Postausgang`, unless a mail with its Message-ID is there already
+        (an earlier attempt that was cut off before the outbox noted it as sent)."""
         folder = self._folder(Folder.POSTAUSGANG)
+        if message["Message-ID"] is None:
+            message["Message-ID"] = make_msgid(domain="jugendhaus-mail.invalid")
+        digest = _message_id_digest(str(message["Message-ID"]))
+        if digest in self._sent_digests(folder):
+            log.info("Nachricht ist schon im Postausgang; nicht noch einmal abgelegt")
+            return
         now = datetime.now(UTC)
-        unique = f"M{now.microsecond}P{os.getpid()}R{os.urandom(4).hex()}"
+        unique = f"M{now.microsecond}P{os.getpid()}R{os.urandom(4).hex()}X{digest}"
         name = f"{int(now.timestamp())}.{unique}.jugendhaus-mail"
         tmp = folder / "tmp" / name
         data = message.as_bytes(policy=SMTP)
@@ -100,6 +125,21 @@ class MaildirMailbox:
                 f"({exc.strerror or exc}); bitte Speicherplatz und Rechte prüfen."
             ) from exc
         sync_directory(folder / "new")
+        self._sent_digests(folder).add(digest)
+        failpoint("after_send")  # stored, not yet noted as sent by the outbox
+
+    def _sent_digests(self, folder: Path) -> set[str]:
+        """Digests of the Message-IDs in `Postausgang` (new/ and cur/, where a mail client
+        moves what it has shown), from the file names only: one listing per session."""
+        if self._sent is None:
+            self._sent = set()
+            for sub in ("new", "cur"):
+                with os.scandir(folder / sub) as it:
+                    for entry in it:
+                        match = _SENT_DIGEST.search(entry.name)
+                        if match:
+                            self._sent.add(match[1])
+        return self._sent
 
     def _folder(self, folder: Folder) -> Path:
         path = self.root / f".{folder.value}"
@@ -112,10 +152,34 @@ class MaildirMailbox:
 
     @staticmethod
     def _received(path: Path) -> datetime:
-        """Delivery time: the timestamp Maildir puts first in the file name, else the mtime."""
+        """Receipt time: the file's mtime. The time in the file name only stands in where the
+        mtime is unusable: unreadable, before 2000 (a broken copy), or more than a day after
+        the file was created here. An absurd time is returned as it is; the intake sets such a
+        mail aside with a reason."""
+        try:
+            mtime: float | None = path.stat().st_mtime
+        except OSError:
+            mtime = None
         match = _DELIVERY_TIME.match(path.name)
-        seconds = int(match[1]) if match else int(path.stat().st_mtime)
-        return datetime.fromtimestamp(seconds, UTC)
+        named = float(match[1]) if match and float(match[1]) >= _USABLE_SINCE else None
+        if mtime is None:
+            seconds = named if named is not None else 0.0
+        elif named is not None and (mtime < _USABLE_SINCE or mtime > named + _DAY):
+            seconds = named
+        else:
+            seconds = mtime
+        return _timestamp(seconds)
+
+
+def _timestamp(seconds: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(seconds), UTC)
+    except (OverflowError, OSError, ValueError):  # beyond year 9999: absurd, set aside
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _message_id_digest(message_id: str) -> str:
+    return hashlib.sha256(message_id.strip().encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
 def _with_info(name: str) -> str:

@@ -1,0 +1,96 @@
+"""How intake recognises a mail it has seen before, and what a run takes in.
+
+A mail's key in the state database (and in the workbook's hidden `Dienst-Schlüssel`) is its
+Message-ID *and* a digest of its content: "mid:<Message-ID>#<digest>". Message-IDs are not
+unique in the wild (tools build them from a timestamp in seconds), so two different mails with
+the same Message-ID get two keys, while the same mail delivered twice or read again after a
+crash gets the same one. Mail without a usable Message-ID is keyed by the SHA-256 of its bytes.
+
+Databases written before the digest was added hold "mid:<Message-ID>" alone; such a key is
+still found (`legacy_key`), so a crash just before an upgrade is recovered as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from zoneinfo import ZoneInfo
+
+from jugendhaus_mail.intake.parse import ParsedMail, parse_message
+from jugendhaus_mail.mailbox.base import IncomingMessage
+
+# What makes two mails with one Message-ID the same mail: who wrote what to whom, when.
+# Transport headers (Received, Delivered-To, X-…) differ between two deliveries of one mail.
+_IDENTITY_HEADERS = ("from", "to", "cc", "subject", "date")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST_AHEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One mail of this run, parsed; the raw bytes are not kept (a batch may be large)."""
+
+    handle: str
+    received: datetime
+    parsed: ParsedMail
+    key: str
+    legacy_key: str | None  # the key a database from before the digest used, if different
+
+
+def read_batch(messages: Iterable[IncomingMessage]) -> list[Incoming]:
+    """Parse what the backend lists and order it by receipt, so that the case numbers of one
+    run follow `Eingang` whatever order the backend listed it in."""
+    batch = []
+    for message in messages:
+        parsed = parse_message(message.raw)
+        key = intake_key(parsed, message.raw)
+        legacy = parsed.key if key != parsed.key else None
+        batch.append(Incoming(message.handle, message.received, parsed, key, legacy))
+    batch.sort(key=lambda mail: mail.received)
+    return batch
+
+
+def intake_key(parsed: ParsedMail, raw: bytes) -> str:
+    if parsed.key.startswith("mid:"):
+        return f"{parsed.key}#{content_digest(raw)}"
+    return parsed.key
+
+
+def content_digest(raw: bytes) -> str:
+    """16 hex digits over the identity headers and the body, independent of line endings,
+    header folding and transport headers."""
+    match = _HEADER_END.search(raw)
+    head, body = (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
+    digest = hashlib.sha256()
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n", headersonly=True)
+        for name in _IDENTITY_HEADERS:
+            for value in headers.get_all(name) or []:
+                text = " ".join(str(value).split())
+                digest.update(f"{name}:{text}\n".encode("utf-8", "surrogateescape"))
+    except Exception:  # hostile headers: the raw header block still tells mails apart
+        digest.update(b" ".join(head.split()))
+    digest.update(b"\n\n" + body.replace(b"\r\n", b"\n").rstrip(b"\n \t"))
+    return digest.hexdigest()[:16]
+
+
+def implausible_receipt(received: datetime, now: datetime, zone: ZoneInfo) -> str | None:
+    """The set-aside reason for a receipt time no mailbox can have had, else None: a mail
+    must never become case number 1970-0001 or 5138-0001."""
+    if _EARLIEST <= received <= now + _LATEST_AHEAD:
+        return None
+    try:
+        shown = received.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+    except (OverflowError, ValueError):
+        shown = received.strftime("%d.%m.%Y %H:%M UTC")
+    return (
+        f"Eingangszeit unplausibel ({shown}) – das Postfach hat keine brauchbare Eingangszeit "
+        "geliefert; bitte die Mail ansehen und die Anfrage von Hand in die Anfrageliste "
+        "eintragen"
+    )
