@@ -78,6 +78,9 @@ class MailboxSettings:
     retries: int = 3
     retry_backoff_seconds: float = 2.0
     batch_size: int = 500
+    authority_host: str = ""  # Graph sign-in host; "" = https://login.microsoftonline.com
+    sent_copy_grace_minutes: int = 10
+    throttle_budget_seconds: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,6 @@ class MailSettings:
     team_address: str = ""
     internal_domains: tuple[str, ...] = ()
     admin_address: str = ""
-    # mail taken in later than this many working days after receipt gets a short
-    # "nachträglich erfasst" note instead of an acknowledgement that promises a date
-    acknowledge_max_age_working_days: int = 2
 
 
 @dataclass(frozen=True)
@@ -393,6 +393,23 @@ def _mailbox(section: _Section) -> MailboxSettings:
             lambda v: None if 0 <= v <= 600 else "erlaubt: 0 bis 600",
         ),
         batch_size=section.int_range("batch_size", 500, 1, 100_000),
+        authority_host=section.get(
+            "authority_host",
+            "",
+            str,
+            lambda v: (
+                None
+                if re.fullmatch(r"https://[^/\s]+/?", v)
+                else "erwartet: nur der Anmelde-Host wie https://login.microsoftonline.us"
+            ),
+        ).rstrip("/"),
+        sent_copy_grace_minutes=section.int_range("sent_copy_grace_minutes", 10, 0, 1440),
+        throttle_budget_seconds=section.get(
+            "throttle_budget_seconds",
+            120.0,
+            float,
+            lambda v: None if 0 <= v <= 3600 else "erlaubt: 0 bis 3600 (Sekunden je Durchgang)",
+        ),
     )
     required = {
         "maildir": ("path",),
@@ -530,9 +547,6 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
         internal_domains=internal
         or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
         admin_address=mail_s.get("admin_address", "", str, _check_email),
-        acknowledge_max_age_working_days=mail_s.int_range(
-            "acknowledge_max_age_working_days", 2, 0, 250
-        ),
     )
     mail_s.done()
     deadlines_s = section("deadlines")

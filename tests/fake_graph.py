@@ -33,7 +33,16 @@ To run the real msal sign-in against the server (what `open_mailbox(settings)` d
 environment from `server.env()` and `monkeypatch.setattr(graph_auth, "AUTHORITY_HOST",
 server.url)`. Without msal, pass `token_provider=lambda: server.token` to `GraphMailbox`.
 
-Fault kinds: "http429" and "http503" (with Retry-After: RETRY_AFTER_SECONDS), "drop" (close the
+Behaviour of real tenants, switched by attributes of `server.state` (see MailboxState):
+`sent_copy_delay` (seconds until a sent mail's copy shows in Sent Items, on the fake's `clock`),
+`honour_immutable_ids` (answer `Prefer: IdType="ImmutableId"`: ids survive a move),
+`max_send_bytes` (the tenant's message size limit: 400 ErrorMessageSizeExceeded). Display
+names are compared case-insensitively (filter and 409), as Exchange does. `server.retry_after`
+is the Retry-After of throttling faults; `server.revoke_token()` makes Graph refuse the token
+issued so far and the identity endpoint issue a new one. `server.identity.scopes` records
+the scopes asked for.
+
+Fault kinds: "http429" and "http503" (with Retry-After: server.retry_after), "drop" (close the
 socket without answering, before anything happens), "drop_after" (do the request, then close
 without answering), "http401" (token refused), "http404" (ErrorItemNotFound) and "http403"
 (ErrorAccessDenied). `match` is a substring of "METHOD /path" (default: any Graph request, not the
@@ -51,7 +60,7 @@ import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -83,6 +92,7 @@ class FakeMessage:
     raw: bytes
     received: datetime
     internet_message_id: str
+    visible_from: datetime | None = None  # a Sent Items copy that Exchange has not made yet
 
 
 class GraphError(Exception):
@@ -108,6 +118,10 @@ class MailboxState:
         self.well_known = {"inbox": "AQMkInbox", "sentitems": "AQMkSent"}
         self.messages: dict[str, FakeMessage] = {}
         self.sequence = 0
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.sent_copy_delay = 0.0
+        self.honour_immutable_ids = True
+        self.max_send_bytes: int | None = None
 
     def new_id(self, prefix: str) -> str:
         self.sequence += 1
@@ -119,9 +133,23 @@ class MailboxState:
             raise GraphError(404, "ErrorItemNotFound", "The specified folder was not found.")
         return folder
 
-    def in_folder(self, folder: str) -> list[FakeMessage]:
-        found = [m for m in self.messages.values() if m.folder == folder]
+    def in_folder(self, folder: str, *, all_copies: bool = False) -> list[FakeMessage]:
+        now = self.clock()
+        found = [
+            m
+            for m in self.messages.values()
+            if m.folder == folder
+            and (all_copies or m.visible_from is None or m.visible_from <= now)
+        ]
         return sorted(found, key=lambda m: m.received)
+
+    def child_named(self, parent: str, name: str) -> str | None:
+        """Exchange compares folder names case-insensitively."""
+        wanted = name.casefold()
+        return next(
+            (f for f, (n, p) in self.folders.items() if p == parent and n.casefold() == wanted),
+            None,
+        )
 
     def message(self, message_id: str) -> FakeMessage:
         if message_id not in self.messages:
@@ -180,6 +208,7 @@ def graph_route(
     body: bytes,
     content_type: str,
     self_url: str,
+    immutable: bool = False,
 ) -> Reply:
     """Answer one Graph request below /users/{address}/ (`parts` is the rest of the path)."""
     match (method, parts):
@@ -190,14 +219,14 @@ def graph_route(
         case ("GET", ["mailFolders", folder, "childFolders"]):
             parent = state.folder_id(folder)
             wanted = _filter_value(query, "displayName")
-            children = [
-                f for f, (n, p) in state.folders.items() if p == parent and wanted in (None, n)
-            ]
+            children = [f for f, (_, p) in state.folders.items() if p == parent]
+            if wanted is not None:
+                children = [f for f in children if f == state.child_named(parent, wanted)]
             return 200, {"value": [_folder_json(state, f) for f in children]}
         case ("POST", ["mailFolders", folder, "childFolders"]):
             parent = state.folder_id(folder)
             name = str(json.loads(body)["displayName"])
-            if any(n == name and p == parent for n, p in state.folders.values()):
+            if state.child_named(parent, name) is not None:
                 raise GraphError(
                     409, "ErrorFolderExists", "A folder with the specified name already exists."
                 )
@@ -212,9 +241,8 @@ def graph_route(
             old = state.message(message_id)
             target = state.folder_id(str(json.loads(body)["destinationId"]))
             del state.messages[old.id]
-            moved = FakeMessage(
-                state.new_id("AAMkAGI"), target, old.raw, old.received, old.internet_message_id
-            )
+            new_id = old.id if immutable else state.new_id("AAMkAGI")
+            moved = FakeMessage(new_id, target, old.raw, old.received, old.internet_message_id)
             state.messages[moved.id] = moved
             return 201, _message_json(moved)
         case ("POST", ["sendMail"]):
@@ -224,7 +252,16 @@ def graph_route(
                 raw = base64.b64decode(body, validate=True)
             except ValueError:
                 raise GraphError(400, "ErrorMimeContentInvalidBase64String") from None
-            state.add(state.well_known["sentitems"], raw, datetime.now(UTC))
+            if state.max_send_bytes is not None and len(raw) > state.max_send_bytes:
+                raise GraphError(
+                    400,
+                    "ErrorMessageSizeExceeded",
+                    "The message exceeds the maximum supported size.",
+                )
+            now = state.clock()
+            copy = state.add(state.well_known["sentitems"], raw, now)
+            if state.sent_copy_delay:
+                copy.visible_from = now + timedelta(seconds=state.sent_copy_delay)
             return 202, b""
     raise GraphError(400, "BadRequest", f"{method} {'/'.join(parts)} is not faked")
 
@@ -264,6 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("POST")
 
     def _handle(self, method: str) -> None:
+        self._applied = ""
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         url = urlsplit(self.path)
         path = unquote(url.path)
@@ -280,7 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop_after":
             self._drop()
             return
-        self._send(status, answer)
+        applied = getattr(self, "_applied", "")
+        self._send(status, answer, {"Preference-Applied": applied} if applied else None)
 
     def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         server = self.server
@@ -294,11 +333,16 @@ class _Handler(BaseHTTPRequestHandler):
         self_url = server.url + path
         with server.state.lock:
             content_type = self.headers.get_content_type()
+            prefer = self.headers.get("Prefer", "")
+            immutable = server.state.honour_immutable_ids and 'IdType="ImmutableId"' in prefer
+            if 'IdType="ImmutableId"' in prefer:
+                server.immutable_id_requests += 1
+            self._applied = 'IdType="ImmutableId"' if immutable else ""
             request = (method, parts[3:], query, body, content_type)
-            return graph_route(server.state, *request, self_url)
+            return graph_route(server.state, *request, self_url, immutable)
 
     def _answer_fault(self, fault: str) -> None:
-        retry_after = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        retry_after = {"Retry-After": str(self.server.retry_after)}
         errors = {
             "http429": (429, "ApplicationThrottled", retry_after),
             "http503": (503, "ServiceUnavailable", retry_after),
@@ -340,6 +384,7 @@ class FakeIdentity:
         self.certificate_pem = certificate_pem
         self.token = token
         self.token_requests = 0
+        self.scopes: list[str] = []
 
     def route(self, method: str, parts: list[str], body: bytes, base: str) -> Reply:
         issuer = f"{base}/{parts[0]}"
@@ -354,6 +399,7 @@ class FakeIdentity:
         if method == "POST" and parts[1:] == ["oauth2", "v2.0", "token"]:
             self.token_requests += 1
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            self.scopes.append(form.get("scope", ""))
             return self._token(parts[0], form, f"{issuer}/oauth2/v2.0/token")
         raise GraphError(404, "NotFound")
 
@@ -422,6 +468,8 @@ class FakeGraphServer(ThreadingHTTPServer):
         self.identity = identity
         self.requests: list[str] = []
         self.faults_served: list[str] = []
+        self.retry_after: float = RETRY_AFTER_SECONDS
+        self.immutable_id_requests = 0
         self._faults: list[Fault] = []
         self._fault_lock = threading.Lock()
         cert_file, key_file = tls_certificate()
@@ -446,6 +494,10 @@ class FakeGraphServer(ThreadingHTTPServer):
     def token(self) -> str:
         return self.identity.token
 
+    def revoke_token(self) -> None:
+        """Graph refuses the token issued so far; the token endpoint issues a new one."""
+        self.identity.token = "fake-graph-token-" + secrets.token_urlsafe(16)
+
     def deliver(self, raw: bytes, received: datetime) -> str:
         """Put a mail into the inbox as if the mailbox had received it at `received`."""
         with self.state.lock:
@@ -458,7 +510,9 @@ class FakeGraphServer(ThreadingHTTPServer):
             folder = self.state.well_known.get(name.lower()) or next(
                 (f for f, (n, p) in self.state.folders.items() if n == name and p == inbox), None
             )
-            return [] if folder is None else [m.raw for m in self.state.in_folder(folder)]
+            if folder is None:
+                return []
+            return [m.raw for m in self.state.in_folder(folder, all_copies=True)]
 
     def folder_names(self) -> list[str]:
         """Names of the folders directly below the inbox."""

@@ -23,6 +23,7 @@ from jugendhaus_mail.errors import ConfigError, MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox import Folder, Mailbox, graph, graph_auth, open_mailbox
 from jugendhaus_mail.mailbox.graph import GraphMailbox, diagnose
 from jugendhaus_mail.mailbox.graph_auth import MsalTokenProvider
+from jugendhaus_mail.mailbox.retry import ThrottledError
 
 T0 = datetime(2026, 3, 9, 7, 45, tzinfo=UTC)
 
@@ -200,18 +201,34 @@ def test_dropped_connections_are_retried_and_a_lost_move_answer_is_harmless(
     assert len(sleeps) == 2
 
 
-def test_persistent_overload_gives_up_after_the_configured_retries(
+def test_persistent_throttling_stops_the_cycle_when_its_budget_is_spent(
     server: FakeGraphServer, tmp_path: Path
 ) -> None:
     deliver(server, 1)
     server.inject_fault("http503", count=10)
+    sleeps = Sleeps()
+    settings = settings_for(server, tmp_path, retries=2, throttle_budget_seconds=20)
+    with (
+        mailbox_for(server, settings, sleeps) as box,
+        pytest.raises(ThrottledError, match="throttle_budget_seconds"),
+    ):
+        list(box.list_new())
+    assert sleeps == [7.0, 7.0]  # a third wait would pass the 20 s
+    assert len(server.requests) == 3
+
+
+def test_a_server_error_without_throttling_gives_up_after_the_configured_retries(
+    server: FakeGraphServer, tmp_path: Path
+) -> None:
+    deliver(server, 1)
+    server.inject_fault("drop", count=10)
     sleeps = Sleeps()
     with (
         mailbox_for(server, settings_for(server, tmp_path, retries=2), sleeps) as box,
         pytest.raises(MailboxError, match="nach 3 Versuchen"),
     ):
         list(box.list_new())
-    assert sleeps == [7.0, 7.0]
+    assert len(sleeps) == 2
     assert len(server.requests) == 3
 
 
@@ -436,14 +453,12 @@ def test_token_is_cached_until_shortly_before_it_expires(
     assert via_msal.identity.token_requests == 2
 
 
-def test_token_refused_by_graph_is_fetched_anew_next_time(
+def test_token_refused_by_graph_is_fetched_anew_within_the_same_call(
     via_msal: FakeGraphServer, tmp_path: Path
 ) -> None:
     mails = deliver(via_msal, 1)
     via_msal.inject_fault("http401")
     with open_mailbox(settings_for(via_msal, tmp_path)) as box:
-        with pytest.raises(MailboxAuthError):
-            list(box.list_new())
         assert [m.raw for m in box.list_new()] == mails
     assert via_msal.identity.token_requests == 2
 
@@ -467,8 +482,9 @@ def test_unreachable_sign_in_service_is_retried_then_reported(
 def test_diagnose_walks_through_every_step(via_msal: FakeGraphServer, tmp_path: Path) -> None:
     deliver(via_msal, 2)
     lines = diagnose(settings_for(via_msal, tmp_path), send_test_to="admin@jugendhaus.example")
-    assert [ok for ok, _ in lines] == [True] * 5
+    assert [ok for ok, _ in lines] == [True] * 6
     texts = "\n".join(text for _, text in lines)
+    assert f"Anmeldung bei {via_msal.url}, Postfach über {via_msal.graph_url}" in texts
     assert "Posteingang von team@jugendhaus.example lesbar: 2 Nachrichten" in texts
     assert "„Erfasst“ unter dem Posteingang: neu angelegt" in texts
     assert "Testnachricht an admin@jugendhaus.example gesendet" in texts

@@ -3,10 +3,22 @@
 The app signs in with client credentials (see `graph_auth`) and works on the team mailbox
 through `/users/{address}/...`: it lists the inbox oldest first, reads each mail's MIME through
 `$value`, moves processed mail into child folders of the inbox and sends with `sendMail` in MIME
-form (Exchange keeps the copy in Sent Items). Every request is retried on throttling (429/503/504,
-the server's Retry-After wins) and dropped connections; a refused token or missing permissions is
-reported once and not retried. `[mailbox] endpoint` overrides the Graph base URL (national
-clouds, tests). requests and msal are imported only inside this backend.
+form (Exchange keeps the copy in Sent Items).
+
+How real tenants behave, and what this backend does about it:
+- Throttling (429/503/504) is waited out as long as the server's Retry-After asks, within
+  `[mailbox] throttle_budget_seconds` per cycle; then the cycle stops cleanly (what was done is
+  kept) and the next one goes on. Dropped connections are retried `[mailbox] retries` times.
+- A 401 from Graph is usually a token revoked or expired early: a new token is fetched and the
+  request tried once more. Only the token endpoint's own refusal (AADSTS…) blocks the mailbox.
+- `sendMail`'s 202 does not mean sent, and the Sent Items copy appears only once Exchange has
+  sent the mail, which can take a while: when the answer to a `sendMail` is lost and no copy is
+  there yet, `SendOutcomeUnknown` tells the outbox to look again later instead of sending twice.
+- Folder names are compared case-insensitively, as Exchange does.
+- Ids are requested as immutable ids (`Prefer: IdType="ImmutableId"`), so a handle stays valid
+  across a move; a tenant that ignores this (no `Preference-Applied`) works as before.
+`[mailbox] endpoint` and `authority_host` point to a national cloud (or to tests). requests and
+msal are imported only inside this backend.
 
 `wait_for_mail` lets the service wake up early. Graph's push (change notifications) needs a
 webhook that Microsoft can reach from the internet, which an office service behind a firewall
@@ -31,7 +43,15 @@ from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError, MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
 from jugendhaus_mail.mailbox.graph_auth import SECRET_EXPIRY_HINT, MsalTokenProvider, PinnedSession
-from jugendhaus_mail.mailbox.retry import TransientError, with_retries
+from jugendhaus_mail.mailbox.retry import (
+    MailRefusedError,
+    SendOutcomeUnknown,
+    ThrottleBudget,
+    ThrottledError,
+    TransientError,
+    note_throttled_cycle,
+    with_retries,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -46,6 +66,9 @@ PAGE_SIZE = 100
 MAX_SENDMAIL_BYTES = 4 * 1024 * 1024
 _THROTTLED = (429, 503, 504)
 LOOK_SECONDS = 15.0  # between two looks at the newest inbox mail while waiting
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
+# Graph's answers when one mail is refused for good (too large, bad recipients, bad MIME).
+_REFUSED_SEND = (400, 413)
 
 
 class GraphMailbox:
@@ -75,6 +98,10 @@ class GraphMailbox:
         self._monotonic = monotonic
         self._newest_seen: tuple[datetime, str] | None = None  # (receipt time, id)
         self._looked = False
+        self._budget = ThrottleBudget(mailbox.throttle_budget_seconds)
+        self._listed_whole_inbox = False
+        self._inbox_id = ""
+        self._listed: set[str] = set()  # handles listed in this session
 
     def __enter__(self) -> GraphMailbox:
         return self
@@ -87,6 +114,9 @@ class GraphMailbox:
             self._session.close()
             self._session = None
         self._folder_ids.clear()
+        if self._budget.exhausted or self._listed_whole_inbox:
+            note_throttled_cycle(self._settings, throttled=self._budget.exhausted)
+            self._listed_whole_inbox = False
 
     # -- the Mailbox protocol -------------------------------------------------------------
 
@@ -94,13 +124,26 @@ class GraphMailbox:
         """Yield inbox mail oldest first, at most `[mailbox] batch_size` per call."""
         # All ids are listed before the first move: Graph pages with $skip, so moving mail
         # out of the inbox between two pages would skip messages.
-        for message_id, received in self._list_inbox():
-            raw = self._fetch_mime(message_id)
+        self._budget = ThrottleBudget(self._settings.mailbox.throttle_budget_seconds)
+        listed = self._list_inbox()
+        self._listed.update(message_id for message_id, _ in listed)
+        for message_id, received in listed:
+            try:
+                raw = self._fetch_mime(message_id)
+            except ThrottledError as exc:
+                log.warning("Abruf für diesen Durchgang beendet, der Rest folgt: %s", exc)
+                return
             if raw is not None:
                 yield IncomingMessage(message_id, received, raw)
+        self._listed_whole_inbox = True
 
     def move(self, handle: str, folder: Folder) -> None:
         """Move the message into the inbox child folder `folder`; gone already is fine."""
+        if handle not in self._listed and not self._in_inbox(handle):
+            # A handle from an earlier session: an immutable id still finds a mail filed since
+            # then, so only a mail that is still in the inbox is moved.
+            log.info("Nachricht ist nicht mehr im Posteingang (schon abgelegt)")
+            return
         for _ in range(2):
             response = self._request(
                 "POST",
@@ -109,7 +152,7 @@ class GraphMailbox:
                 json_body={"destinationId": self._folder_id(folder.value)},
                 allow_404=True,
             )
-            if response.status_code != 404 or not self._message_exists(handle):
+            if response.status_code != 404 or not self._in_inbox(handle):
                 if response.status_code == 404:
                     log.info("Nachricht ist nicht mehr im Postfach (schon verschoben)")
                 return
@@ -121,29 +164,48 @@ class GraphMailbox:
         )
 
     def send(self, message: EmailMessage) -> None:
-        """Send as the team mailbox via sendMail (MIME); Exchange files the copy in Sent Items."""
+        """Send as the team mailbox via sendMail (MIME); Exchange files the copy in Sent Items.
+
+        Raises MailRefusedError when Graph refuses this mail for good, SendOutcomeUnknown when
+        the answer to a sendMail was lost and no copy is in Sent Items yet."""
         prepared = self._prepare(message)
         message_id = str(prepared["Message-ID"])
         body = base64.b64encode(prepared.as_bytes(policy=prepared.policy.clone(linesep="\r\n")))
         if len(body) > MAX_SENDMAIL_BYTES:
-            raise MailboxError(
+            raise MailRefusedError(
                 f"Nachricht ist mit Anhängen {len(body) / 1_048_576:.1f} MB groß (Base64); "
                 "Microsoft Graph nimmt über sendMail höchstens 4 MB an. Anhänge verkleinern."
             )
+        maybe_sent = False
 
         def attempt() -> None:
+            nonlocal maybe_sent
             # A dropped connection may hide a send that went through, in this call or in an
             # earlier cycle (the outbox resends the same Message-ID): look before sending.
-            if self._in_sent_items(message_id):
+            if self.sent_copy_exists(message_id):
                 log.info("Nachricht ist schon in „Gesendete Elemente“; nicht erneut gesendet")
                 return
-            response = self._call(
-                "POST",
-                f"{self._user_url}/sendMail",
-                what="Nachricht senden",
-                data=body,
-                content_type="text/plain",
-            )
+            if maybe_sent:
+                raise _unknown_outcome()
+            try:
+                response = self._call(
+                    "POST",
+                    f"{self._user_url}/sendMail",
+                    what="Nachricht senden",
+                    data=body,
+                    content_type="text/plain",
+                    allowed=_REFUSED_SEND,
+                )
+            except TransientError as exc:
+                maybe_sent = not exc.throttled  # a throttled request was not taken
+                raise
+            if response.status_code in _REFUSED_SEND:
+                code = _error_code(response)
+                raise MailRefusedError(
+                    f"Microsoft Graph nimmt die Nachricht nicht an (HTTP {response.status_code}"
+                    + (f", {code}" if code else "")
+                    + "): zu groß für das Postfach oder ungültige Empfänger."
+                )
             if response.status_code != 202:
                 raise MailboxError(
                     f"Nachricht senden: Microsoft Graph hat mit HTTP {response.status_code} statt "
@@ -151,7 +213,25 @@ class GraphMailbox:
                     "großen MIME-Nachrichten); Anhänge verkleinern."
                 )
 
-        self._retry(attempt, "Nachricht senden")
+        try:
+            self._retry(attempt, "Nachricht senden")
+        except (SendOutcomeUnknown, ThrottledError, MailboxAuthError, MailRefusedError):
+            raise
+        except MailboxError as exc:
+            if maybe_sent:
+                raise _unknown_outcome() from exc
+            raise
+
+    def sent_copy_exists(self, message_id: str) -> bool:
+        """True when Sent Items holds a mail with this Message-ID (internetMessageId)."""
+        escaped = message_id.replace("'", "''")
+        response = self._call(
+            "GET",
+            f"{self._user_url}/mailFolders/sentitems/messages",
+            what="Gesendete Elemente prüfen",
+            params={"$filter": f"internetMessageId eq '{escaped}'", "$select": "id"},
+        )
+        return bool(_json(response, "Gesendete Elemente prüfen").get("value"))
 
     # -- waiting for new mail (the service's early wake-up) --------------------------------
 
@@ -246,25 +326,21 @@ class GraphMailbox:
             return None
         return response.content
 
-    def _message_exists(self, message_id: str) -> bool:
+    def _in_inbox(self, message_id: str) -> bool:
+        what = "Nachricht prüfen"
         response = self._request(
             "GET",
             f"{self._user_url}/messages/{_quote_id(message_id)}",
-            what="Nachricht prüfen",
-            params={"$select": "id"},
+            what=what,
+            params={"$select": "id,parentFolderId"},
             allow_404=True,
         )
-        return response.status_code != 404
-
-    def _in_sent_items(self, message_id: str) -> bool:
-        escaped = message_id.replace("'", "''")
-        response = self._call(
-            "GET",
-            f"{self._user_url}/mailFolders/sentitems/messages",
-            what="Gesendete Elemente prüfen",
-            params={"$filter": f"internetMessageId eq '{escaped}'", "$select": "id"},
-        )
-        return bool(_json(response, "Gesendete Elemente prüfen").get("value"))
+        if response.status_code == 404:
+            return False
+        if not self._inbox_id:
+            url = f"{self._user_url}/mailFolders/inbox"
+            self._inbox_id = str(self._get_json(url, {"$select": "id"}, what=what).get("id", ""))
+        return _json(response, what).get("parentFolderId") == self._inbox_id
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -280,7 +356,10 @@ class GraphMailbox:
             {"$filter": f"displayName eq '{escaped}'", "$select": "id,displayName"},
             what=f"Ordner „{name}“ suchen",
         )
-        return next((str(f["id"]) for f in page["value"] if f["displayName"] == name), None)
+        # Exchange compares folder names case-insensitively: an existing "erfasst" is ours.
+        wanted = name.casefold()
+        found = (str(f["id"]) for f in page["value"] if str(f["displayName"]).casefold() == wanted)
+        return next(found, None)
 
     def _create_folder(self, name: str) -> str:
         response = self._request(
@@ -331,6 +410,7 @@ class GraphMailbox:
             retries=self._settings.mailbox.retries,
             backoff_seconds=self._settings.mailbox.retry_backoff_seconds,
             sleep=self._sleep,
+            budget=self._budget,
         )
 
     def _call(
@@ -345,10 +425,40 @@ class GraphMailbox:
         content_type: str | None = None,
         allowed: tuple[int, ...] = (),
     ) -> requests.Response:
-        """One request without retries; failures become the domain's exceptions."""
+        """One request without retries (but once more with a new token after a 401);
+        failures become the domain's exceptions."""
+        response = self._send_once(method, url, what, params, json_body, data, content_type)
+        invalidate = getattr(self._tokens, "invalidate", None)
+        if response.status_code == 401 and 401 not in allowed and callable(invalidate):
+            # Revoked, expired early or clock skew: the token endpoint decides, not Graph.
+            log.info("%s: Microsoft Graph lehnt das Token ab; neues Token, neuer Versuch", what)
+            invalidate()
+            response = self._send_once(method, url, what, params, json_body, data, content_type)
+            if response.status_code == 401:
+                invalidate()
+                raise MailboxError(
+                    f"{what}: Microsoft Graph lehnt auch ein frisch ausgestelltes Token ab "
+                    f"(HTTP 401, {_error_code(response) or 'ohne Code'}). Meist geht die Uhr "
+                    "dieses Rechners falsch (Zeitsynchronisation prüfen) oder die App wurde im "
+                    "Mandanten gerade deaktiviert; der nächste Durchgang versucht es erneut."
+                )
+        if response.ok or response.status_code in allowed:
+            return response
+        raise self._failure(response, what)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        params: dict[str, str] | None,
+        json_body: dict[str, Any] | None,
+        data: bytes | None,
+        content_type: str | None,
+    ) -> requests.Response:
         import requests
 
-        headers = {"Authorization": f"Bearer {self._tokens()}"}
+        headers = {"Authorization": f"Bearer {self._tokens()}", "Prefer": IMMUTABLE_IDS}
         if content_type:
             headers["Content-Type"] = content_type
         try:
@@ -369,20 +479,18 @@ class GraphMailbox:
             raise TransientError(
                 f"{self._host} nicht erreichbar oder Verbindung abgebrochen ({type(exc).__name__})"
             ) from None
-        if response.ok or response.status_code in allowed:
-            return response
-        raise self._failure(response, what)
+        return response
 
     def _failure(self, response: requests.Response, what: str) -> Exception:
         status, code = response.status_code, _error_code(response)
         detail = f"HTTP {status}" + (f", {code}" if code else "")
-        if status in _THROTTLED or status >= 500:
-            hint = _retry_after(response) if status in _THROTTLED else None
-            return TransientError(f"Microsoft Graph ausgelastet ({detail})", hint)
+        if status in _THROTTLED:
+            return TransientError(
+                f"Microsoft Graph ausgelastet ({detail})", _retry_after(response), throttled=True
+            )
+        if status >= 500:
+            return TransientError(f"Microsoft Graph gestört ({detail})")
         if status == 401:
-            invalidate = getattr(self._tokens, "invalidate", None)
-            if callable(invalidate):
-                invalidate()
             return MailboxAuthError(
                 f"{what}: Microsoft Graph hat die Anmeldung der App für {self._address} abgelehnt "
                 f"({detail}). tenant_id und client_id in [mailbox] prüfen. " + SECRET_EXPIRY_HINT
@@ -426,40 +534,19 @@ def diagnose(
     token_provider: Callable[[], str] | None = None,
     graph_url: str | None = None,
 ) -> list[tuple[bool, str]]:
-    """Check sign-in, inbox, folders and optionally sending; one German line per step."""
-    lines: list[tuple[bool, str]] = []
-    address = settings.mailbox.address
-    try:
-        with GraphMailbox(settings, token_provider=token_provider, graph_url=graph_url) as box:
-            box.sign_in()
-            app = settings.mailbox.client_id
-            lines.append((True, f"Anmeldung bei Microsoft Entra ID als App {app} erfolgreich."))
-            count = box.inbox_count()
-            lines.append((True, f"Posteingang von {address} lesbar: {count} Nachrichten."))
-            for folder in (Folder.ERFASST, Folder.NICHT_ERFASST):
-                created = box.ensure_folder(folder.value)
-                state = "neu angelegt" if created else "vorhanden"
-                lines.append((True, f"Ordner „{folder.value}“ unter dem Posteingang: {state}."))
-            if send_test_to:
-                box.send(_test_message(settings, send_test_to))
-                sent = f"Testnachricht an {send_test_to} gesendet; Kopie in „Gesendete Elemente“."
-                lines.append((True, sent))
-    except JugendhausError as exc:
-        lines.append((False, str(exc)))
-    return lines
+    """`check` for this backend (see graph_diagnose)."""
+    from jugendhaus_mail.mailbox.graph_diagnose import diagnose as run
+
+    return run(settings, send_test_to, token_provider=token_provider, graph_url=graph_url)
 
 
-def _test_message(settings: Settings, recipient: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail.team_address
-    message["To"] = recipient
-    message["Subject"] = "Testnachricht von jugendhaus-mail"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        "Diese Nachricht prüft, ob jugendhaus-mail über Microsoft Graph als "
-        f"{settings.mail.team_address} senden kann. Sie müssen nichts weiter tun.\n"
+def _unknown_outcome() -> SendOutcomeUnknown:
+    return SendOutcomeUnknown(
+        "Nachricht senden: die Antwort von Microsoft Graph ging verloren und in „Gesendete "
+        "Elemente“ ist noch keine Kopie; ob Exchange die Nachricht angenommen hat, zeigt sich "
+        "später. Der Dienst sieht dort wieder nach und sendet erst nach [mailbox] "
+        "sent_copy_grace_minutes erneut."
     )
-    return message
 
 
 def _is_newer(newest: tuple[datetime, str], seen: tuple[datetime, str] | None) -> bool:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import ConfigError, MailboxAuthError, MailboxError
@@ -60,7 +61,7 @@ class MsalTokenProvider:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
-        self._authority_host = (authority_host or AUTHORITY_HOST).rstrip("/")
+        self._authority_host = authority_host_for(settings, authority_host)
         self._clock = clock
         self._app: Any = None
         self._token = ""
@@ -97,7 +98,8 @@ class MsalTokenProvider:
                     "prüfen (Verzeichnis-ID aus dem Entra Admin Center); bei einem Proxy prüfen, "
                     f"ob er {self._authority_host} durchlässt."
                 ) from None
-            result: dict[str, Any] = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+            scopes = [graph_scope(self._settings)]
+            result: dict[str, Any] = app.acquire_token_for_client(scopes=scopes)
         except requests.exceptions.SSLError:
             raise MailboxError(
                 f"Anmeldung bei {self._authority_host}: TLS-Zertifikat wird nicht vertraut; bei "
@@ -145,6 +147,19 @@ class MsalTokenProvider:
                 http_client=PinnedSession(mailbox.ca_file, TOKEN_TIMEOUT_SECONDS),
             )
         return self._app
+
+
+def graph_scope(settings: Settings) -> str:
+    """The app's permissions on the Graph host it talks to (a national cloud has its own)."""
+    endpoint = urlsplit(settings.mailbox.endpoint)
+    if endpoint.scheme and endpoint.netloc:
+        return f"{endpoint.scheme}://{endpoint.netloc}/.default"
+    return GRAPH_SCOPE
+
+
+def authority_host_for(settings: Settings, override: str | None = None) -> str:
+    """Where msal signs in: `[mailbox] authority_host`, else the global Entra ID host."""
+    return (override or settings.mailbox.authority_host or AUTHORITY_HOST).rstrip("/")
 
 
 class PinnedSession:
