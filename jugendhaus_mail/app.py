@@ -10,7 +10,7 @@ from datetime import datetime
 from jugendhaus_mail.config import Settings, load_settings
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.schema import load_schema
-from jugendhaus_mail.workbook.store import WorkbookStore
+from jugendhaus_mail.workbook.store import STATUS_FILE, WorkbookStore
 from jugendhaus_mail.workbook.xlsx_writer import apply_changes
 from jugendhaus_mail.workdays import WorkCalendar
 
@@ -33,6 +33,7 @@ class App:
                 writer=apply_changes,
                 backup_dir=self.settings.state_dir / "backups",
                 backups=self.settings.workbook.backups,
+                status_file=self.settings.state_dir / STATUS_FILE,
             )
         return self._stores[str(path)]
 

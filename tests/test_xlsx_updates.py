@@ -169,3 +169,26 @@ def test_quote_prefix_styles_are_reused_not_added_each_time(tmp_path: Path) -> N
         return int(found.group(1))
 
     assert xf_count(twice) == xf_count(once) == xf_count(data) + 1
+
+
+# --- 20: check says why rows wait -------------------------------------------------------------
+
+
+def test_check_says_why_rows_wait(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.site import STAFF, make_site, request_mail, set_staff, utc
+
+    site = make_site(tmp_path / "site")
+    set_staff(site, STAFF)
+    workbook = openpyxl.load_workbook(site.workbook)
+    workbook["Anfragen"].merge_cells("B2:C2")  # staff merged two cells of the empty table row
+    workbook.save(site.workbook)
+    site.deliver(request_mail("Fallanfrage", "x", message_id="<m@x.de>"), utc(2026, 3, 9, 9), "m")
+
+    site.run("poll", now="2026-03-10T08:00")
+    capsys.readouterr()
+    site.run("check", now="2026-03-10T08:05")
+
+    out = capsys.readouterr().out
+    waiting = next(line for line in out.splitlines() if "warten seit" in line)
+    assert "verbundene Zelle" in waiting and "B2:C2" in waiting
+    assert "geöffnet oder gesperrt?" not in waiting

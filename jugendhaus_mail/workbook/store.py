@@ -302,6 +302,12 @@ def workbook_status(path: Path) -> WorkbookStatus:
         return WorkbookStatus()
 
 
+def waiting_reason(state_dir: Path) -> str:
+    """Why new rows wait, as the writer last said it (for `check`)."""
+    status = workbook_status(state_dir / STATUS_FILE)
+    return (status.refused or "geöffnet oder gesperrt?").rstrip(".")
+
+
 def verify_written(
     schema: Schema, before: Snapshot, after: Snapshot, changes: Changes, result: CommitResult
 ) -> None:
