@@ -269,6 +269,8 @@ def _maildir_test_mail(app: App, to: str) -> tuple[bool, str]:
 
 
 def check_state(app: App) -> list[tuple[bool, str]]:
+    from jugendhaus_mail.workbook.store import waiting_reason
+
     with app.state() as state:
         pending = state.pending_rows()
         counts = state.counts()
@@ -289,7 +291,7 @@ def check_state(app: App) -> list[tuple[bool, str]]:
                 not too_long,
                 f"{len(pending)} Anfrage(n) warten seit "
                 f"{oldest.astimezone(app.calendar.tz):%d.%m.%Y %H:%M} auf die Anfrageliste "
-                f"(geöffnet oder gesperrt?)"
+                f"({waiting_reason(app.settings.state_dir)})"
                 + (
                     f"; länger als {limit} Minuten ([watchdog] pending_minutes)."
                     if too_long
