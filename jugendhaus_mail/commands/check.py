@@ -269,7 +269,7 @@ def _maildir_test_mail(app: App, to: str) -> tuple[bool, str]:
 
 
 def check_state(app: App) -> list[tuple[bool, str]]:
-    from jugendhaus_mail.workbook.store import waiting_reason
+    from jugendhaus_mail.workbook.store import STATUS_FILE, waiting_reason, workbook_status
 
     with app.state() as state:
         pending = state.pending_rows()
@@ -301,4 +301,6 @@ def check_state(app: App) -> list[tuple[bool, str]]:
         )
     for received, reason, _key in aside:
         lines.append((True, f"Nicht erfasst (Eingang {received[:16].replace('T', ' ')}): {reason}"))
+    for kept in workbook_status(app.settings.state_dir / STATUS_FILE).skipped:
+        lines.append((True, f"Von Hand Eingetragenes nicht überschrieben – {kept}"))
     return lines
