@@ -192,3 +192,20 @@ def test_check_says_why_rows_wait(tmp_path: Path, capsys: pytest.CaptureFixture[
     waiting = next(line for line in out.splitlines() if "warten seit" in line)
     assert "verbundene Zelle" in waiting and "B2:C2" in waiting
     assert "geöffnet oder gesperrt?" not in waiting
+
+
+def test_check_lists_the_cells_an_update_kept(
+    tmp_path: Path, typed: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.site import STAFF, make_site, set_staff
+
+    site = make_site(tmp_path / "site")
+    site.workbook.write_bytes(typed)
+    set_staff(site, STAFF)
+    site.app(NOW).store().commit(Changes(updates=FEEDBACK), now=NOW)
+
+    site.run("check", now="2026-04-03T10:20")
+
+    out = capsys.readouterr().out
+    kept = [line for line in out.splitlines() if "nicht überschrieben" in line]
+    assert len(kept) == 1 and "2026-0001" in kept[0] and "ruft nach dem Urlaub" in kept[0]
