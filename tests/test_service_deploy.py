@@ -45,7 +45,9 @@ def test_systemd_accepts_the_unit_without_a_single_warning(tmp_path: Path) -> No
 
 def test_the_unit_runs_the_service_hardened_and_restarts_it_on_failure() -> None:
     settings = unit_settings()
-    assert settings["Type"] == ["simple"]
+    assert settings["Type"] == ["notify"]  # READY=1 and WATCHDOG=1 from `run`
+    assert settings["NotifyAccess"] == ["main"]
+    assert settings["WatchdogSec"] == ["10min"]
     assert settings["ExecStart"][0].endswith(" run")
     assert settings["Restart"] == ["on-failure"]
     for key, value in {

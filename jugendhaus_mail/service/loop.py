@@ -26,6 +26,7 @@ from jugendhaus_mail.service.clock import Clock
 from jugendhaus_mail.service.health import Status, load_status, save_status
 from jugendhaus_mail.service.runner import Runner
 from jugendhaus_mail.service.scheduler import ClockScheduler, build_schedule, missed
+from jugendhaus_mail.service.sdnotify import Notifier
 from jugendhaus_mail.service.watcher import MailboxWatcher, Watcher, watcher_for
 from jugendhaus_mail.workdays import WorkCalendar
 
@@ -82,6 +83,7 @@ class Service:
         until: datetime | None = None,
         watcher: Watcher | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        notifier: Notifier | None = None,
     ) -> None:
         """`max_seconds` (real time) and `until` (clock time) end the loop cleanly: for tests
         and trial runs."""
@@ -95,6 +97,7 @@ class Service:
         self.watcher = watcher or watcher_for(app, clock, stop.event)
         self._last_intake = float("-inf")
         self._last_intake_ok = True
+        self.notifier = notifier or Notifier()
 
     def timetable(self) -> dict[str, tuple[clock_time, ...]]:
         schedule = self.settings.schedule
@@ -107,6 +110,7 @@ class Service:
 
     def serve(self) -> int:
         self._announce()
+        self.notifier.ready("Dienst gestartet, erster Abruf des Postfachs läuft")
         try:
             self._tick("intake")
             self._catch_up()
@@ -118,25 +122,42 @@ class Service:
                 self._tick,
             )
             while not self._should_stop():
+                self.notifier.alive(self.status_text())
                 scheduler.run_pending()
                 if not self._should_stop() and self._wait(scheduler):
                     self._tick("intake")
         finally:
+            self.notifier.stopping("Dienst wird beendet")
             self.watcher.close()
             self.status.running = False
             save_status(self.settings, self.status, self.clock.now())
+            self.notifier.close()
             log.info("Dienst beendet")
         return 0
+
+    def status_text(self) -> str:
+        """One line for `systemctl status` (office time; no mail content)."""
+        intake = self.status.jobs.get("intake")
+        if intake is None or intake.last_run is None:
+            text = "noch kein Abruf des Postfachs"
+        else:
+            at = datetime.fromisoformat(intake.last_run).astimezone(self.calendar.tz)
+            text = f"letzter Abruf {at:%d.%m. %H:%M} ({intake.result})"
+        if self.status.pending:
+            text += f", {self.status.pending} Anfrage(n) warten auf die Anfrageliste"
+        return text
 
     def _tick(self, name: str) -> None:
         if self._should_stop():
             return  # a stop came in during the previous job: start nothing new
         if name != "intake":
             self.runner.run(name)
+            self.notifier.alive(self.status_text())
             return
         self._last_intake = self._monotonic()
         self._last_intake_ok = self.runner.run("intake")
         self.runner.run("watchdog")
+        self.notifier.alive(self.status_text())
         if isinstance(self.watcher, MailboxWatcher):
             self.watcher.reset()
 
@@ -156,6 +177,8 @@ class Service:
     def _wait(self, scheduler: ClockScheduler) -> bool:
         """Wait until the next job is due; True when new mail should be taken in now."""
         seconds = min(scheduler.seconds_until_next() or MAX_WAIT_SECONDS, MAX_WAIT_SECONDS)
+        if self.notifier.interval is not None:  # wake in time for systemd's watchdog
+            seconds = min(seconds, self.notifier.interval * self.clock.rate)
         if self._deadline is not None:
             seconds = min(seconds, (self._deadline - self._monotonic()) * self.clock.rate)
         if self._until is not None:

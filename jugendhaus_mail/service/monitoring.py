@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.config import Settings
+from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.notify.outgoing import RecipientPolicy
 from jugendhaus_mail.state import StateDB, Unaddressed
@@ -185,6 +186,8 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
             figures.set_aside_today = state.set_aside_since(midnight.astimezone(now.tzinfo))
     except sqlite3.DatabaseError as exc:
         figures.critical.append(f"Zustandsdatenbank nicht lesbar ({exc})")
+    except JugendhausError as exc:  # a damaged database, said with what to do
+        figures.critical.append(str(exc))
     if staff_rows is not None:
         figures.warning += setup_problems(settings, staff_rows)
     return figures
