@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     lines += check_setup(app)
     lines += check_state(app)
     lines += check_unaddressed(app)
+    lines += check_undelivered(app)
     lines += check_service(app)
     mailbox_lines = check_mailbox(app, send_test)
     lines += mailbox_lines
@@ -85,6 +86,14 @@ def check_setup(app: App) -> list[tuple[bool, str]]:
     if not problems:
         return [(True, "Empfänger vollständig: JSB, Sachgebietsleitung und admin_address")]
     return [(False, text) for text in problems]
+
+
+def check_undelivered(app: App) -> list[tuple[bool, str]]:
+    """Mail refused for good, or stuck in the outbox (see notify/outbox.py)."""
+    from jugendhaus_mail.notify.outbox import undelivered_mail
+
+    with app.state() as state:
+        return [(False, mail.line()) for mail in undelivered_mail(state, app.now)]
 
 
 def check_unaddressed(app: App) -> list[tuple[bool, str]]:

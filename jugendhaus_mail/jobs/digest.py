@@ -86,7 +86,7 @@ def run_digest(
         next_dialog=mails.DialogInfo(due, organiser),
         since=since,
         problems=[f"{p.nr or '–'}: {p.message_de}" for p in problems][:20],
-        unsent=[_unsent(u, calendar.tz) for u in unsent][:20],
+        unsent=([_unsent(u, calendar.tz) for u in unsent] + _undelivered(state, app.now))[:20],
     )
     if to is not None:
         recipients, key = [to], f"digest|{today.isoformat()}|{to}|{app.now.isoformat()}"
@@ -123,6 +123,12 @@ def _unsent(entry: Unaddressed, zone: tzinfo) -> str:
     return (
         f"{entry.recorded_at.astimezone(zone):%d.%m.%Y %H:%M}: „{entry.subject}“ – {entry.reason}"
     )
+
+
+def _undelivered(state: StateDB, now: datetime) -> list[str]:
+    from jugendhaus_mail.notify.outbox import undelivered_mail
+
+    return [mail.line() for mail in undelivered_mail(state, now)]
 
 
 def _item(item: DigestItem) -> mails.DigestItem:

@@ -2,7 +2,9 @@
 
 Used by the IMAP backend and by any site that sends through its own relay. Transient failures
 (4xx replies, dropped or refused connections) are retried with the shared bounded backoff; a
-refused login (535) is raised once as MailboxAuthError and never retried.
+refused login (535) is raised once as MailboxAuthError and never retried. A 5xx refusal of this
+one mail (every recipient refused, or the message itself after DATA: too large, content) is a
+MailRefusedError: the outbox records it and sends the rest.
 
 A reply lost after the server accepted the message (connection cut after the final ".") cannot
 be told apart from a failed send; SMTP has no way around that, so such a retry may deliver twice.
@@ -22,7 +24,7 @@ from pathlib import Path
 from jugendhaus_mail.config import MailboxSettings, Settings
 from jugendhaus_mail.errors import ConfigError, MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox import secret_from_env
-from jugendhaus_mail.mailbox.retry import TransientError, with_retries
+from jugendhaus_mail.mailbox.retry import MailRefusedError, TransientError, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,10 @@ def send_smtp(
             finally:
                 _quietly_quit(connection)
         if refused:
-            log.warning("SMTP %s:%d: %d Empfänger abgelehnt", host, port, len(refused))
+            who = ", ".join(f"{a} ({code})" for a, (code, _) in refused.items())
+            log.warning(
+                "SMTP %s:%d: Empfänger abgelehnt, an die übrigen gesendet: %s", host, port, who
+            )
 
     with_retries(
         attempt,
@@ -155,9 +160,20 @@ def _translate(mailbox: MailboxSettings, exc: Exception) -> Exception:
         )
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        if codes and all(400 <= code < 500 for code in codes):
-            return TransientError(f"{server}: Empfänger vorübergehend abgelehnt ({codes[0]})")
-        return MailboxError(f"{server} lehnt alle Empfänger ab ({codes[0] if codes else '?'}).")
+        if not codes or any(400 <= code < 500 for code in codes):
+            return TransientError(f"{server}: Empfänger vorübergehend abgelehnt ({codes or '?'})")
+        who = ", ".join(
+            f"{address} ({code} {_text(reply)})"
+            for address, (code, reply) in exc.recipients.items()
+        )
+        return MailRefusedError(
+            f"{server} lehnt die Empfänger ab: {who}. Adresse im Blatt Mitarbeitende prüfen."
+        )
+    if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
+        return MailRefusedError(
+            f"{server} lehnt diese Nachricht ab: {exc.smtp_code} {_text(exc.smtp_error)} "
+            "(zu groß oder vom Filter abgewiesen?)"
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         text = (
             exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
@@ -171,6 +187,10 @@ def _translate(mailbox: MailboxSettings, exc: Exception) -> Exception:
             "(STARTTLS meist Port 587, TLS Port 465) oder smtp_username leer lassen."
         )
     return translate_socket_error(server, exc)
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 def translate_socket_error(server: str, exc: Exception) -> Exception:

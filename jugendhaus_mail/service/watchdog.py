@@ -7,7 +7,9 @@ Problems, each with a stable id:
   workbook is open → the JSB (admin in copy), naming who has it open from the lock file;
 - `pending`: they wait that long for another reason (the file cannot be written safely) → admin;
 - `stale_lock`: a lock file older than one working day (left behind by a crash?) → admin;
-- `unaddressed`: a mail of the service found no allowed recipient within the last week → admin.
+- `unaddressed`: a mail of the service found no allowed recipient within the last week → admin;
+- `undelivered`: mail refused for good or stuck in the outbox (`notify/outbox.py`) → admin;
+- `throttled`: Microsoft Graph cut several intake cycles in a row short (`mailbox/retry.py`).
 
 A problem is mailed when it appears (outbox key `watchdog|ID|since`, so exactly once) and gets
 an all-clear to the same people when it is gone. Open problems live in the state database.
@@ -123,6 +125,7 @@ def find_problems(app: App, state: StateDB, status: Status) -> list[Problem]:
         )
     problems += _pending_problems(app, state, status)
     problems += _unaddressed_problems(app, state)
+    problems += _outbox_problems(app, state)
     stale = stale_lock_problem(app)
     if stale is not None:
         problems.append(stale)
@@ -168,6 +171,38 @@ def _pending_problems(app: App, state: StateDB, status: Status) -> list[Problem]
             jsb_mail=mail,
         )
     ]
+
+
+def _outbox_problems(app: App, state: StateDB) -> list[Problem]:
+    from jugendhaus_mail.mailbox.retry import lasting_throttling
+    from jugendhaus_mail.notify.outbox import undelivered_mail
+
+    problems = []
+    stuck = undelivered_mail(state, app.now)
+    if stuck:
+        lines = "\n".join(f"- {mail.line()}" for mail in stuck[:10])
+        problems.append(
+            Problem(
+                "undelivered",
+                f"{len(stuck)} Mail(s) des Dienstes nicht zugestellt oder hängen fest:\n{lines}",
+                "Die übrigen Mails gehen weiter hinaus. Abgelehnte Mails (falsche Adresse, zu "
+                "groß) versucht der Dienst nicht erneut: Adresse im Blatt Mitarbeitende bzw. "
+                "Anhang prüfen. `jugendhaus-mail check` zeigt den Stand.",
+            )
+        )
+    throttled = lasting_throttling(state)
+    if throttled is not None:
+        problems.append(
+            Problem(
+                "throttled",
+                throttled,
+                "Verloren geht nichts; jeder Abruf macht dort weiter, wo der letzte aufhörte. "
+                "Hält es an, im Microsoft 365 Admin Center prüfen, ob andere Apps dasselbe "
+                "Postfach stark abfragen; [mailbox] throttle_budget_seconds erlaubt längeres "
+                "Warten je Abruf.",
+            )
+        )
+    return problems
 
 
 def _unaddressed_problems(app: App, state: StateDB) -> list[Problem]:
