@@ -375,24 +375,32 @@ class StateDB:
 
     # --- the ledger of written rows (see jobs/restore.py) --------------------------------------
 
-    def written_rows(self) -> list[PendingRow]:
-        rows = self.conn.execute(
-            "SELECT key, nr, row_json, written_at FROM written_rows ORDER BY nr, key"
-        ).fetchall()
-        return [
-            PendingRow(k, nr, _decode_row(data), datetime.fromisoformat(at))
-            for k, nr, data, at in rows
-        ]
+    def ledger(self) -> dict[str, tuple[str, str]]:
+        """Every written row: key -> (Nr., the row as stored JSON)."""
+        rows = self.conn.execute("SELECT key, nr, row_json FROM written_rows").fetchall()
+        return {key: (nr, data) for key, nr, data in rows}
 
-    def remember_written(self, key: str, nr: str, row: Row, now: datetime) -> None:
-        """Adopt a row that is in the workbook but not in the ledger (written by an older
-        version)."""
+    def request_written(self, key: str) -> bool:
+        """Did the service write this request (before the ledger existed, too)?"""
+        row = self.conn.execute(
+            "SELECT 1 FROM messages WHERE key = ? AND outcome = 'request' "
+            "AND written_at IS NOT NULL",
+            (key,),
+        ).fetchone()
+        return row is not None
+
+    def refresh_written(self, rows: dict[str, tuple[str, str]], now: datetime) -> None:
+        """Keep the newest version of written rows as the workbook shows them."""
         with self.transaction() as tx:
-            tx.execute(
-                "INSERT OR IGNORE INTO written_rows(key, nr, row_json, written_at) "
-                "VALUES (?, ?, ?, ?)",
-                (key, nr, _encode_row(row), now.isoformat()),
+            tx.executemany(
+                "INSERT INTO written_rows(key, nr, row_json, written_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET nr = excluded.nr, row_json = excluded.row_json",
+                [(key, nr, data, now.isoformat()) for key, (nr, data) in rows.items()],
             )
+
+    @staticmethod
+    def decode(data: str) -> Row:
+        return _decode_row(data)
 
     def requeue_written(self, key: str, row: Row, now: datetime) -> None:
         """A written row vanished from the workbook: queue it to be written again."""
@@ -490,3 +498,6 @@ def _decode_row(data: str) -> Row:
         return value
 
     return {k: decode(v) for k, v in json.loads(data).items()}  # type: ignore[misc]
+
+
+encode_row = _encode_row  # the ledger compares rows by their stored form

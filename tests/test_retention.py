@@ -201,3 +201,12 @@ def test_an_open_case_sharing_the_nr_of_a_closed_one_is_never_cleared(
     assert rows[0]["Name junger Mensch"] == NAMES[0]  # refused, not guessed
     with StateDB(site.root / "state") as state:
         assert [key for key, _ in state.unsent_mail()] == ["2026-0001|letter|test"]
+
+
+def test_retention_also_drops_the_copy_kept_to_repair_a_restored_workbook(site: Site) -> None:
+    assert site.run("poll", now="2026-03-11T08:00") == 0  # the ledger sees the staff edits
+    assert site.run("retention", now="2028-04-01T06:00") == 0
+    with StateDB(site.root / "state") as state:
+        ledger = state.ledger()
+    assert sorted(nr for nr, _ in ledger.values()) == ["2026-0002", "2026-0003"]
+    assert not any(NAMES[0] in data for _, data in ledger.values())

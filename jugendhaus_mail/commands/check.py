@@ -284,6 +284,7 @@ def check_state(app: App) -> list[tuple[bool, str]]:
         pending = state.pending_rows()
         counts = state.counts()
         aside = state.set_aside(10)
+        restored = state.restored_rows(app.now - timedelta(days=14))
     lines = [
         (
             True,
@@ -306,6 +307,18 @@ def check_state(app: App) -> list[tuple[bool, str]]:
                     if too_long
                     else "."
                 ),
+            )
+        )
+    if restored:
+        last = max(at for _, at in restored)
+        when = f"{last.astimezone(app.calendar.tz):%d.%m.%Y %H:%M}"
+        lines.append(
+            (
+                app.now - last > timedelta(days=1),
+                f"Wieder eingetragen (fehlten in der Anfrageliste, z. B. nach dem Zurückspielen "
+                f"einer älteren Fassung), zuletzt {when}: "
+                f"{', '.join(nr for nr, _ in restored)}. Bitte prüfen; absichtlich "
+                "gelöschte Zeilen mit ihrer Nr. im Blatt „Gelöscht“ eintragen.",
             )
         )
     for received, reason, _key in aside:

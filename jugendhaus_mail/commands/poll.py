@@ -57,6 +57,10 @@ def poll(app: App, *, dry_run: bool = False) -> IntakeReport:
     ):
         assert mailbox is not None
         outbox = Outbox(app.settings, state, app.now, dry_run=dry_run)
+        if not dry_run:  # rows lost to a restored workbook, numbers staff took meanwhile
+            from jugendhaus_mail.jobs.restore import reconcile_workbook
+
+            reconcile_workbook(app, state, outbox)
         ctx = IntakeContext(app.settings, app.calendar, state, app.store(), app.now, outbox)
         report = run_intake(ctx, mailbox, dry_run=dry_run)
         outbox.flush(mailbox)

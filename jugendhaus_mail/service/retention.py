@@ -159,4 +159,5 @@ def purge_state(state: StateDB, numbers: list[str], now: datetime) -> int:
             tx.execute(
                 "UPDATE messages SET row_json = NULL WHERE nr = ? AND written_at IS NOT NULL", (nr,)
             )
+            tx.execute("DELETE FROM written_rows WHERE nr = ?", (nr,))  # the restore copy
     return dropped

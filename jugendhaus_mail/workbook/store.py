@@ -124,6 +124,7 @@ class WorkbookStore:
         self._ensure_unlocked()
         original, fingerprint = read_file(self.path)
         before = self._parse(original, fingerprint)
+        _refuse_taken_numbers(before, changes)
         data, result = self._writer(original, self.schema, changes)
         try:
             self._write_temp(data)
@@ -306,6 +307,23 @@ def waiting_reason(state_dir: Path) -> str:
     """Why new rows wait, as the writer last said it (for `check`)."""
     status = workbook_status(state_dir / STATUS_FILE)
     return (status.refused or "geöffnet oder gesperrt?").rstrip(".")
+
+
+def _refuse_taken_numbers(before: Snapshot, changes: Changes) -> None:
+    """A new row never takes a Nr. another row holds (staff may type one by hand while rows
+    wait); the intake cycle gives the waiting row the next free number."""
+    holders: dict[str, set[str]] = {}
+    for row in before.requests:
+        nr = str(row.get("nr") or "").strip()
+        holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
+    for append in changes.appends:
+        nr = str(append.values.get("nr") or "").strip()
+        if nr and holders.get(nr) and append.service_key not in holders[nr]:
+            raise WorkbookUnsafe(
+                f"Die Nr. {nr} steht inzwischen schon in der Anfrageliste (von Hand "
+                "eingetragen?). Die wartende Anfrage bekommt im nächsten Durchgang die nächste "
+                "freie Nummer; die anfragende Person wird informiert."
+            )
 
 
 def verify_written(
