@@ -2,7 +2,12 @@
 
 Creates the folder with a config, a Maildir holding the demo mails (delivered relative to
 "now", so some deadlines are overdue and some fresh), a new workbook with demo staff, then
-runs the intake and prints what happened.
+runs the intake, reminders and the digest and prints what happened.
+
+Without `--now` the demo pins its clock to 09:30 on the latest working day (today, or the
+working day before a weekend or holiday), so it shows a whole working day whenever it runs:
+intake, reminders, an escalation, the digest and an absence notice. Its output is the
+printed summary only; log lines appear with `-v`.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import tomllib
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,28 +48,55 @@ admin_address = "it-jugendhaus@rostock.de"
 """
 
 
+DEMO_TIME = time(9, 30)  # after the digest (07:00) and the first Sprechzeit has begun
+
+
 def run(args: argparse.Namespace) -> int:
-    from jugendhaus_mail.app import App, configure_logging
+    return play(args.dir, now=args.now, verbose=args.verbose)
+
+
+def demo_moment(real_now: datetime, calendar: Any) -> datetime:
+    """09:30 office time on the latest working day up to `real_now`'s day."""
+    day = calendar.previous_working_day(calendar.local_date(real_now))
+    return datetime.combine(day, DEMO_TIME, tzinfo=calendar.tz).astimezone(UTC)
+
+
+def play(
+    folder: Path, *, now: str | None, verbose: bool = False, real_now: datetime | None = None
+) -> int:
+    """The demo in `folder`; `now` is --now, `real_now` the wall clock (a parameter for tests)."""
+    from jugendhaus_mail.app import App
     from jugendhaus_mail.commands.poll import format_report, poll
     from jugendhaus_mail.config import load_settings
     from jugendhaus_mail.workdays import WorkCalendar
 
-    folder: Path = args.dir.resolve()
+    folder = folder.resolve()
     _prepare_folder(folder)
     config = folder / "jugendhaus-mail.toml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
     settings = load_settings(config)
-    configure_logging(settings, verbose=args.verbose)
+    _quiet_logging(settings, verbose)
     calendar = WorkCalendar.from_settings(settings.office)
-    app = App(settings, parse_now(args.now, settings.office.timezone), calendar)
+    if now is None:
+        moment = demo_moment(real_now or datetime.now(UTC), calendar)
+    else:
+        moment = parse_now(now, settings.office.timezone)
+    app = App(settings, moment, calendar)
 
     delivered = deliver_demo_mail(app, settings.mailbox.path or folder / "postfach")
     create_demo_workbook(app)
     print(f"Demo-Ordner: {folder}")
+    local = app.now.astimezone(calendar.tz)
+    weekday = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+    print(
+        f"Die Demo spielt am {weekday[local.weekday()]}, {local:%d.%m.%Y} um {local:%H:%M} Uhr"
+        + ("" if now is not None else " (letzter Arbeitstag; andere Zeit mit --now)")
+    )
     print(f"{delivered} Demo-Mails zugestellt in {settings.mailbox.path}\n")
     print("Posteingang abholen (poll):")
     print(format_report(app, poll(app), dry_run=False))
     _remind_and_digest(app)
+    _unaddressed(app)
     _half_year_report(app, folder)
     print(f"\nAnfrageliste: {settings.workbook.path}")
     print(f"Gleiche Demo mit eigenen Befehlen: jugendhaus-mail --config {config} check")
@@ -87,6 +119,32 @@ def _remind_and_digest(app: Any) -> None:
         print(format_planned(report.outbox.planned, dry_run=False))
     outbox = app.settings.mailbox.path / ".Postausgang" / "new"
     print(f"\nAlle gesendeten Mails liegen vollständig in {outbox}")
+
+
+def _quiet_logging(settings: Any, verbose: bool) -> None:
+    """The demo's output is its summary; with -v the log lines come too (as for `run`)."""
+    import logging
+
+    from jugendhaus_mail.app import configure_logging
+    from jugendhaus_mail.service import logsetup
+
+    if verbose:
+        configure_logging(settings, verbose=True)
+        return
+    logsetup.install(logging.INFO, console_level=logging.INFO, file=None, json_lines=False,
+                     console=False)  # fmt: skip
+    logging.getLogger().addHandler(logging.NullHandler())  # no "last resort" output either
+
+
+def _unaddressed(app: Any) -> None:
+    """What `check` would call a problem: mail the service could address to nobody allowed."""
+    with app.state() as state:
+        entries = state.unaddressed()
+    if not entries:
+        return
+    print("\nNicht zugestellt (so zeigen es auch `check`, die Überwachung und die Tagesübersicht):")
+    for entry in entries:
+        print(f"  „{entry.subject}“ – {entry.reason}")
 
 
 def _half_year_report(app: Any, folder: Path) -> None:
