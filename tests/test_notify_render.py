@@ -489,3 +489,24 @@ def test_renderer_from_settings_uses_office_data_and_override_folder(tmp_path: P
     assert rendered.subject == "Ziele 2026 prüfen"
     assert ">JSB Rostock</td>" in rendered.html
     assert "über das Teampostfach FM-Jugendhaus@rostock.de · Telefon 0381 381-0" in rendered.text
+
+
+def test_kinderschutz_acknowledgement_makes_no_routine_promise(renderer: MailRenderer) -> None:
+    # even when the caller hands in the next Sprechzeit, the template offers no warm handover
+    slot = OfficeHoursSlot(date(2026, 12, 7), time(7, 30), time(12, 30))
+    received = datetime(2026, 12, 4, 18, 40, tzinfo=UTC)  # Friday 19:40 in Rostock
+    monday = AcknowledgementMail("2026-0007", "Anna Schulz", "Kinderschutz", received,
+                                 date(2026, 12, 7), slot)  # fmt: skip
+    rendered = renderer.render_mail(monday)
+    for part in (rendered.subject, rendered.text, rendered.html):
+        for routine in ("bis spätestens", "warme Übergabe", "Sprechzeit", "Ansprechperson bis"):
+            assert routine not in part, routine
+    assert "Meldung (Kinderschutz)" in rendered.subject
+    assert "am nächsten Arbeitstag auf, am Montag, 07.12.2026" in rendered.text
+    assert "Montag, 07.12.2026" in htmllib.unescape(re.sub(r"<[^>]+>", "", rendered.html))
+    wednesday = datetime(2026, 12, 9, 7, 15, tzinfo=UTC)
+    same_day = renderer.render_mail(
+        AcknowledgementMail("2026-0008", "", "Kinderschutz", wednesday, date(2026, 12, 9), slot)
+    )
+    assert "heute auf" in same_day.text and "nächsten Arbeitstag" not in same_day.text
+    assert "<strong>heute</strong>" in same_day.html
