@@ -27,6 +27,7 @@ from jugendhaus_mail.notify.render import (
     DigestMail,
     GoalsReviewMail,
     KinderschutzMail,
+    LateAcknowledgementMail,
     LetterCoverMail,
     MailData,
     MailRenderer,
@@ -112,6 +113,13 @@ SAMPLES: list[tuple[MailData, str, list[str]]] = [
         ["Guten Tag Jürgen Müller,", "bis spätestens 17.03.2026 teilen wir Ihnen eine "
          "Ansprechperson mit", "Donnerstag, 12.03.2026, 13:30–18:00 Uhr", f"[{NR}]",
          "im Betreff stehen"],
+    ),
+    (
+        LateAcknowledgementMail(NR, "Jürgen Müller", "Fallanfrage", datetime(2026, 1, 20, 9, 15),
+                                date(2026, 3, 10)),
+        f"[{NR}] Ihre Anfrage vom 20.01.2026 ist nachträglich erfasst",
+        ["Guten Tag Jürgen Müller,", "am 10.03.2026 nachträglich in unsere Anfrageliste "
+         "aufgenommen", "Bitte entschuldigen Sie die späte Rückmeldung.", f"[{NR}]"],
     ),
     (
         ContactPersonMail(NR, "Jürgen Müller", date(2026, 3, 10),
