@@ -1,4 +1,6 @@
-"""One instance per configuration: an operating-system file lock in the state folder.
+"""One instance per configuration: an operating-system file lock in the state folder; and one
+configuration per workbook and Maildir: the same kind of lock beside the workbook (its target)
+and inside the Maildir, naming the configuration that holds it.
 
 The lock belongs to the open file, so the OS releases it when the process ends in any way,
 kill -9 and power loss included: a crashed instance never leaves it stuck, and there is no
@@ -23,6 +25,9 @@ from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError
 
 LOCK_NAME = "jugendhaus-mail.lock"
+SHARED_LOCK_NAME = (
+    "jugendhaus-mail.lock"  # as ".<workbook>.jugendhaus-mail.lock" and in the Maildir
+)
 WINDOWS_LOCK_OFFSET = 1 << 20  # the locked byte; the description is written before it
 MAX_INFO = 1024
 
@@ -63,19 +68,83 @@ class InstanceLock:
             os.close(fd)
 
 
+class SharedResourceLock:
+    """A lock file beside the workbook (its target, for a symlink) or inside the Maildir: a
+    second configuration on the same workbook or mailbox would hand out numbers twice."""
+
+    def __init__(self, path: Path, what: str, config: Path) -> None:
+        self.path = path
+        self.what = what
+        self.config = config
+        self._fd: int | None = None
+
+    def acquire(self, command: str, since: str) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        except OSError:
+            return  # a folder without write rights: the writes themselves will say so
+        if not _try_lock(fd):
+            holder = _read_info(fd)
+            os.close(fd)
+            raise InstanceRunning(
+                f"{self.what} wird schon von jugendhaus-mail mit einer anderen Konfiguration "
+                f"bearbeitet ({holder}); `{command}` mit {self.config} startet deshalb nicht. "
+                "Zwei Konfigurationen auf derselben Anfrageliste oder demselben Postfach "
+                "vergäben Nummern doppelt: bitte nur eine davon betreiben. "
+                f"(Sperre: {self.path})"
+            )
+        info = f"Konfiguration {self.config}, PID {os.getpid()}, Befehl `{command}`, seit {since}"
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, info.encode("utf-8"))
+        self._fd = fd
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            _unlock(fd)
+            os.close(fd)
+
+
+def shared_locks(settings: Settings) -> list[SharedResourceLock]:
+    workbook = settings.workbook.path.resolve()
+    config = settings.config_path.resolve()
+    locks = [
+        SharedResourceLock(
+            workbook.with_name(f".{workbook.name}.{SHARED_LOCK_NAME}"),
+            f"Die Anfrageliste {workbook}",
+            config,
+        )
+    ]
+    if settings.mailbox.backend == "maildir" and settings.mailbox.path is not None:
+        maildir = settings.mailbox.path.resolve()
+        locks.append(
+            SharedResourceLock(maildir / f".{SHARED_LOCK_NAME}", f"Das Postfach {maildir}", config)
+        )
+    return locks
+
+
 @contextmanager
 def instance_lock(
     settings: Settings, command: str, now: datetime, *, skip: bool = False
 ) -> Iterator[None]:
-    """Hold the instance lock for the block (`skip` for dry runs, which change nothing)."""
+    """Hold the instance lock, and the locks beside the workbook and in the Maildir, for the
+    block (`skip` for dry runs, which change nothing)."""
     if skip:
         yield
         return
+    since = f"{now.astimezone(ZoneInfo(settings.office.timezone)):%d.%m.%Y %H:%M}"
     lock = InstanceLock(settings.state_dir, command)
-    lock.acquire(f"{now.astimezone(ZoneInfo(settings.office.timezone)):%d.%m.%Y %H:%M}")
+    lock.acquire(since)
+    held: list[SharedResourceLock] = []
     try:
+        for shared in shared_locks(settings):
+            shared.acquire(command, since)
+            held.append(shared)
         yield
     finally:
+        for shared in reversed(held):
+            shared.release()
         lock.release()
 
 
