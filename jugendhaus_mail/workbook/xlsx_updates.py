@@ -14,7 +14,17 @@ from datetime import date, datetime
 from jugendhaus_mail.workbook.model import CellValue
 from jugendhaus_mail.workbook.reader import normalise
 from jugendhaus_mail.workbook.schema import Column
-from jugendhaus_mail.workbook.xlsx_sheet import Area, Cell, cell_text
+from jugendhaus_mail.workbook.xlsx_cells import holds
+from jugendhaus_mail.workbook.xlsx_context import WriteContext, shared_for
+from jugendhaus_mail.workbook.xlsx_sheet import (
+    Area,
+    Cell,
+    Edit,
+    RowXml,
+    cell_text,
+    col_letters,
+    render_row,
+)
 
 _QUOTE_LIMIT = 60  # characters of staff text repeated in a message
 
@@ -68,3 +78,59 @@ def _shown(value: CellValue) -> str:
     if isinstance(value, date):
         return f"{value:%d.%m.%Y}"
     return "nichts" if value is None else f"„{value}“"
+
+
+def update_rows(
+    context: WriteContext, by_row: dict[int, dict[int, CellValue]], skipped: list[Skipped]
+) -> list[Edit]:
+    """Rewrite the rows whose cells change; a cell that must not be written (a formula, a
+    merged cell, staff's text in a shared column) is left as it is and reported."""
+    edits: list[Edit] = []
+    by_col = {col: key for key, col in context.columns.items()}
+    blocked = context.sheet.blocked_areas()
+    nr_col = context.columns.get("nr")
+    rows = list(context.sheet.rows_at(sorted(by_row)))
+    shared = shared_for(context, (cell for row in rows for cell in row.cells))
+    for row in rows:
+        number, values = row.number, _changed(context, row, by_row[row.number])
+        nr_cell = row.cell(nr_col) if nr_col else None
+        nr = (cell_text(nr_cell, shared) or "").strip() if nr_cell else ""
+        for col in list(values):
+            column = context.schema.column(by_col[col])
+            why = declined(row.cell(col), column, Area(col, number, col, number), blocked, shared)
+            if why is not None:
+                skipped.append(
+                    Skipped(
+                        nr,
+                        column.key,
+                        column.header,
+                        f"{col_letters(col)}{number}",
+                        values.pop(col),
+                        why,
+                    )
+                )
+        if not values:
+            continue
+        cells = []
+        for col in sorted({c.col for c in row.cells} | set(values)):
+            cell = row.cell(col)
+            if col not in values:
+                cells.append(cell.raw if cell else b"")
+                continue
+            style = (cell.attrs.get("s") if cell else None) or context.sheet.column_style(col)
+            cells.append(context.cell(f"{col_letters(col)}{number}", style, values[col]))
+        edits.append((row.start, row.end, render_row(number, row.attrs, cells, row.trailer)))
+    return edits
+
+
+def _changed(
+    context: WriteContext, row: RowXml, values: dict[int, CellValue]
+) -> dict[int, CellValue]:
+    """The values that differ from what the row shows: an unchanged cell is not rewritten."""
+    changed = {}
+    for col, value in values.items():
+        cell = row.cell(col)
+        kind, inner = (cell.attrs.get("t", "n"), cell.inner) if cell else ("n", None)
+        if not holds(kind, inner, value, context.date1904):
+            changed[col] = value
+    return changed

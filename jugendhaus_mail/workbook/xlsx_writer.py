@@ -9,77 +9,31 @@ cycle stays cheap on sheets of 50,000 rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
-
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
 from jugendhaus_mail.workbook.schema import Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
     cell_xml,
-    holds,
-    looks_like_formula,
-    shared_index,
-    shared_strings,
-    value_text,
     xml_escape,
 )
+from jugendhaus_mail.workbook.xlsx_context import WriteContext, column_texts, map_columns
 from jugendhaus_mail.workbook.xlsx_grow import calculated_formula, grow_defined_names, in_the_way
 from jugendhaus_mail.workbook.xlsx_sheet import (
     MAX_ROW,
     Area,
-    Cell,
     Edit,
     RowXml,
     SheetText,
-    cell_text,
     col_letters,
     render_row,
-    split_ref,
 )
-from jugendhaus_mail.workbook.xlsx_styles import DATE_FORMATS, Styles
-from jugendhaus_mail.workbook.xlsx_updates import Skipped, declined
+from jugendhaus_mail.workbook.xlsx_styles import Styles
+from jugendhaus_mail.workbook.xlsx_updates import Skipped, update_rows
 from jugendhaus_mail.workbook.xlsx_zip import (
     Chunks,
-    TableInfo,
-    WorkbookParts,
     ZipPackage,
     locate_parts,
 )
-
-
-@dataclass
-class _Context:
-    """What one call knows about the workbook."""
-
-    sheet: SheetText
-    table: TableInfo
-    columns: dict[str, int]  # schema key -> column index (only headers that were found)
-    shared: bytes | None
-    date1904: bool
-    schema: Sheet
-    parts: WorkbookParts
-    styles: Styles | None = None
-    skipped: list[Skipped] | None = None
-
-    def cell(self, ref: str, style: str | None, value: CellValue) -> bytes:
-        """One cell, its style adjusted: a date format for dates where the style shows none,
-        and quotePrefix for text that Excel would otherwise take as a formula when edited."""
-        if self.styles is not None:
-            col = split_ref(ref)[0]
-            if isinstance(value, date) and not isinstance(value, bool):
-                default = "datetime" if isinstance(value, datetime) else "date"
-                kind = self.types.get(col) or default
-                if kind in DATE_FORMATS:
-                    style = self.styles.dated(style, kind)
-            elif looks_like_formula(value):
-                style = self.styles.quoted(style)
-        return cell_xml(ref, style, value, self.date1904)
-
-    @property
-    def types(self) -> dict[int, str]:
-        return {col: self.schema.column(key).type for key, col in self.columns.items()}
 
 
 def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes, CommitResult]:
@@ -95,8 +49,8 @@ def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes,
         return data, CommitResult(keys, 0)
     package = ZipPackage(data)
     replacements, updated, skipped = _plan(package, sheet_schema, changes)
-    result = CommitResult(keys, updated - len({(s.nr, s.column) for s in skipped}))
-    result = CommitResult(result.appended_keys, result.updated, None, tuple(map(str, skipped)))
+    declined = len({(s.nr, s.column) for s in skipped})
+    result = CommitResult(keys, updated - declined, skipped=tuple(map(str, skipped)))
     if not replacements:
         return data, result
     return package.rebuild(replacements), result
@@ -109,7 +63,7 @@ def _plan(
     many updates found their row, and the updates declined. Only the returned generator keeps
     the sheet text alive."""
     parts = locate_parts(package, sheet_schema)
-    context = _Context(
+    context = WriteContext(
         sheet=SheetText(package.read(parts.sheet), sheet_schema.name),
         table=parts.table,
         columns={},
@@ -118,13 +72,13 @@ def _plan(
         schema=sheet_schema,
         parts=parts,
         styles=Styles(package.read(parts.styles)) if parts.styles else None,
-        skipped=[],
     )
-    context.columns = _map_columns(context)
+    context.columns = map_columns(context)
+    context.types = {col: sheet_schema.column(key).type for key, col in context.columns.items()}
     new_rows = _new_rows(context, changes.appends)
     updated, row_updates = _route_updates(context, changes, new_rows)
-    skipped = context.skipped = []
-    edits = _update_rows(context, row_updates)
+    skipped: list[Skipped] = []
+    edits = update_rows(context, row_updates, skipped)
     context.shared = None  # read for the last time: free it before the sheet is rebuilt
     if not new_rows and not edits:
         return {}, updated, skipped  # every cell already held its new value, or was declined
@@ -162,63 +116,10 @@ def _check_changes(sheet: Sheet, changes: Changes) -> None:
             raise ValueError(f"column {update.column!r} belongs to {column.owner}, not the service")
 
 
-def _normalise(header: str) -> str:
-    return " ".join(header.split()).casefold()
-
-
-def _map_columns(context: _Context) -> dict[str, int]:
-    area = context.table.area
-    row = context.sheet.row(area.first_row)
-    cells = [c for c in (row.cells if row else ()) if area.first_col <= c.col <= area.last_col]
-    shared = _shared_for(context, cells)
-    found: dict[str, int] = {}
-    for cell in cells:
-        text = cell_text(cell, shared)
-        if text:
-            found.setdefault(_normalise(text), cell.col)
-    columns = {
-        column.key: found[_normalise(column.header)]
-        for column in context.schema.columns
-        if _normalise(column.header) in found
-    }
-    if "service_key" not in columns:
-        header = context.schema.column("service_key").header
-        raise WorkbookUnsafe(
-            f"In der Tabelle {context.table.name!r} fehlt die Spalte {header!r}. Ohne sie kann "
-            "der Dienst doppelte Einträge nicht erkennen und schreibt nichts. Bitte die Spalte "
-            "wiederherstellen (Kopfzeile genau so benennen, sie darf ausgeblendet sein)."
-        )
-    return columns
-
-
-def _shared_for(context: _Context, cells: Iterable[Cell]) -> dict[int, str]:
-    refs = (shared_index(cell.attrs.get("t", "n"), cell.inner) for cell in cells)
-    return shared_strings(context.shared, {index for index in refs if index is not None})
-
-
-def _column_texts(context: _Context, key: str) -> list[tuple[int, str]]:
-    """(row, text) of every filled cell of a column below the header. Streams the column and
-    keeps only small tuples: on 50,000 rows, Cell objects would cost tens of MiB."""
-    header_row = context.table.area.first_row
-    texts: list[tuple[int, str]] = []
-    pending: list[tuple[int, int]] = []  # (row, shared string index)
-    for row, kind, inner in context.sheet.column_values(context.columns[key]):
-        if row <= header_row:
-            continue
-        index = shared_index(kind, inner)
-        if index is not None:
-            pending.append((row, index))
-        elif (text := value_text(kind, inner, {})) and text.strip():
-            texts.append((row, text.strip()))
-    shared = shared_strings(context.shared, {index for _, index in pending})
-    texts += [(row, text.strip()) for row, index in pending if (text := shared.get(index, ""))]
-    return [(row, text) for row, text in texts if text]
-
-
-def _new_rows(context: _Context, appends: tuple[NewRow, ...]) -> list[dict[str, CellValue]]:
+def _new_rows(context: WriteContext, appends: tuple[NewRow, ...]) -> list[dict[str, CellValue]]:
     if not appends:
         return []
-    present = {text for _, text in _column_texts(context, "service_key")}
+    present = {text for _, text in column_texts(context, "service_key")}
     rows: list[dict[str, CellValue]] = []
     for new in appends:
         key = new.service_key.strip()
@@ -230,7 +131,7 @@ def _new_rows(context: _Context, appends: tuple[NewRow, ...]) -> list[dict[str, 
 
 
 def _route_updates(
-    context: _Context, changes: Changes, new_rows: list[dict[str, CellValue]]
+    context: WriteContext, changes: Changes, new_rows: list[dict[str, CellValue]]
 ) -> tuple[int, dict[int, dict[int, CellValue]]]:
     """Apply updates to rows being appended; group the rest by sheet row. Returns the count of
     updates that found their row, and {row: {column: value}}."""
@@ -243,7 +144,7 @@ def _route_updates(
             "findet die Anfragen nur über ihre Nummer. Bitte die Spalte wiederherstellen."
         )
     rows_by_nr: dict[str, list[int]] = {}
-    for row, text in _column_texts(context, "nr"):
+    for row, text in column_texts(context, "nr"):
         rows_by_nr.setdefault(text, []).append(row)
     new_by_nr = {str(values.get("nr", "")).strip(): values for values in new_rows}
     updated = 0
@@ -266,7 +167,7 @@ def _route_updates(
 # --- appending ------------------------------------------------------------------------------
 
 
-def _append(context: _Context, new_rows: list[dict[str, CellValue]], edits: list[Edit]) -> int:
+def _append(context: WriteContext, new_rows: list[dict[str, CellValue]], edits: list[Edit]) -> int:
     """Queue the edits that write `new_rows` below the last filled table row; return the
     table's new last row."""
     sheet, table = context.sheet, context.table
@@ -309,7 +210,7 @@ def _append(context: _Context, new_rows: list[dict[str, CellValue]], edits: list
     return max(area.last_row, last)
 
 
-def _last_filled_row(context: _Context) -> tuple[int, dict[int, RowXml]]:
+def _last_filled_row(context: WriteContext) -> tuple[int, dict[int, RowXml]]:
     """The last table row with content, and every row after it (empty or styled only).
 
     Raises WorkbookUnsafe when a row below the table has content in the table's columns."""
@@ -330,7 +231,7 @@ def _last_filled_row(context: _Context) -> tuple[int, dict[int, RowXml]]:
     return area.first_row, rows
 
 
-def _refuse_blocked(context: _Context, target: Area, what: str) -> None:
+def _refuse_blocked(context: WriteContext, target: Area, what: str) -> None:
     for blocked, kind in context.sheet.blocked_areas():
         if blocked.overlaps(target):
             raise WorkbookUnsafe(
@@ -340,7 +241,7 @@ def _refuse_blocked(context: _Context, target: Area, what: str) -> None:
             )
 
 
-def _template_styles(context: _Context, above: RowXml | None) -> dict[int, str]:
+def _template_styles(context: WriteContext, above: RowXml | None) -> dict[int, str]:
     """The style of each table column for new rows: the last filled row's, else the column's
     default style."""
     area = context.table.area
@@ -355,7 +256,7 @@ def _template_styles(context: _Context, above: RowXml | None) -> dict[int, str]:
 
 
 def _render_new_row(
-    context: _Context,
+    context: WriteContext,
     number: int,
     values: dict[int, CellValue],
     template: dict[int, str],
@@ -388,59 +289,3 @@ def _render_new_row(
     attrs = existing.attrs if existing else {}
     trailer = existing.trailer if existing else b""
     return render_row(number, attrs, cells, trailer)
-
-
-# --- updating -------------------------------------------------------------------------------
-
-
-def _update_rows(context: _Context, by_row: dict[int, dict[int, CellValue]]) -> list[Edit]:
-    """Rewrite the rows whose cells change; a cell that must not be written (a formula, a
-    merged cell, staff's text in a shared column) is left as it is and reported."""
-    edits: list[Edit] = []
-    by_col = {col: key for key, col in context.columns.items()}
-    blocked = context.sheet.blocked_areas()
-    nr_col = context.columns.get("nr")
-    rows = list(context.sheet.rows_at(sorted(by_row)))
-    shared = _shared_for(context, (cell for row in rows for cell in row.cells))
-    for row in rows:
-        number, values = row.number, _changed(context, row, by_row[row.number])
-        nr_cell = row.cell(nr_col) if nr_col else None
-        nr = (cell_text(nr_cell, shared) or "").strip() if nr_cell else ""
-        for col in list(values):
-            column = context.schema.column(by_col[col])
-            why = declined(row.cell(col), column, Area(col, number, col, number), blocked, shared)
-            if why is not None:
-                assert context.skipped is not None
-                context.skipped.append(
-                    Skipped(
-                        nr,
-                        column.key,
-                        column.header,
-                        f"{col_letters(col)}{number}",
-                        values.pop(col),
-                        why,
-                    )
-                )
-        if not values:
-            continue
-        cells = []
-        for col in sorted({c.col for c in row.cells} | set(values)):
-            cell = row.cell(col)
-            if col not in values:
-                cells.append(cell.raw if cell else b"")
-                continue
-            style = (cell.attrs.get("s") if cell else None) or context.sheet.column_style(col)
-            cells.append(context.cell(f"{col_letters(col)}{number}", style, values[col]))
-        edits.append((row.start, row.end, render_row(number, row.attrs, cells, row.trailer)))
-    return edits
-
-
-def _changed(context: _Context, row: RowXml, values: dict[int, CellValue]) -> dict[int, CellValue]:
-    """The values that differ from what the row shows: an unchanged cell is not rewritten."""
-    changed = {}
-    for col, value in values.items():
-        cell = row.cell(col)
-        kind, inner = (cell.attrs.get("t", "n"), cell.inner) if cell else ("n", None)
-        if not holds(kind, inner, value, context.date1904):
-            changed[col] = value
-    return changed

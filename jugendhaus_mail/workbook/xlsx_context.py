@@ -1,0 +1,104 @@
+"""What one write knows about the workbook: the sheet text, the request table, where each
+schema column is, the shared strings and the cell formats; and how a cell is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from jugendhaus_mail.errors import WorkbookUnsafe
+from jugendhaus_mail.workbook.model import CellValue
+from jugendhaus_mail.workbook.schema import Sheet
+from jugendhaus_mail.workbook.xlsx_cells import (
+    cell_xml,
+    looks_like_formula,
+    shared_index,
+    shared_strings,
+    value_text,
+)
+from jugendhaus_mail.workbook.xlsx_sheet import Cell, SheetText, cell_text, split_ref
+from jugendhaus_mail.workbook.xlsx_styles import DATE_FORMATS, Styles
+from jugendhaus_mail.workbook.xlsx_zip import TableInfo, WorkbookParts
+
+
+@dataclass
+class WriteContext:
+    """What one call knows about the workbook."""
+
+    sheet: SheetText
+    table: TableInfo
+    columns: dict[str, int]  # schema key -> column index (only headers that were found)
+    shared: bytes | None
+    date1904: bool
+    schema: Sheet
+    parts: WorkbookParts
+    styles: Styles | None = None
+    types: dict[int, str] = field(default_factory=dict)  # column index -> schema type
+
+    def cell(self, ref: str, style: str | None, value: CellValue) -> bytes:
+        """One cell, its style adjusted: a date format for dates where the style shows none,
+        and quotePrefix for text that Excel would otherwise take as a formula when edited."""
+        if self.styles is not None:
+            col = split_ref(ref)[0]
+            if isinstance(value, date) and not isinstance(value, bool):
+                default = "datetime" if isinstance(value, datetime) else "date"
+                kind = self.types.get(col) or default
+                if kind in DATE_FORMATS:
+                    style = self.styles.dated(style, kind)
+            elif looks_like_formula(value):
+                style = self.styles.quoted(style)
+        return cell_xml(ref, style, value, self.date1904)
+
+
+def _normalise(header: str) -> str:
+    return " ".join(header.split()).casefold()
+
+
+def map_columns(context: WriteContext) -> dict[str, int]:
+    area = context.table.area
+    row = context.sheet.row(area.first_row)
+    cells = [c for c in (row.cells if row else ()) if area.first_col <= c.col <= area.last_col]
+    shared = shared_for(context, cells)
+    found: dict[str, int] = {}
+    for cell in cells:
+        text = cell_text(cell, shared)
+        if text:
+            found.setdefault(_normalise(text), cell.col)
+    columns = {
+        column.key: found[_normalise(column.header)]
+        for column in context.schema.columns
+        if _normalise(column.header) in found
+    }
+    if "service_key" not in columns:
+        header = context.schema.column("service_key").header
+        raise WorkbookUnsafe(
+            f"In der Tabelle {context.table.name!r} fehlt die Spalte {header!r}. Ohne sie kann "
+            "der Dienst doppelte Einträge nicht erkennen und schreibt nichts. Bitte die Spalte "
+            "wiederherstellen (Kopfzeile genau so benennen, sie darf ausgeblendet sein)."
+        )
+    return columns
+
+
+def shared_for(context: WriteContext, cells: Iterable[Cell]) -> dict[int, str]:
+    refs = (shared_index(cell.attrs.get("t", "n"), cell.inner) for cell in cells)
+    return shared_strings(context.shared, {index for index in refs if index is not None})
+
+
+def column_texts(context: WriteContext, key: str) -> list[tuple[int, str]]:
+    """(row, text) of every filled cell of a column below the header. Streams the column and
+    keeps only small tuples: on 50,000 rows, Cell objects would cost tens of MiB."""
+    header_row = context.table.area.first_row
+    texts: list[tuple[int, str]] = []
+    pending: list[tuple[int, int]] = []  # (row, shared string index)
+    for row, kind, inner in context.sheet.column_values(context.columns[key]):
+        if row <= header_row:
+            continue
+        index = shared_index(kind, inner)
+        if index is not None:
+            pending.append((row, index))
+        elif (text := value_text(kind, inner, {})) and text.strip():
+            texts.append((row, text.strip()))
+    shared = shared_strings(context.shared, {index for _, index in pending})
+    texts += [(row, text.strip()) for row, index in pending if (text := shared.get(index, ""))]
+    return [(row, text) for row, text in texts if text]
