@@ -100,6 +100,7 @@ class MailSettings:
     team_address: str = ""
     internal_domains: tuple[str, ...] = ()
     admin_address: str = ""
+    from_name: str = ""  # display name in From; "" = the office's name
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,12 @@ class WatchdogSettings:
 
 
 @dataclass(frozen=True)
+class LetterSettings:
+    notice_working_days: int = 3  # a home visit announced later than this is warned about
+    file_mode: int | None = None  # letter files' permissions; None = the folder's usual (umask)
+
+
+@dataclass(frozen=True)
 class RetentionSettings:
     months: int = 0  # clear personal columns this many months after "Fallende am"; 0 = off
 
@@ -155,6 +162,7 @@ class Settings:
     templates_dir: Path | None = None
     watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    letters: LetterSettings = field(default_factory=LetterSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -505,6 +513,7 @@ SECTIONS = (
     "templates",
     "watchdog",
     "retention",
+    "letters",
 )
 
 
@@ -547,6 +556,7 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
         internal_domains=internal
         or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
         admin_address=mail_s.get("admin_address", "", str, _check_email),
+        from_name=mail_s.get("from_name", office.name, str, _check_display_name).strip(),
     )
     mail_s.done()
     deadlines_s = section("deadlines")
@@ -574,6 +584,9 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
     retention_s = section("retention")
     retention = RetentionSettings(months=retention_s.int_range("months", 0, 0, 240))
     retention_s.done()
+    letters_s = section("letters")
+    letters = _letters(letters_s)
+    letters_s.done()
     return Settings(
         config_path=source,
         office=office,
@@ -588,6 +601,26 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
         templates_dir=templates_dir,
         watchdog=watchdog,
         retention=retention,
+        letters=letters,
+    )
+
+
+def _check_display_name(value: str) -> str | None:
+    if any(ord(c) < 32 for c in value):
+        return "darf keinen Zeilenumbruch enthalten"
+    return None if value.strip() else "darf nicht leer sein"
+
+
+def _letters(section: _Section) -> LetterSettings:
+    mode_text = section.get(
+        "file_mode",
+        "",
+        str,
+        lambda v: None if re.fullmatch(r"0?[0-7]{3}", v) else 'erwartet z. B. "0640"',
+    )
+    return LetterSettings(
+        notice_working_days=section.int_range("notice_working_days", 3, 0, 30),
+        file_mode=int(mode_text, 8) if mode_text else None,
     )
 
 

@@ -79,7 +79,7 @@ def test_a_planned_visit_sends_the_announcement_once_to_the_visitors(
     text = docx_text(BytesIO(data))
     assert "Wir besuchen Sie am Dienstag, 24.03.2026, um 10:00 Uhr." in text
     assert "Große Straße 12\n18055 Rostock" in text and "Datum: 17.03.2026" in text
-    assert "Maike Köster, Telefon 0381 555 0313" in text
+    assert "Maike Köster, Telefon 0381\u00a0555\u00a00313" in text
     assert cell(site, "Ankündigung versandt am") == datetime(2026, 3, 17)
     # later cycles, also on other days, send nothing new
     before = len(outgoing(site))
@@ -148,7 +148,7 @@ def test_not_met_sends_the_letterbox_letter_once(
     assert filename == "2026-0001-nicht-angetroffen.docx"
     text = docx_text(BytesIO(data))
     assert "waren am Dienstag, 24.03.2026, bei Ihnen" in text
-    assert "Ihre Ansprechperson ist Lena Kowalski, Telefon 0381 555 0311." in text
+    assert "Ihre Ansprechperson ist Lena Kowalski, Telefon 0381\u00a0555\u00a00311." in text
     assert len(letters(site, "hausbesuch")) == 1  # the announcement was not sent again
     assert_nothing_private(site, caplog)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,8 +18,11 @@ def run(args: argparse.Namespace) -> int:
     app = app_from_args(args)
     letter = make_letter(app, args.nr, args.kind)
     target = output_path(args.out, letter)
-    _write(target, render_letter(letter, app.settings.templates_dir))
+    mode = file_mode(app.settings.letters.file_mode)
+    _write(target, render_letter(letter, app.settings.templates_dir), mode)
     print(f"Brief „{letter.title}“ zu Nr. {letter.nr} geschrieben: {target}")
+    if letter.warning:
+        print(letter.warning, file=sys.stderr)
     pdf = target.with_suffix(".pdf")
     stale = _remove_stale(pdf)
     soffice = find_soffice()
@@ -32,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         convert_to_pdf(target, soffice)
+        os.chmod(pdf, mode)
     except PdfError as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 1
@@ -56,12 +61,22 @@ def output_path(out: Path, letter: Letter) -> Path:
     return out
 
 
-def _write(target: Path, data: bytes) -> None:
+def file_mode(configured: int | None) -> int:
+    """`[letters] file_mode`, else what a new file in the folder normally gets (0666 minus the
+    umask): colleagues on the share must be able to open the letter to print it."""
+    if configured is not None:
+        return configured
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write(target: Path, data: bytes, mode: int) -> None:
     """Write via a temporary file, so an open or half-written old letter is never left broken."""
     from jugendhaus_mail.fsync import write_durably
 
     try:
-        write_durably(target, data)
+        write_durably(target, data, mode)
     except OSError as exc:
         raise LetterError(
             f"{target} kann nicht geschrieben werden ({exc.strerror}); ist die Datei noch in "

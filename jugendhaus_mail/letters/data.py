@@ -64,6 +64,7 @@ class Letter:
     kind: str
     nr: str
     context: dict[str, object] = field(default_factory=dict)
+    warning: str = ""  # for staff, never in the letter: e.g. a home visit announced too late
 
     @property
     def title(self) -> str:
@@ -115,6 +116,8 @@ def build_letter(
             visit_staff_names=w.join_german([v.name for v in visitors]),
             contact=asdict(_contact(nr, row, staff_rows, settings, visitors)),
         )
+        warning = short_notice(nr, planned, settings, calendar, now)
+        return Letter(kind, nr, _scrubbed(context), warning)
     elif kind == "nicht-angetroffen":
         visitors = _optional_visitors(nr, row, staff_rows, settings)
         context.update(
@@ -127,6 +130,25 @@ def build_letter(
             next_office_hours=_next_office_hours(settings, calendar, now),
         )
     return Letter(kind, nr, _scrubbed(context))
+
+
+def short_notice(
+    nr: str, planned: datetime, settings: Settings, calendar: WorkCalendar, now: datetime
+) -> str:
+    """A warning when the visit is fewer than `[letters] notice_working_days` working days
+    after the letter's date: by post the announcement may arrive after the visit."""
+    needed = settings.letters.notice_working_days
+    letter_day = calendar.local_date(now)
+    between = calendar.working_days_between(letter_day, planned.date())
+    if between >= needed:
+        return ""
+    days = "Arbeitstag" if between == 1 else "Arbeitstage"
+    return (
+        f"Achtung: Der Hausbesuch zu Nr. {nr} am {w.weekday_date(planned.date())} liegt nur "
+        f"{max(between, 0)} {days} nach dem Briefdatum {w.german_date(letter_day)} (nötig sind "
+        f"{needed}). Per Post kommt die Ankündigung womöglich zu spät an. Bitte den Termin "
+        "verschieben oder den jungen Menschen zusätzlich anrufen."
+    )
 
 
 def planned_visit(nr: str, row: Row) -> datetime:
@@ -189,7 +211,7 @@ def staff_contact(
                     f"Nr. {nr}: für „{name}“ fehlt die Telefonnummer; bitte im Blatt {STAFF_SHEET} "
                     "die Spalte „Telefon“ füllen oder in der Konfiguration [office] phone setzen.",
                 )
-            return Contact(text_in(person, "name"), phone, text_in(person, "email"))
+            return Contact(text_in(person, "name"), w.unbreakable(phone), text_in(person, "email"))
     raise LetterDataMissing(
         column,
         f"Nr. {nr}: „{HEADERS[column]}“ nennt „{name}“; dieser Name steht nicht als aktive Person "
@@ -243,8 +265,9 @@ def _common(
         )
     return {
         "office_name": office.name,
-        "office_phone": office.phone.strip(),
+        "office_phone": w.unbreakable(office.phone.strip()),
         "letterhead": [line for line in office.letterhead if line.strip()] or [office.name],
+        "return_address": w.return_address(office.name, office.letterhead),
         "date": w.german_date(calendar.local_date(now)),
         "nr": nr,
         "client_name": name,

@@ -123,6 +123,7 @@ def _queue(
         letter_title=letter.title,
         filename=letter.filename,
         recipient_name=join_german([p.name for p in people]) if len(people) <= 3 else "",
+        warning=letter.warning,
     )
     attachment = (letter.filename, data, DOCX_MIME)
     return outbox.queue(key, mail, [p.email for p in people], attachments=(attachment,))

@@ -35,6 +35,20 @@ def join_german(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " und " + items[-1]
 
 
+def unbreakable(phone: str) -> str:
+    """A phone number that never breaks over two lines: non-breaking spaces and hyphens."""
+    return phone.replace(" ", "\u00a0").replace("-", "\u2011")
+
+
+def return_address(office_name: str, letterhead: Sequence[str]) -> str:
+    """The small line above the window address: the letterhead line with a postcode
+    ("Jugendhaus Rostock · Kopernikusstraße 1a · 18057 Rostock"), else the office's name."""
+    for line in letterhead:
+        if _PLZ.search(line):
+            return " · ".join(part.strip() for part in line.split(",") if part.strip())
+    return office_name
+
+
 def time_range(item: TimeRange) -> str:
     return f"{clock(item.start)}–{clock(item.end)}"
 
