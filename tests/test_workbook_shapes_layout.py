@@ -23,7 +23,7 @@ from xlsx_fixtures import TABLE, edit_part, members, run_libreoffice
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.migrate import migrate_bytes, migrate_workbook
-from jugendhaus_mail.workbook.model import CellValue, Changes, NewRow
+from jugendhaus_mail.workbook.model import CellUpdate, CellValue, Changes, NewRow
 from jugendhaus_mail.workbook.reader import read_snapshot
 from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import WorkbookStore
@@ -150,6 +150,18 @@ def test_dates_get_a_date_format_where_no_row_gives_one() -> None:
     due = ws.cell(2, column(ws, "Frist Ansprechpartner"))
     assert due.value == datetime(2026, 11, 2) and due.number_format == "DD.MM.YYYY"
     assert ws.cell(2, column(ws, "Anhänge")).number_format == "General"
+
+
+def test_an_updated_deadline_gets_a_date_format_too() -> None:
+    workbook, _ws, _table = staff_sheet(rows=1)
+    out = apply_changes(
+        saved(workbook),
+        SCHEMA,
+        Changes(updates=(CellUpdate("2026-0001", "contact_due", date(2026, 4, 9)),)),
+    )[0]
+    ws = reopen(out)
+    due = ws.cell(2, column(ws, "Frist Ansprechpartner"))
+    assert due.value == datetime(2026, 4, 9) and due.number_format == "DD.MM.YYYY"
 
 
 def test_a_date_format_staff_chose_is_kept() -> None:

@@ -193,6 +193,14 @@ def test_check_says_why_rows_wait(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "verbundene Zelle" in waiting and "B2:C2" in waiting
     assert "geöffnet oder gesperrt?" not in waiting
 
+    workbook = openpyxl.load_workbook(site.workbook)  # staff resolve the merged cells
+    workbook["Anfragen"].unmerge_cells("B2:C2")
+    workbook.save(site.workbook)
+    site.run("poll", now="2026-03-10T08:10")
+    assert [r["Nr."].value for r in site.requests()] == ["2026-0001"]  # the row waited
+    site.run("check", now="2026-03-10T08:15")
+    assert "warten seit" not in capsys.readouterr().out
+
 
 def test_check_lists_the_cells_an_update_kept(
     tmp_path: Path, typed: bytes, capsys: pytest.CaptureFixture[str]
