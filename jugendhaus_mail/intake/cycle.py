@@ -40,8 +40,8 @@ from jugendhaus_mail.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 
-_CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4})$")
-_CASE_IN_SUBJECT = re.compile(r"\[(\d{4}-\d{4})\]")
+_CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
+_CASE_IN_SUBJECT = re.compile(r"\[(\d{4}-\d{4,6})\]")
 
 OUTCOME_LABELS = {
     "request": "erfasst",

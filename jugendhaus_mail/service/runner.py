@@ -31,6 +31,7 @@ from jugendhaus_mail.service.health import (
     save_status,
 )
 from jugendhaus_mail.service.scheduler import remember_run
+from jugendhaus_mail.state import StateDamaged
 from jugendhaus_mail.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ class Runner:
         except (Skipped, MailboxBlocked) as exc:
             result, detail = SKIPPED, str(exc)
             log.info("%s übersprungen: %s", label, detail)
+        except StateDamaged as exc:
+            # Nothing can be recorded safely: stop (the CLI prints the line, exit 2) and tell
+            # the admin by a mail sent without the database, if the mailbox lets us.
+            log.critical("%s", exc)
+            alarm_without_state(app, str(exc))
+            raise
         except JugendhausError as exc:
             result, detail = FAILED, str(exc)
             log.error("%s fehlgeschlagen: %s", label, detail)
@@ -183,6 +190,44 @@ _OUTCOMES = {
     "recovered": "nachgeholt",
     "reply": "Antwort(en)",
 }
+
+
+def alarm_without_state(app: App, problem: str) -> bool:
+    """A watchdog mail to the admin sent straight through the mailbox (no outbox, no state);
+    True when it went out."""
+    from email.policy import SMTP
+
+    from jugendhaus_mail.mailbox import open_mailbox
+    from jugendhaus_mail.notify.outgoing import build_message
+    from jugendhaus_mail.notify.render import MailRenderer, WatchdogMail
+
+    mail = app.settings.mail
+    if not mail.admin_address:
+        return False
+    try:
+        rendered = MailRenderer.from_settings(app.settings).render_mail(
+            WatchdogMail(
+                problem="Die Zustandsdatenbank ist beschädigt; der Dienst hat angehalten.",
+                what_to_do=problem,
+                since=app.now,
+            )
+        )
+        message = build_message(
+            rendered,
+            sender=mail.team_address,
+            to=[mail.admin_address],
+            now=app.now,
+            domain=mail.team_address.split("@")[-1],
+        )
+        with open_mailbox(app.settings) as mailbox:
+            mailbox.send(message)
+    except Exception as exc:  # the stop line is the message that counts
+        log.error("Warnmail an %s nicht versandt (%s)", mail.admin_address, type(exc).__name__)
+        return False
+    log.info(
+        "Warnmail an %s versandt (%d Bytes)", mail.admin_address, len(message.as_bytes(policy=SMTP))
+    )
+    return True
 
 
 def describe_unexpected(exc: BaseException) -> str:
