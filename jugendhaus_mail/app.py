@@ -34,6 +34,7 @@ class App:
                 backup_dir=self.settings.state_dir / "backups",
                 backups=self.settings.workbook.backups,
                 status_file=self.settings.state_dir / STATUS_FILE,
+                timezone=self.settings.office.timezone,
             )
         return self._stores[str(path)]
 
@@ -63,6 +64,7 @@ def configure_logging(settings: Settings, *, verbose: bool = False) -> None:
     level = getattr(logging, settings.logging.level)
     logsetup.install(
         level,
+        timezone=settings.office.timezone,
         console_level=level if verbose else max(level, logging.WARNING),
         file=settings.logging.file,
         json_lines=settings.logging.json,

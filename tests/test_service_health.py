@@ -96,7 +96,7 @@ def test_a_failed_job_and_an_overdue_intake_make_check_fail(
     )
     status = json.loads((site.root / "state" / "status.json").read_text(encoding="utf-8"))
     assert status["jobs"]["intake"]["failures_in_a_row"] == 1
-    assert status["last_error"].startswith("Abruf des Postfachs, 2026-03-30T07:20:00+00:00: ")
+    assert status["last_error"].startswith("Abruf des Postfachs, 30.03.2026 09:20: ")  # office time
 
     (site.root / "weg").rename(site.maildir)
     clock.moment = utc(2026, 3, 30, 7, 50)

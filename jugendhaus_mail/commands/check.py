@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from jugendhaus_mail.app import App, app_from_args
 from jugendhaus_mail.config import Settings
@@ -167,6 +167,7 @@ def check_workbook(app: App) -> list[tuple[bool, str]]:
             )
     lock = find_lock(path)
     if lock is not None:
+        # as the lock file says it: LibreOffice writes the opening PC's wall-clock time
         since = lock.since.strftime("%d.%m.%Y %H:%M") if lock.since else "unbekannt"
         lines.append(
             (
@@ -322,7 +323,8 @@ def check_state(app: App) -> list[tuple[bool, str]]:
             )
         )
     for received, reason, _key in aside:
-        lines.append((True, f"Nicht erfasst (Eingang {received[:16].replace('T', ' ')}): {reason}"))
+        at = datetime.fromisoformat(received).astimezone(app.calendar.tz)
+        lines.append((True, f"Nicht erfasst (Eingang {at:%d.%m.%Y %H:%M}): {reason}"))
     for kept in workbook_status(app.settings.state_dir / STATUS_FILE).skipped:
         lines.append((True, f"Von Hand Eingetragenes nicht überschrieben – {kept}"))
     return lines

@@ -51,6 +51,7 @@ class Status:
     last_error: str | None = None  # "job, moment: message"
     auth_blocked_until: str | None = None
     alerts: list[str] = field(default_factory=list)  # problems the watchdog has reported
+    timezone: str = "Europe/Berlin"  # the office's: every time in the file is written in it
 
     def job(self, name: str) -> JobState:
         return self.jobs.setdefault(name, JobState())
@@ -64,7 +65,8 @@ class Status:
         elif result == FAILED:
             job.failures_in_a_row += 1
             job.failures_total += 1
-            self.last_error = f"{JOB_LABELS.get(name, name)}, {at.isoformat()}: {detail}"
+            local = at.astimezone(ZoneInfo(self.timezone))
+            self.last_error = f"{JOB_LABELS.get(name, name)}, {local:%d.%m.%Y %H:%M}: {detail}"
 
 
 def refresh_from_state(status: Status, state: StateDB) -> None:
@@ -96,12 +98,28 @@ def load_status(settings: Settings) -> Status | None:
 
 
 def save_status(settings: Settings, status: Status, now: datetime) -> None:
+    """Write the file; its times are office time with the offset (`2026-03-30T09:00:00+02:00`),
+    as people reading it expect, and still exact for programs."""
     status.updated = now.isoformat()
+    status.timezone = settings.office.timezone
+    zone = ZoneInfo(status.timezone)
+    data = asdict(status)
+    for key in ("started", "updated", "pending_since", "auth_blocked_until"):
+        data[key] = _office_iso(data[key], zone)
+    for job in data["jobs"].values():
+        for key in ("last_run", "last_success"):
+            job[key] = _office_iso(job[key], zone)
     path = status_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     from jugendhaus_mail.fsync import write_durably
 
-    write_durably(path, json.dumps(asdict(status), ensure_ascii=False, indent=1).encode("utf-8"))
+    write_durably(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def _office_iso(value: str | None, zone: ZoneInfo) -> str | None:
+    if not value:
+        return value
+    return datetime.fromisoformat(value).astimezone(zone).isoformat()
 
 
 def intake_overdue(status: Status, settings: Settings, now: datetime) -> timedelta | None:

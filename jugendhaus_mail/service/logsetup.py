@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 OWN_LOGGER = "jugendhaus_mail"
 MAX_BYTES = 5 * 1024 * 1024
@@ -31,10 +32,23 @@ class OwnDetailOnly(logging.Filter):
         return record.name == OWN_LOGGER or record.name.startswith(OWN_LOGGER + ".")
 
 
-class JsonLines(logging.Formatter):
+class OfficeTime(logging.Formatter):
+    """Times in the office's zone, whatever zone the server runs in (often UTC)."""
+
+    def __init__(self, fmt: str | None = None, *, zone: tzinfo) -> None:
+        super().__init__(fmt)
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
+        return f"{moment:{datefmt or '%Y-%m-%d %H:%M:%S'}},{int(record.msecs):03d}"
+
+
+class JsonLines(OfficeTime):
     def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": moment.isoformat(timespec="milliseconds"),  # with the offset
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -45,9 +59,16 @@ class JsonLines(logging.Formatter):
 
 
 def install(
-    level: int, *, console_level: int, file: Path | None, json_lines: bool, console: bool
+    level: int,
+    *,
+    console_level: int,
+    file: Path | None,
+    json_lines: bool,
+    console: bool,
+    timezone: str = "Europe/Berlin",
 ) -> None:
     """Replace this program's handlers on the root logger (calling it again reconfigures)."""
+    zone = ZoneInfo(timezone)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(old)
@@ -55,7 +76,7 @@ def install(
     levels = []
     if console:
         handler: logging.Handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(OfficeTime(TEXT_FORMAT, zone=zone))
         _add(root, handler, console_level)
         levels.append(console_level)
     if file is not None:
@@ -63,7 +84,9 @@ def install(
         handler = logging.handlers.RotatingFileHandler(
             file, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
         )
-        handler.setFormatter(JsonLines() if json_lines else logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(
+            JsonLines(zone=zone) if json_lines else OfficeTime(TEXT_FORMAT, zone=zone)
+        )
         _add(root, handler, level)
         levels.append(level)
     root.setLevel(min(levels, default=level))

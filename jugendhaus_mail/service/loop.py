@@ -213,6 +213,7 @@ class Service:
         status.started = self.clock.now().isoformat()
         status.pid = os.getpid()
         status.running = True
+        status.timezone = self.settings.office.timezone
         return status
 
     def _announce(self) -> None:

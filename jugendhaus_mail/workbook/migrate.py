@@ -79,7 +79,10 @@ def migrate_for(app: App) -> Migration:
     if not path.exists():
         return Migration(())
     result = migrate_workbook(
-        path, load_schema(), backup_dir=app.settings.state_dir / "backups", now=app.now
+        path,
+        load_schema(),
+        backup_dir=app.settings.state_dir / "backups",
+        now=app.now.astimezone(app.calendar.tz),  # the backup's name in office time
     )
     if result.added:
         columns = ", ".join(f"{sheet}: {header}" for sheet, header in result.added)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_durably, write_new
@@ -64,6 +65,7 @@ class WorkbookStore:
         sleep: Callable[[float], None] = time.sleep,
         before_replace: Callable[[], None] | None = None,
         status_file: Path | None = None,
+        timezone: str | None = None,
     ) -> None:
         """`before_replace` runs after the temp file is verified, right before the final
         checks; tests use it to change the workbook "while the service works".
@@ -72,6 +74,8 @@ class WorkbookStore:
         file, the replace and the lock files are next to the target, and the link stays."""
         self.path = path.resolve()
         self.schema = schema
+        # backup names in office time, as staff read them (None: the time as given)
+        self.zone = ZoneInfo(timezone) if timezone else None
         self.status_file = status_file
         self.backup_dir = backup_dir
         self.backups = backups
@@ -210,7 +214,8 @@ class WorkbookStore:
     def _backup(self, data: bytes, now: datetime) -> Path | None:
         if self.backups <= 0:
             return None
-        stem = f"{self.path.stem}.{now:%Y-%m-%d_%H-%M-%S}"
+        local = now.astimezone(self.zone) if self.zone else now
+        stem = f"{self.path.stem}.{local:%Y-%m-%d_%H-%M-%S}"
         try:
             self.backup_dir.mkdir(parents=True, exist_ok=True)
             target = self._unused_backup_name(stem)
