@@ -3,9 +3,11 @@
 Order of durable steps, chosen so that a crash at any instant loses nothing and doubles nothing:
 
 1. read the workbook once (fast reader): staff, existing case numbers, keys already written;
-2. per mail: parse, classify, and record the outcome in the state database (one transaction,
-   the case number allocated in it); only then file the mail into `Erfasst`/`Nicht erfasst`.
-   A mail seen again (crash before the move) is recognised by its key and only filed;
+2. per mail, in order of receipt (so numbers follow `Eingang`): parse, classify, and record the
+   outcome in the state database (one transaction, the case number allocated in it); only then
+   file the mail into `Erfasst`/`Nicht erfasst`. A mail seen again (crash before the move) is
+   recognised by its key (Message-ID and content digest, see `ledger`) and only filed; a mail
+   already handled in this run is a duplicate, never "recovered";
 3. write every pending row in one workbook save. A row whose key is already in the workbook
    (crash after the save) is not written again; the database is then brought up to date.
 """
