@@ -1,6 +1,6 @@
 """The timetable of `run`, driven by an injected clock: no test here waits for real time.
 
-The `schedule` library registers and orders the jobs; the clock decides what time it is. Days
+The timetable registers and orders the jobs; the clock decides what time it is. Days
 are in Europe/Berlin (DE-MV): Good Friday 3 April and Easter Monday 6 April 2026 are holidays;
 daylight saving time starts on Sunday 29 March 2026 and ends on Sunday 25 October 2026.
 """

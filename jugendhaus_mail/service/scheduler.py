@@ -1,26 +1,24 @@
-"""The timetable of `run`, built on the `schedule` library but driven by our clock.
+"""The timetable of `run`: interval and daily jobs, driven by an injected clock.
 
-`schedule` 1.2 reads the machine's wall clock (`datetime.now()`, naive, in the machine's time
-zone) inside `Job`. A server often runs in UTC while the office lives in Europe/Berlin, and
-tests must not depend on the real time, so `ClockJob` asks the injected `Clock` instead and
-computes its next run as an aware moment: interval jobs run `interval` after the last run,
-daily jobs at HH:MM office time (correct across daylight saving changes). Everything else —
-registering with `every(...).do(...)`, ordering and `run_pending` — is the library's own.
-
-A job whose time passed while the machine slept runs once when it wakes (its next run is then
-computed from the new now, not by adding intervals until it catches up). At start, `missed`
-compares today's slots with the last run recorded in the state database, so a digest or
+The clock is a parameter, not the machine's wall clock: a server often runs in UTC while the
+office lives in Europe/Berlin, and tests must not depend on the real time. Interval jobs run
+`interval` after their last run; daily jobs at HH:MM office time (correct across daylight saving
+changes). A job whose time passed while the machine slept runs once when it wakes (its next run
+is then computed from the new now, not by adding intervals until it catches up). At start,
+`missed` compares today's slots with the last run recorded in the state database, so a digest or
 reminder missed while the service was stopped is also caught up once.
+
+This used to be built on the `schedule` library, but every part that mattered (what time it is,
+when a job runs next) had to replace the library's own; the forty lines below are all it needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from functools import partial
 from zoneinfo import ZoneInfo
-
-import schedule
 
 from jugendhaus_mail.service.clock import Clock
 from jugendhaus_mail.state import StateDB
@@ -28,14 +26,48 @@ from jugendhaus_mail.state import StateDB
 LAST_RUN_KEY = "service.last_run."
 
 
-class ClockScheduler(schedule.Scheduler):
+@dataclass
+class Job:
+    """One entry of the timetable: every `interval`, or daily at office time `at`."""
+
+    name: str
+    action: Callable[[], object]
+    interval: timedelta | None = None
+    at: time | None = None
+    next_run: datetime | None = None
+    last_run: datetime | None = None
+    tags: set[str] = field(default_factory=set)
+
+    def schedule_next(self, now: datetime, zone: ZoneInfo) -> None:
+        if self.at is not None:
+            self.next_run = next_slot(now, self.at, zone)
+        else:
+            assert self.interval is not None
+            self.next_run = now + self.interval
+
+
+class ClockScheduler:
     def __init__(self, clock: Clock, zone: ZoneInfo) -> None:
-        super().__init__()
         self.clock = clock
         self.zone = zone
+        self.jobs: list[Job] = []
 
-    def every(self, interval: int = 1) -> ClockJob:
-        return ClockJob(interval, self)
+    def add(self, job: Job) -> Job:
+        job.schedule_next(self.clock.now(), self.zone)
+        self.jobs.append(job)
+        return job
+
+    def run_pending(self) -> None:
+        """Run every job that is due, earliest first, each once."""
+        now = self.clock.now()
+        due = sorted(
+            (job for job in self.jobs if job.next_run is not None and job.next_run <= now),
+            key=lambda job: job.next_run or now,
+        )
+        for job in due:
+            job.action()
+            job.last_run = self.clock.now()
+            job.schedule_next(job.last_run, self.zone)
 
     def seconds_until_next(self) -> float | None:
         """Clock seconds until the earliest job is due (0 when one is due already)."""
@@ -43,35 +75,6 @@ class ClockScheduler(schedule.Scheduler):
         if not upcoming:
             return None
         return max(0.0, (min(upcoming) - self.clock.now()).total_seconds())
-
-
-class ClockJob(schedule.Job):
-    scheduler: ClockScheduler
-
-    def __init__(self, interval: int, scheduler: ClockScheduler) -> None:
-        super().__init__(interval, scheduler)
-        self.scheduler = scheduler
-
-    @property
-    def should_run(self) -> bool:
-        assert self.next_run is not None
-        return bool(self.scheduler.clock.now() >= self.next_run)
-
-    def run(self) -> Any:
-        assert self.job_func is not None
-        result = self.job_func()
-        self.last_run = self.scheduler.clock.now()
-        self._schedule_next_run()
-        return result
-
-    def _schedule_next_run(self) -> None:
-        now = self.scheduler.clock.now()
-        if self.at_time is not None and self.unit == "days":
-            self.next_run = next_slot(now, self.at_time, self.scheduler.zone)
-        elif self.unit in ("seconds", "minutes", "hours", "days"):
-            self.next_run = now + timedelta(**{self.unit: self.interval})
-        else:
-            raise schedule.ScheduleValueError(f"unsupported unit {self.unit!r}")
 
 
 def next_slot(now: datetime, at: time, zone: ZoneInfo) -> datetime:
@@ -122,8 +125,9 @@ def build_schedule(
 ) -> ClockScheduler:
     """Intake every `intake_minutes`; each timed job (name -> office times) daily at its times."""
     scheduler = ClockScheduler(clock, zone)
-    scheduler.every(intake_minutes).minutes.do(run, "intake").tag("intake")
+    interval = timedelta(minutes=intake_minutes)
+    scheduler.add(Job("intake", partial(run, "intake"), interval=interval, tags={"intake"}))
     for name, times in timed.items():
         for at in times:
-            scheduler.every().day.at(f"{at:%H:%M}").do(run, name).tag(name)
+            scheduler.add(Job(name, partial(run, name), at=at, tags={name}))
     return scheduler
