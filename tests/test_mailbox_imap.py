@@ -503,3 +503,24 @@ def test_plain_connection_logs_a_warning(
     with ImapMailbox(settings_for(tmp_path, server, security="none")) as mailbox:
         assert list(mailbox.list_new()) == []
     assert any("unverschlüsselt" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("security", ["tls", "none"])
+def test_a_password_with_umlauts_logs_in_with_authenticate_plain_utf8(
+    start: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str
+) -> None:
+    server = start()
+    password = "Jugendhaus-Grüße-ß€-2026"
+    server.deliver(request(1), datetime(2026, 3, 9, 8, tzinfo=UTC))  # the test's own ASCII login
+    passwd = server.root / "passwd"
+    passwd.write_text(f"{server.user}:{{PLAIN}}{password}:::::\n", encoding="utf-8")
+    time.sleep(1.1)  # Dovecot re-reads the file when its mtime (in seconds) changed
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    with open_mailbox(settings_for(tmp_path, server, security=security)) as mailbox:
+        assert [m.handle for m in mailbox.list_new()] != []
+    monkeypatch.setenv(PASSWORD_ENV, "Jugendhaus-Grüsse-falsch")
+    with (
+        pytest.raises(MailboxAuthError, match="abgelehnt"),
+        open_mailbox(settings_for(tmp_path, server, security=security)) as mailbox,
+    ):
+        list(mailbox.list_new())

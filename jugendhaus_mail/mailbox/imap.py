@@ -219,7 +219,10 @@ class ImapMailbox:
         try:
             if box.security == "starttls":
                 client.starttls(context)
-            client.login(box.username, password)
+            if (box.username + password).isascii():
+                client.login(box.username, password)
+            else:  # LOGIN is ASCII-only in imaplib: umlauts need AUTHENTICATE PLAIN (UTF-8)
+                client.plain_login(box.username, password)
         except BaseException:
             with suppress(IMAPClientError, OSError):
                 client.shutdown()

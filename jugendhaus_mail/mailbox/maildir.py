@@ -17,6 +17,7 @@ it as sent does not store it twice when the outbox hands it over again.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import logging
 import os
@@ -89,8 +90,9 @@ class MaildirMailbox:
 
     def move(self, handle: str, folder: Folder) -> None:
         target_dir = self._folder(folder) / "cur"
-        for sub in ("new", "cur"):
-            source = self.root / sub / handle
+        base = handle.partition(":2,")[0]
+        moved = sorted((self.root / "cur").glob(f"{glob.escape(base)}:2,*"))  # by Dovecot
+        for source in [self.root / "new" / handle, self.root / "cur" / handle, *moved]:
             try:  # a reader (Dovecot) may move it from new/ to cur/ at any moment
                 os.rename(source, target_dir / _with_info(handle))
             except FileNotFoundError:
