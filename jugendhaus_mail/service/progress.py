@@ -5,6 +5,10 @@ write), so everything the exactly-once design guarantees holds between batches. 
 stop after the current batch (a second Ctrl-C stops at once, which is safe as well); running
 `poll --backfill` again goes on where it stopped, because taken-in mail has left the inbox.
 
+Case numbers follow `Eingang` across batches: each cycle orders what it takes in by receipt,
+and every backend lists the oldest `batch_size` mails of the inbox first. A mail that enters the
+inbox after a later one was numbered gets the next free number; numbers are never reassigned.
+
 The bar goes to stderr and only to a terminal; elsewhere (a log, a pipe) only the summary is
 printed.
 """
