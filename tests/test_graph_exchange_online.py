@@ -339,3 +339,30 @@ def test_a_mail_over_the_tenants_size_limit_is_listed_and_the_rest_is_sent(
         "<erinnerung-3@jugendhaus.example>",
     ]
     assert send_posts(server) == 3  # the refused mail was not tried again
+
+
+def test_the_watchdog_reports_throttling_that_lasts_across_cycles_and_the_all_clear(
+    tmp_path: Path,
+) -> None:
+    from jugendhaus_mail.mailbox.retry import note_throttled_cycle
+    from jugendhaus_mail.service.health import Status
+    from jugendhaus_mail.service.watchdog import run_watchdog
+    from tests.site import STAFF, make_site, outgoing, set_staff
+
+    site = make_site(tmp_path / "site", 'admin_address = "it-jugendhaus@rostock.de"\n')
+    set_staff(site, STAFF)
+    settings = load_settings(site.config)
+    now = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
+    note_throttled_cycle(settings, throttled=True)
+    app = site.app(now)
+    with app.state() as state:  # one cut-short cycle is no news yet
+        assert "throttled" not in run_watchdog(app, state, Status()).raised
+    note_throttled_cycle(settings, throttled=True)
+    with app.state() as state:
+        assert "throttled" in run_watchdog(app, state, Status()).raised
+    alerts = [m.get_body(("plain",)).get_content() for m in outgoing(site)]  # type: ignore[union-attr]
+    assert any("drosselt den Dienst" in text and "2 Abrufe in Folge" in text for text in alerts)
+    note_throttled_cycle(settings, throttled=False)  # a cycle got through
+    app = site.app(now + timedelta(minutes=5))
+    with app.state() as state:
+        assert "throttled" in run_watchdog(app, state, Status()).cleared

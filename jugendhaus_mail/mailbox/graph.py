@@ -42,7 +42,8 @@ from urllib.parse import quote, urlsplit
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError, MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
-from jugendhaus_mail.mailbox.graph_auth import SECRET_EXPIRY_HINT, MsalTokenProvider, PinnedSession
+from jugendhaus_mail.mailbox.graph_auth import MsalTokenProvider
+from jugendhaus_mail.mailbox.graph_http import GraphHttp, error_code, json_of
 from jugendhaus_mail.mailbox.retry import (
     MailRefusedError,
     SendOutcomeUnknown,
@@ -60,13 +61,10 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
-TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 PAGE_SIZE = 100
 # Graph refuses requests over 4 MB; sendMail carries the MIME base64-encoded.
 MAX_SENDMAIL_BYTES = 4 * 1024 * 1024
-_THROTTLED = (429, 503, 504)
 LOOK_SECONDS = 15.0  # between two looks at the newest inbox mail while waiting
-IMMUTABLE_IDS = 'IdType="ImmutableId"'
 # Graph's answers when one mail is refused for good (too large, bad recipients, bad MIME).
 _REFUSED_SEND = (400, 413)
 
@@ -92,7 +90,7 @@ class GraphMailbox:
         self._user_url = f"{base}/users/{quote(mailbox.address)}"
         self._tokens = token_provider or MsalTokenProvider(settings)
         self._sleep = sleep
-        self._session: PinnedSession | None = None
+        self._web = GraphHttp(settings, self._tokens, self._host)
         self._folder_ids: dict[str, str] = {}
         self._poll_seconds = LOOK_SECONDS if poll_seconds is None else poll_seconds
         self._monotonic = monotonic
@@ -110,9 +108,7 @@ class GraphMailbox:
         self.close()
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        self._web.close()
         self._folder_ids.clear()
         if self._budget.exhausted or self._listed_whole_inbox:
             note_throttled_cycle(self._settings, throttled=self._budget.exhausted)
@@ -200,7 +196,7 @@ class GraphMailbox:
                 maybe_sent = not exc.throttled  # a throttled request was not taken
                 raise
             if response.status_code in _REFUSED_SEND:
-                code = _error_code(response)
+                code = error_code(response)
                 raise MailRefusedError(
                     f"Microsoft Graph nimmt die Nachricht nicht an (HTTP {response.status_code}"
                     + (f", {code}" if code else "")
@@ -231,7 +227,7 @@ class GraphMailbox:
             what="Gesendete Elemente prüfen",
             params={"$filter": f"internetMessageId eq '{escaped}'", "$select": "id"},
         )
-        return bool(_json(response, "Gesendete Elemente prüfen").get("value"))
+        return bool(json_of(response, "Gesendete Elemente prüfen").get("value"))
 
     # -- waiting for new mail (the service's early wake-up) --------------------------------
 
@@ -269,7 +265,7 @@ class GraphMailbox:
             "$orderby": "receivedDateTime desc",
             "$top": "1",
         }
-        page = _json(self._call("GET", url, what=what, params=params), what)
+        page = json_of(self._call("GET", url, what=what, params=params), what)
         try:
             found = [(_parse_time(m["receivedDateTime"]), str(m["id"])) for m in page["value"]]
         except (KeyError, TypeError, ValueError):
@@ -282,7 +278,7 @@ class GraphMailbox:
         self._retry(self._tokens, "Anmeldung")
 
     def inbox_count(self) -> int:
-        folder = self._get_json(
+        folder = self._getjson_of(
             f"{self._user_url}/mailFolders/inbox",
             {"$select": "totalItemCount"},
             what="Posteingang lesen",
@@ -307,7 +303,7 @@ class GraphMailbox:
         }
         found: list[tuple[str, datetime]] = []
         while url and len(found) < limit:
-            page = self._get_json(url, params, what="Posteingang lesen")
+            page = self._getjson_of(url, params, what="Posteingang lesen")
             found += [
                 (str(m["id"]), _parse_time(str(m["receivedDateTime"]))) for m in page["value"]
             ]
@@ -339,8 +335,8 @@ class GraphMailbox:
             return False
         if not self._inbox_id:
             url = f"{self._user_url}/mailFolders/inbox"
-            self._inbox_id = str(self._get_json(url, {"$select": "id"}, what=what).get("id", ""))
-        return _json(response, what).get("parentFolderId") == self._inbox_id
+            self._inbox_id = str(self._getjson_of(url, {"$select": "id"}, what=what).get("id", ""))
+        return json_of(response, what).get("parentFolderId") == self._inbox_id
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -351,7 +347,7 @@ class GraphMailbox:
 
     def _find_folder(self, name: str) -> str | None:
         escaped = name.replace("'", "''")
-        page = self._get_json(
+        page = self._getjson_of(
             f"{self._user_url}/mailFolders/inbox/childFolders",
             {"$filter": f"displayName eq '{escaped}'", "$select": "id,displayName"},
             what=f"Ordner „{name}“ suchen",
@@ -374,14 +370,14 @@ class GraphMailbox:
             if found is None:
                 raise MailboxError(f"Ordner „{name}“ anlegen: Graph meldet einen Konflikt.")
             return found
-        return str(_json(response, f"Ordner „{name}“ anlegen")["id"])
+        return str(json_of(response, f"Ordner „{name}“ anlegen")["id"])
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _get_json(self, url: str, params: dict[str, str] | None, *, what: str) -> dict[str, Any]:
+    def _getjson_of(self, url: str, params: dict[str, str] | None, *, what: str) -> dict[str, Any]:
         # Parsed inside the retried operation: a body cut off mid-transfer is worth a retry.
         return self._retry(
-            lambda: _json(self._call("GET", url, what=what, params=params), what), what
+            lambda: json_of(self._call("GET", url, what=what, params=params), what), what
         )
 
     def _request(
@@ -425,97 +421,16 @@ class GraphMailbox:
         content_type: str | None = None,
         allowed: tuple[int, ...] = (),
     ) -> requests.Response:
-        """One request without retries (but once more with a new token after a 401);
-        failures become the domain's exceptions."""
-        response = self._send_once(method, url, what, params, json_body, data, content_type)
-        invalidate = getattr(self._tokens, "invalidate", None)
-        if response.status_code == 401 and 401 not in allowed and callable(invalidate):
-            # Revoked, expired early or clock skew: the token endpoint decides, not Graph.
-            log.info("%s: Microsoft Graph lehnt das Token ab; neues Token, neuer Versuch", what)
-            invalidate()
-            response = self._send_once(method, url, what, params, json_body, data, content_type)
-            if response.status_code == 401:
-                invalidate()
-                raise MailboxError(
-                    f"{what}: Microsoft Graph lehnt auch ein frisch ausgestelltes Token ab "
-                    f"(HTTP 401, {_error_code(response) or 'ohne Code'}). Meist geht die Uhr "
-                    "dieses Rechners falsch (Zeitsynchronisation prüfen) oder die App wurde im "
-                    "Mandanten gerade deaktiviert; der nächste Durchgang versucht es erneut."
-                )
-        if response.ok or response.status_code in allowed:
-            return response
-        raise self._failure(response, what)
-
-    def _send_once(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        params: dict[str, str] | None,
-        json_body: dict[str, Any] | None,
-        data: bytes | None,
-        content_type: str | None,
-    ) -> requests.Response:
-        import requests
-
-        headers = {"Authorization": f"Bearer {self._tokens()}", "Prefer": IMMUTABLE_IDS}
-        if content_type:
-            headers["Content-Type"] = content_type
-        try:
-            response = self._http().request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=headers,
-            )
-        except requests.exceptions.SSLError:
-            raise MailboxError(
-                f"{what}: TLS-Zertifikat von {self._host} wird nicht vertraut; bei einem "
-                "TLS-prüfenden Proxy dessen CA-Zertifikat in [mailbox] ca_file eintragen."
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise TransientError(
-                f"{self._host} nicht erreichbar oder Verbindung abgebrochen ({type(exc).__name__})"
-            ) from None
-        return response
-
-    def _failure(self, response: requests.Response, what: str) -> Exception:
-        status, code = response.status_code, _error_code(response)
-        detail = f"HTTP {status}" + (f", {code}" if code else "")
-        if status in _THROTTLED:
-            return TransientError(
-                f"Microsoft Graph ausgelastet ({detail})", _retry_after(response), throttled=True
-            )
-        if status >= 500:
-            return TransientError(f"Microsoft Graph gestört ({detail})")
-        if status == 401:
-            return MailboxAuthError(
-                f"{what}: Microsoft Graph hat die Anmeldung der App für {self._address} abgelehnt "
-                f"({detail}). tenant_id und client_id in [mailbox] prüfen. " + SECRET_EXPIRY_HINT
-            )
-        if status == 403:
-            return MailboxAuthError(
-                f"{what}: Zugriff auf das Postfach {self._address} verweigert ({detail}). Der App "
-                "fehlen die Anwendungsberechtigungen Mail.ReadWrite und Mail.Send (mit "
-                "Administratorzustimmung), oder die Anwendungszugriffsrichtlinie bzw. RBAC für "
-                "Anwendungen in Exchange Online schließt dieses Postfach aus."
-            )
-        if status == 404:
-            return MailboxError(
-                f"{what}: Postfach {self._address} bei Microsoft Graph nicht gefunden ({detail}). "
-                "[mailbox] address prüfen; es muss ein Postfach in Exchange Online sein (für "
-                'Exchange Server im eigenen Haus: backend = "ews").'
-            )
-        if status == 413:
-            return MailboxError(f"{what}: Anfrage zu groß für Microsoft Graph ({detail}).")
-        return MailboxError(f"{what}: Microsoft Graph meldet einen Fehler ({detail}).")
-
-    def _http(self) -> PinnedSession:
-        if self._session is None:
-            self._session = PinnedSession(self._settings.mailbox.ca_file, TIMEOUT)
-        return self._session
+        return self._web.call(
+            method,
+            url,
+            what=what,
+            params=params,
+            json_body=json_body,
+            data=data,
+            content_type=content_type,
+            allowed=allowed,
+        )
 
     def _prepare(self, message: EmailMessage) -> EmailMessage:
         prepared = copy.deepcopy(message)
@@ -562,29 +477,3 @@ def _parse_time(value: object) -> datetime:
     """Graph's receivedDateTime, e.g. 2024-03-01T08:15:00Z, as an aware UTC datetime."""
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _json(response: requests.Response, what: str) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        raise TransientError("unvollständige Antwort von Microsoft Graph") from None
-    if not isinstance(data, dict):
-        raise MailboxError(f"{what}: unerwartete Antwort von Microsoft Graph")
-    return data
-
-
-def _error_code(response: requests.Response) -> str:
-    try:
-        error = response.json().get("error", {})
-    except (ValueError, AttributeError):
-        return ""
-    return str(error.get("code", "")) if isinstance(error, dict) else ""
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None  # an HTTP date; the doubling backoff is good enough then
