@@ -89,10 +89,14 @@ def update_rows(
     by_col = {col: key for key, col in context.columns.items()}
     blocked = context.sheet.blocked_areas()
     nr_col = context.columns.get("nr")
-    rows = list(context.sheet.rows_at(sorted(by_row)))
-    shared = shared_for(context, (cell for row in rows for cell in row.cells))
-    for row in rows:
-        number, values = row.number, _changed(context, row, by_row[row.number])
+    rows = [
+        (row, _changed(context, row, by_row[row.number]))
+        for row in context.sheet.rows_at(sorted(by_row))
+    ]
+    looked_at = (row.cell(col) for row, values in rows for col in (nr_col or 0, *values))
+    shared = shared_for(context, (cell for cell in looked_at if cell is not None))
+    for row, values in rows:
+        number = row.number
         nr_cell = row.cell(nr_col) if nr_col else None
         nr = (cell_text(nr_cell, shared) or "").strip() if nr_cell else ""
         for col in list(values):
