@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import re
 from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,6 +44,11 @@ class OfficeTime(logging.Formatter):
         moment = datetime.fromtimestamp(record.created, self.zone)
         return f"{moment:{datefmt or '%Y-%m-%d %H:%M:%S'}},{int(record.msecs):03d}"
 
+    def format(self, record: logging.LogRecord) -> str:
+        """One line per event: line breaks and control characters in values staff typed or
+        mail carried (and in tracebacks) are written as escapes, so nobody can forge a line."""
+        return escape_line_breaks(super().format(record))
+
 
 class JsonLines(OfficeTime):
     def format(self, record: logging.LogRecord) -> str:
@@ -56,6 +62,18 @@ class JsonLines(OfficeTime):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def escape_line_breaks(text: str) -> str:
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match[0])
+        return _NAMED.get(match[0]) or (f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}")
+
+    return _BREAKS.sub(escape, text)
 
 
 def install(
