@@ -108,6 +108,8 @@ def test_an_alert_nobody_could_receive_is_shown_by_check_watchdog_and_the_next_d
     assert "NICHT ZUGESTELLTE MITTEILUNGEN DES DIENSTES" in text
     assert "Kinderschutz" in text.split("NICHT ZUGESTELLTE")[1]
     assert "Tagesüberblick" in text.split("NICHT ZUGESTELLTE")[1]  # the earlier, unaddressed try
+    html = digest.get_body(("html",)).get_content()
+    assert "Nicht zugestellte Mitteilungen des Dienstes" in html
     assert site.run("digest", now="2026-03-31T08:30") == 0
     assert "Tagesübersicht: heute schon versandt (08:00 Uhr)." in capsys.readouterr().out
     # listed once: the next digest does not repeat it
