@@ -108,3 +108,12 @@ def test_an_unreadable_config_is_unknown(site: Site) -> None:
     assert (code, state) == (3, "UNKNOWN")
     assert text.startswith("Konfiguration nicht lesbar:") and "[mailbox] backend" in text
     assert perf == {}
+
+
+def test_a_failed_intake_is_a_warning_until_it_is_overdue(site: Site) -> None:
+    (site.root / "postfach").rename(site.root / "weg")
+    site.cli("poll", now="2026-03-30T09:00", check=False)
+    code, state, text, perf = nagios(site, "2026-03-30T09:05")
+    assert (code, state) == (1, "WARNING"), text
+    assert text == "Abruf des Postfachs: letzter Lauf fehlgeschlagen"
+    assert perf["minutes_since_intake"] == "U"  # never succeeded: undetermined

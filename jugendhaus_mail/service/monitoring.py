@@ -123,7 +123,7 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
     """Everything from files on this machine; `staff_rows` None when the workbook is unreadable
     (a critical problem, reported by the caller)."""
     from jugendhaus_mail.service.guard import current_block
-    from jugendhaus_mail.service.health import intake_overdue, load_status
+    from jugendhaus_mail.service.health import FAILED, JOB_LABELS, intake_overdue, load_status
     from jugendhaus_mail.service.lock import holder
 
     figures = Figures()
@@ -145,9 +145,9 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
                 "des Postfachs" + ("" if holder(settings) is not None else " (Dienst läuft nicht)")
             )
         figures.warning += [
-            f"letzter Lauf „{name}“ fehlgeschlagen"
+            f"{JOB_LABELS.get(name, name)}: letzter Lauf fehlgeschlagen"
             for name, job in status.jobs.items()
-            if job.result == "fehlgeschlagen" and name != "intake"
+            if job.result == FAILED
         ]
     try:
         with StateDB(settings.state_dir) as state:
