@@ -326,3 +326,24 @@ def test_a_title_row_workbook_made_by_init_code_keeps_working(tmp_path: Path) ->
     ws = reopen(out)
     assert ws.cell(2, column(ws, "Eingang")).number_format == "DD.MM.YYYY hh:mm"
     assert TABLE in members(out)
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_shows_the_dates_of_a_staff_formatted_table_as_dates(
+    tmp_path: Path, soffice: str
+) -> None:
+    workbook, _ws, _table = staff_sheet(rows=0, table_rows=1)
+    received = datetime(2026, 10, 26, 9, 0)
+    out = apply_changes(
+        saved(workbook),
+        SCHEMA,
+        Changes(appends=(request(1, received=received, contact_due=date(2026, 11, 2)),)),
+    )[0]
+    path = tmp_path / "staff.xlsx"
+    path.write_bytes(out)
+
+    shown = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,true,false,true"  # as shown on screen
+    converted = run_libreoffice(path, shown, tmp_path / "csv")
+    rows = list(csv.reader(io.StringIO(converted.read_text(encoding="utf-8"))))
+    assert rows[1][HEADERS.index("Eingang")] == "26.10.2026 09:00"
+    assert rows[1][HEADERS.index("Frist Ansprechpartner")] == "02.11.2026"

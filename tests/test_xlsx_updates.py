@@ -169,6 +169,10 @@ def test_quote_prefix_styles_are_reused_not_added_each_time(tmp_path: Path) -> N
         return int(found.group(1))
 
     assert xf_count(twice) == xf_count(once) == xf_count(data) + 1
+    plain = apply_changes(twice, SCHEMA, Changes(appends=(request(3, subject="normal"),)))[0]
+    again = apply_changes(plain, SCHEMA, Changes(appends=(request(4, subject="=4"),)))[0]
+    assert xf_count(again) == xf_count(once)  # the copy made earlier is found and used again
+    assert reopen(again)["E5"].quotePrefix
 
 
 # --- 20: check says why rows wait -------------------------------------------------------------

@@ -98,8 +98,14 @@ class Styles:
     ) -> str:
         key = (style or "0", why, code)
         if key not in self._clones:
-            self._added.append(_with_attributes(xf, changes))
-            self._clones[key] = str(len(self._existing) + len(self._added) - 1)
+            clone = _with_attributes(xf, changes)
+            same = _signature(clone)
+            every = [*self._existing, *self._added]
+            found = next((i for i, old in enumerate(every) if _signature(old) == same), None)
+            if found is None:  # a copy made by an earlier write is used again
+                self._added.append(clone)
+                found = len(every)
+            self._clones[key] = str(found)
         return self._clones[key]
 
     def _number_formats(self) -> dict[int, str]:
@@ -149,6 +155,12 @@ def _attrs(element: bytes) -> dict[str, str]:
         m.group(1).decode(): html.unescape((m.group(2) or m.group(3) or b"").decode())
         for m in _ATTR.finditer(head)
     }
+
+
+def _signature(xf: bytes) -> tuple[frozenset[tuple[str, str]], bytes]:
+    """What makes two <xf> the same format, whatever the attribute order."""
+    end = xf.index(b">")
+    return frozenset(_attrs(xf).items()), xf[end + 1 :].strip()
 
 
 def _with_attributes(xf: bytes, changes: dict[str, str]) -> bytes:
