@@ -80,3 +80,40 @@ def test_on_maildir_the_test_mail_lands_in_postausgang(
     assert message["Auto-Submitted"] == "auto-generated"
     assert "Testmail" in str(message["Subject"])
     assert (site.root / "postfach" / ".Postausgang" / "new").is_dir()
+
+
+def test_any_text_as_test_address_is_one_internal_address_or_a_refusal(tmp_path: object) -> None:
+    """Fuzz: whatever an admin pastes, the result is one bare address inside the office's
+    domains, or a ConfigError with a German reason; nothing else escapes."""
+    from pathlib import Path
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from jugendhaus_mail.commands.check import send_test_address
+    from jugendhaus_mail.config import load_settings
+    from jugendhaus_mail.errors import ConfigError
+    from jugendhaus_mail.notify.outgoing import RecipientPolicy
+    from tests.site import make_site
+
+    assert isinstance(tmp_path, Path)
+    config = load_settings(make_site(tmp_path / "site").config)
+    policy = RecipientPolicy(config.mail.internal_domains)
+    pieces = st.sampled_from(
+        ["lena", "@", "rostock.de", "gmail.com", ",", ";", " ", "\r\n", "\n", "<", ">", "Lena ",
+         ".", "evil.example", "jobcenter-ge.de", "\x00", "\u2028", "ä", '"']
+    )  # fmt: skip
+
+    @settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.one_of(st.text(), st.lists(pieces, max_size=8).map("".join)))
+    def check(raw: str) -> None:
+        try:
+            address = send_test_address(raw, config)
+        except ConfigError as exc:
+            assert str(exc).startswith("Testmail nicht gesendet: ")
+            return
+        assert address.count("@") == 1 and address == address.strip()
+        assert not any(ch in address for ch in "\r\n\x00,; <>")
+        assert policy.check(address) == address
+
+    check()
