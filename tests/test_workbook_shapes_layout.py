@@ -265,6 +265,16 @@ def test_another_table_in_the_way_is_named_and_nothing_is_written() -> None:
         apply_changes(data, SCHEMA, Changes(appends=tuple(request(n) for n in range(3, 7))))
 
 
+def test_a_staff_table_right_below_is_named() -> None:
+    workbook, ws, _table = staff_sheet(rows=2)
+    ws["A6"], ws["B6"], ws["A7"] = "Termin", "Wer", "Mo"
+    ws.add_table(Table(displayName="Dienstplan", ref="A6:B7"))
+    data = saved(workbook)
+
+    with pytest.raises(WorkbookUnsafe, match="liegt die Tabelle 'Dienstplan' \\(A6:B7\\)"):
+        apply_changes(data, SCHEMA, Changes(appends=(request(3),)))
+
+
 def test_hidden_rows_are_not_filled_and_stay_hidden() -> None:
     workbook, ws, _table = staff_sheet(rows=2, table_rows=4)  # rows 4 and 5 empty, filtered out
     ws.row_dimensions[4].hidden = True

@@ -219,6 +219,14 @@ def _last_filled_row(context: WriteContext) -> tuple[int, dict[int, RowXml]]:
     for row in context.sheet.rows_backward():
         filled = any(c.has_content for c in row.cells if area.first_col <= c.col <= area.last_col)
         if filled and row.number > area.last_row:
+            line = Area(area.first_col, row.number, area.last_col, row.number)
+            what = in_the_way(context.parts, context.sheet, line, ())
+            if what:
+                raise WorkbookUnsafe(
+                    f"Unter der Tabelle {context.table.name!r} liegt {what}; dorthin müsste sie "
+                    "für neue Anfragen wachsen. Bitte das weiter nach unten oder auf ein eigenes "
+                    "Blatt verschieben; die Änderungen bleiben so lange vorgemerkt."
+                )
             raise WorkbookUnsafe(
                 f"Unter der Tabelle {context.table.name!r} steht in Zeile {row.number} etwas, "
                 "das nicht zur Tabelle gehört. Der Dienst hängt neue Anfragen erst an, wenn "
