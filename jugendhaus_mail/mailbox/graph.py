@@ -278,7 +278,7 @@ class GraphMailbox:
         self._retry(self._tokens, "Anmeldung")
 
     def inbox_count(self) -> int:
-        folder = self._getjson_of(
+        folder = self._get_json(
             f"{self._user_url}/mailFolders/inbox",
             {"$select": "totalItemCount"},
             what="Posteingang lesen",
@@ -303,7 +303,7 @@ class GraphMailbox:
         }
         found: list[tuple[str, datetime]] = []
         while url and len(found) < limit:
-            page = self._getjson_of(url, params, what="Posteingang lesen")
+            page = self._get_json(url, params, what="Posteingang lesen")
             found += [
                 (str(m["id"]), _parse_time(str(m["receivedDateTime"]))) for m in page["value"]
             ]
@@ -335,7 +335,7 @@ class GraphMailbox:
             return False
         if not self._inbox_id:
             url = f"{self._user_url}/mailFolders/inbox"
-            self._inbox_id = str(self._getjson_of(url, {"$select": "id"}, what=what).get("id", ""))
+            self._inbox_id = str(self._get_json(url, {"$select": "id"}, what=what).get("id", ""))
         return json_of(response, what).get("parentFolderId") == self._inbox_id
 
     # -- folders -----------------------------------------------------------------------------
@@ -347,7 +347,7 @@ class GraphMailbox:
 
     def _find_folder(self, name: str) -> str | None:
         escaped = name.replace("'", "''")
-        page = self._getjson_of(
+        page = self._get_json(
             f"{self._user_url}/mailFolders/inbox/childFolders",
             {"$filter": f"displayName eq '{escaped}'", "$select": "id,displayName"},
             what=f"Ordner „{name}“ suchen",
@@ -374,7 +374,7 @@ class GraphMailbox:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _getjson_of(self, url: str, params: dict[str, str] | None, *, what: str) -> dict[str, Any]:
+    def _get_json(self, url: str, params: dict[str, str] | None, *, what: str) -> dict[str, Any]:
         # Parsed inside the retried operation: a body cut off mid-transfer is worth a retry.
         return self._retry(
             lambda: json_of(self._call("GET", url, what=what, params=params), what), what
