@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from jugendhaus_mail.errors import MailboxAuthError, MailboxError
+from jugendhaus_mail.errors import JugendhausError, MailboxAuthError, MailboxError
 
 if TYPE_CHECKING:
     from jugendhaus_mail.config import Settings
@@ -137,7 +137,7 @@ def note_throttled_cycle(settings: Settings, *, throttled: bool) -> None:
                 return
             since, cycles = previous or (datetime.now(UTC), 0)
             state.put(THROTTLE_KEY, json.dumps({"since": since.isoformat(), "cycles": cycles + 1}))
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, JugendhausError) as exc:
         log.warning("Drosselung nicht vermerkt: %s", exc)
 
 
