@@ -357,3 +357,39 @@ def test_libreoffice_shows_the_dates_of_a_staff_formatted_table_as_dates(
     rows = list(csv.reader(io.StringIO(converted.read_text(encoding="utf-8"))))
     assert rows[1][HEADERS.index("Eingang")] == "26.10.2026 09:00"
     assert rows[1][HEADERS.index("Frist Ansprechpartner")] == "02.11.2026"
+
+
+@pytest.mark.parametrize(
+    ("formula", "row", "expected"),
+    [
+        (FORMULA, 9, FORMULA),  # structured references name the row themselves
+        ("B2*2", 2, "B2*2"),
+        ("B2*2+$C$2+C$2+$D2", 5, "B5*2+$C$2+C$2+$D5"),
+        ("IF(B2=\"A2\";Listen!A2;'Meine Liste'!B2)", 4, "IF(B4=\"A2\";Listen!A4;'Meine Liste'!B4)"),
+        ("LOG10(B2)+SUM(A2:A3)", 3, "LOG10(B3)+SUM(A3:A4)"),
+    ],
+)
+def test_calculated_column_formulas_move_with_the_row(
+    formula: str, row: int, expected: str
+) -> None:
+    from jugendhaus_mail.workbook.xlsx_grow import calculated_formula
+
+    assert calculated_formula(formula, 2, row) == expected
+
+
+def test_defined_names_on_other_sheets_or_ending_elsewhere_stay() -> None:
+    from jugendhaus_mail.workbook.xlsx_grow import grow_defined_names
+    from jugendhaus_mail.workbook.xlsx_sheet import Area
+
+    xml = (
+        b"<definedNames>"
+        b"<definedName name=\"a\">'Anfragen'!$A$1:$C$3,Anfragen!$E$2:$E$3</definedName>"
+        b'<definedName name="b">Listen!$A$1:$A$3</definedName>'
+        b'<definedName name="c">Anfragen!$A$1:$A$9</definedName>'
+        b'<definedName name="d">Anfragen!$B$3</definedName>'
+        b"</definedNames>"
+    )
+    grown = grow_defined_names(xml, "Anfragen", Area(1, 1, 10, 3), 7).decode()
+    assert "'Anfragen'!$A$1:$C$7,Anfragen!$E$2:$E$7" in grown
+    assert "Listen!$A$1:$A$3" in grown and "Anfragen!$A$1:$A$9" in grown
+    assert "Anfragen!$B$3<" in grown
