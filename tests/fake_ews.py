@@ -373,6 +373,18 @@ def op_move_item(state: MailboxState, req: ET.Element) -> bytes:
     return _each("MoveItem", _children(req, "ItemIds"), answer)
 
 
+def op_delete_item(state: MailboxState, req: ET.Element) -> bytes:
+    if req.get("DeleteType") != "HardDelete":
+        raise EwsError("ErrorInvalidRequest", "Only HardDelete is faked.")
+
+    def answer(elem: ET.Element) -> str:
+        if state.items.pop(elem.get("Id", ""), None) is None:
+            raise EwsError("ErrorItemNotFound")
+        return ""
+
+    return _each("DeleteItem", _children(req, "ItemIds"), answer)
+
+
 def op_create_item(state: MailboxState, req: ET.Element) -> bytes:
     saved = _children(req, "SavedItemFolderId")
     if req.get("MessageDisposition") != "SendAndSaveCopy" or not saved:
@@ -445,6 +457,7 @@ OPERATIONS = {
     "GetItem": op_get_item,
     "MoveItem": op_move_item,
     "CreateItem": op_create_item,
+    "DeleteItem": op_delete_item,
     "Subscribe": op_subscribe,
     "GetEvents": op_get_events,
     "Unsubscribe": op_unsubscribe,

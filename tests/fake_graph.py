@@ -245,6 +245,9 @@ def graph_route(
             moved = FakeMessage(new_id, target, old.raw, old.received, old.internet_message_id)
             state.messages[moved.id] = moved
             return 201, _message_json(moved)
+        case ("POST", ["messages", message_id, "permanentDelete"]):
+            del state.messages[state.message(message_id).id]
+            return 204, b""
         case ("POST", ["sendMail"]):
             if content_type != "text/plain":  # Graph takes MIME only as text/plain
                 raise GraphError(415, "UnsupportedMediaType", "MIME content needs text/plain")
@@ -273,6 +276,10 @@ def _list_messages(
     wanted = _filter_value(query, "internetMessageId")
     if wanted is not None:
         found = [m for m in found if m.internet_message_id == wanted]
+    older = query.get("$filter", "")
+    if older.startswith("receivedDateTime lt "):
+        limit = datetime.fromisoformat(older.removeprefix("receivedDateTime lt "))
+        found = [m for m in found if m.received < limit]
     if query.get("$orderby", "").endswith(" desc"):  # only receivedDateTime is ever ordered by
         found = found[::-1]
     top, skip = int(query.get("$top", "10")), int(query.get("$skip", "0"))

@@ -53,6 +53,19 @@ class Mailbox(Protocol):
         `Postausgang`). Recipients are taken from the To/Cc headers."""
         ...
 
+    def list_folder(
+        self, folder: Folder, *, before: datetime | None = None, content: bool = True
+    ) -> Iterator[IncomingMessage]:
+        """Yield the mail in one of the service's folders (for retention, access and erasure),
+        only mail received before `before` when given. With `content=False`, `raw` may be
+        empty (enough to delete by age)."""
+        ...
+
+    def delete(self, folder: Folder, handles: list[str]) -> int:
+        """Delete these messages from `folder` for good (not into a trash folder); returns how
+        many were deleted. A handle already gone is not an error."""
+        ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> Mailbox: ...

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import exchangelib as xl
 import requests
 from exchangelib import errors as ews_errors
+from exchangelib.items import HARD_DELETE
 from exchangelib.protocol import BaseProtocol, FailFast, Protocol
 from exchangelib.services import CreateFolder
 from oauthlib.oauth2 import OAuth2Error  # type: ignore[import-untyped]
@@ -239,6 +240,56 @@ class EwsMailbox:
             xl.Message(account=account, folder=sent, author=team, mime_content=mime).send_and_save()
 
         self._call("Mail senden", send_once)
+
+    def list_folder(
+        self, folder: Folder, *, before: datetime | None = None, content: bool = True
+    ) -> Iterator[IncomingMessage]:
+        """Mail in an inbox subfolder (Postausgang: Sent Items), oldest first; the age is
+        compared here, so the server needs no date restriction."""
+
+        def listing() -> list[tuple[str, datetime]]:
+            query = self._source(folder).all().order_by("datetime_received")
+            found = [
+                (item.id, datetime.fromtimestamp(item.datetime_received.timestamp(), tz=UTC))
+                for item in query.only("datetime_received")
+            ]
+            return [(ref, at) for ref, at in found if before is None or at < before]
+
+        listed = self._call(f"Ordner „{folder.value}“ lesen", listing)
+        for start in range(0, len(listed), FETCH_CHUNK):
+            chunk = listed[start : start + FETCH_CHUNK]
+            if not content:
+                yield from (IncomingMessage(ref, at, b"") for ref, at in chunk)
+                continue
+            ids = [ref for ref, _ in chunk]
+            items = self._call("Mails abrufen", functools.partial(self._fetch_from, folder, ids))
+            for (ref, at), item in zip(chunk, items, strict=True):
+                if not isinstance(item, Exception) and item.mime_content:
+                    yield IncomingMessage(ref, at, bytes(item.mime_content))
+
+    def _source(self, folder: Folder) -> Any:
+        return self._connect().sent if folder is Folder.POSTAUSGANG else self._folder(folder)
+
+    def _fetch_from(self, folder: Folder, ids: list[str]) -> list[Any]:
+        refs, where = [(i, None) for i in ids], self._source(folder)
+        return list(self._connect().fetch(ids=refs, folder=where, only_fields=["mime_content"]))
+
+    def delete(self, folder: Folder, handles: list[str]) -> int:
+        """Hard delete: gone for good, not into Deleted Items."""
+        if not handles:
+            return 0
+
+        def hard_delete() -> int:
+            results = self._connect().bulk_delete(
+                ids=[(h, None) for h in handles], delete_type=HARD_DELETE
+            )
+            failed = [r for r in results if isinstance(r, Exception)
+                      and not isinstance(r, ews_errors.ErrorItemNotFound)]  # fmt: skip
+            if failed:
+                raise failed[0]
+            return sum(1 for r in results if r is True)
+
+        return self._call(f"Mails in „{folder.value}“ löschen", hard_delete)
 
     def close(self) -> None:
         if self._account is None:

@@ -159,6 +159,44 @@ class GraphMailbox:
             f"unter dem Posteingang von {self._address} ist nicht erreichbar."
         )
 
+    def list_folder(
+        self, folder: Folder, *, before: datetime | None = None, content: bool = True
+    ) -> Iterator[IncomingMessage]:
+        """Mail in an inbox child folder (Postausgang: Sent Items), oldest first."""
+        name = "sentitems" if folder is Folder.POSTAUSGANG else self._folder_id(folder.value)
+        url: str | None = f"{self._user_url}/mailFolders/{_quote_id(name)}/messages"
+        params: dict[str, str] | None = {
+            "$select": "id,receivedDateTime",
+            "$orderby": "receivedDateTime asc",
+            "$top": str(PAGE_SIZE),
+        }
+        if before is not None and params is not None:
+            params["$filter"] = f"receivedDateTime lt {before.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        listed: list[tuple[str, datetime]] = []
+        while url:
+            page = self._get_json(url, params, what=f"Ordner „{folder.value}“ lesen")
+            listed += [
+                (str(m["id"]), _parse_time(str(m["receivedDateTime"]))) for m in page["value"]
+            ]
+            url, params = page.get("@odata.nextLink"), None
+        for message_id, received in listed:
+            raw = self._fetch_mime(message_id) if content else b""
+            if raw is not None:
+                yield IncomingMessage(message_id, received, raw)
+
+    def delete(self, folder: Folder, handles: list[str]) -> int:
+        """permanentDelete: a plain DELETE would only move the mail to Deleted Items."""
+        deleted = 0
+        for handle in handles:
+            response = self._request(
+                "POST",
+                f"{self._user_url}/messages/{_quote_id(handle)}/permanentDelete",
+                what=f"Nachricht in „{folder.value}“ löschen",
+                allow_404=True,
+            )
+            deleted += response.status_code != 404
+        return deleted
+
     def send(self, message: EmailMessage) -> None:
         """Send as the team mailbox via sendMail (MIME); Exchange files the copy in Sent Items.
 

@@ -147,6 +147,60 @@ class ImapMailbox:
         )
         self._message_ids.pop(handle, None)
 
+    def list_folder(
+        self, folder: Folder, *, before: datetime | None = None, content: bool = True
+    ) -> Iterator[IncomingMessage]:
+        """Mail in one of the service's folders (Postausgang: the sent folder), oldest first."""
+        listed = self._call(
+            f"Ordner {folder.value} lesen", partial(self._folder_mail, folder, before)
+        )
+        for validity, uid, received in listed:
+            raw: bytes | None = b""
+            if content:
+                raw = self._call("Nachricht abrufen", partial(self._folder_body, folder, uid))
+            if raw is not None:
+                yield IncomingMessage(f"{validity}:{uid}", received, raw)
+
+    def delete(self, folder: Folder, handles: list[str]) -> int:
+        """Flag \\Deleted and expunge: gone for good (not into a trash folder)."""
+        what = f"Nachrichten in {folder.value} löschen"
+        return int(self._call(what, partial(self._expunge, folder, handles)))
+
+    def _service_folder(self, client: Any, folder: Folder) -> str:
+        if folder is Folder.POSTAUSGANG:
+            return self._sent_folder(client)
+        return self._ensure_folder(client, folder)
+
+    def _folder_mail(
+        self, folder: Folder, before: datetime | None, client: Any
+    ) -> list[tuple[int, int, datetime]]:
+        self._selected = None
+        path = self._service_folder(client, folder)
+        validity = int(client.select_folder(path, readonly=True)[b"UIDVALIDITY"])
+        uids = client.search(["UNDELETED", "BEFORE", before.date()] if before else ["UNDELETED"])
+        dates = client.fetch(uids, ["INTERNALDATE"]) if uids else {}
+        found = [(validity, uid, _aware(d[b"INTERNALDATE"])) for uid, d in dates.items()]
+        return sorted(f for f in found if before is None or f[2] < before)
+
+    def _folder_body(self, folder: Folder, uid: int, client: Any) -> bytes | None:
+        self._selected = None
+        client.select_folder(self._service_folder(client, folder), readonly=True)
+        data = client.fetch([uid], ["BODY.PEEK[]"])
+        return bytes(data[uid][b"BODY[]"]) if uid in data else None
+
+    def _expunge(self, folder: Folder, handles: list[str], client: Any) -> int:
+        self._selected = None
+        validity = int(client.select_folder(self._service_folder(client, folder))[b"UIDVALIDITY"])
+        uids = [uid for v, uid in map(_parse_handle, handles) if v == validity]
+        present = list(client.fetch(uids, ["FLAGS"])) if uids else []
+        if present:
+            client.add_flags(present, [DELETED], silent=True)
+            if client.has_capability("UIDPLUS"):
+                client.uid_expunge(present)
+            else:
+                client.expunge()
+        return len(present)
+
     def send(self, message: EmailMessage) -> None:
         """Send over SMTP, then append the same message to the sent folder (flag \\Seen).
 

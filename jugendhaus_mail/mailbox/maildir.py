@@ -102,6 +102,42 @@ class MaildirMailbox:
         if not (target_dir / _with_info(handle)).exists():
             log.warning("Nachricht %s ist weder im Posteingang noch in %s", handle, folder.value)
 
+    def list_folder(
+        self, folder: Folder, *, before: datetime | None = None, content: bool = True
+    ) -> Iterator[IncomingMessage]:
+        path = self.root / f".{folder.value}"
+        for sub in ("new", "cur"):
+            if not (path / sub).is_dir():
+                continue
+            for file in sorted((path / sub).iterdir()):
+                received = self._received(file)
+                if before is not None and received >= before:
+                    continue
+                try:
+                    raw = file.read_bytes() if content else b""
+                except FileNotFoundError:
+                    continue
+                yield IncomingMessage(handle=f"{sub}/{file.name}", received=received, raw=raw)
+
+    def delete(self, folder: Folder, handles: list[str]) -> int:
+        path = self.root / f".{folder.value}"
+        deleted = 0
+        for handle in handles:
+            sub, _, name = handle.partition("/")
+            if sub not in ("new", "cur") or not name or "/" in name:
+                continue
+            try:
+                (path / sub / name).unlink()
+            except FileNotFoundError:
+                continue
+            deleted += 1
+        if deleted:
+            for sub in ("new", "cur"):
+                if (path / sub).is_dir():
+                    sync_directory(path / sub)
+            self._sent = None
+        return deleted
+
     def send(self, message: EmailMessage) -> None:
         """Store `message` in `Postausgang`, unless a mail with its Message-ID is there already
         (an earlier attempt that was cut off before the outbox noted it as sent)."""
