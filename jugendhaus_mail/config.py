@@ -114,6 +114,8 @@ class DeadlineSettings:
     qualitaetsdialog_first_organiser: str = "SGB II"
     qualitaetsdialog_notice_weeks: int = 4
     goals_review_month: int = 1
+    # appointments of two sides for one case this close together are a double invitation
+    double_invitation_working_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -466,6 +468,9 @@ def _deadlines(section: _Section) -> DeadlineSettings:
         ),
         qualitaetsdialog_notice_weeks=section.int_range("qualitaetsdialog_notice_weeks", 4, 1, 12),
         goals_review_month=section.int_range("goals_review_month", 1, 1, 12),
+        double_invitation_working_days=section.int_range(
+            "double_invitation_working_days", 5, 0, 30
+        ),
     )
 
 

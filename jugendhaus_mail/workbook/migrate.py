@@ -39,6 +39,7 @@ from jugendhaus_mail.workbook.xlsx_cells import (
     shared_strings,
     xml_escape,
 )
+from jugendhaus_mail.workbook.xlsx_new_sheet import add_missing_sheets
 from jugendhaus_mail.workbook.xlsx_sheet import (
     Area,
     Edit,
@@ -69,6 +70,7 @@ _COL = re.compile(rb"<col\b([^>]*?)/?>")
 class Migration:
     added: tuple[tuple[str, str], ...]  # (sheet, header) per appended column
     backup: Path | None = None
+    sheets: tuple[str, ...] = ()  # sheets added (xlsx_new_sheet.NEW_SHEETS)
 
 
 def migrate_for(app: App) -> Migration:
@@ -84,6 +86,12 @@ def migrate_for(app: App) -> Migration:
         backup_dir=app.settings.state_dir / "backups",
         now=app.now.astimezone(app.calendar.tz),  # the backup's name in office time
     )
+    if result.sheets:
+        log.warning(
+            "Anfrageliste um neue Blätter ergänzt (%s); Sicherung: %s",
+            ", ".join(result.sheets),
+            result.backup,
+        )
     if result.added:
         columns = ", ".join(f"{sheet}: {header}" for sheet, header in result.added)
         log.warning(
@@ -97,7 +105,8 @@ def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datet
     original, fingerprint = read_file(path)
     _refuse_lost_keys(original, schema)
     data, added = migrate_bytes(original, schema)
-    if not added:
+    data, sheets = add_missing_sheets(data, schema)
+    if not added and not sheets:
         return Migration(())
     _ensure_closed(path)
     _verify(schema, original, data, added)
@@ -117,7 +126,7 @@ def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datet
     finally:
         temp.unlink(missing_ok=True)
     sync_directory(path.parent)
-    return Migration(tuple(added), backup)
+    return Migration(tuple(added), backup, tuple(sheets))
 
 
 def migrate_bytes(data: bytes, schema: Schema) -> tuple[bytes, list[tuple[str, str]]]:

@@ -32,6 +32,7 @@ class Snapshot:
     absences: list[Row]
     fingerprint: FileFingerprint
     missing_headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    appointments: list[Row] = field(default_factory=list)  # sheet Termine, "_row" as above
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ RawValue = int | float | str | bool | time | date | datetime | timedelta
 Converter = Callable[[RawValue], CellValue]
 
 ROW_KEY = "_row"  # the Excel row number, for messages only
+APPOINTMENTS = "Termine"
 EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0 in the 1900 date system
 # A bare number in a date column is read as an Excel serial date only inside this range
 # (1920-01-01 .. 2199-12-31); "5" or "2026" typed into a date cell stays text.
@@ -69,7 +70,26 @@ def read_snapshot(source: Path | bytes, schema: Schema) -> Snapshot:
             missing[sheet.name] = absent
         sheets.append(rows)
     requests, staff, absences = sheets
-    return Snapshot(requests, staff, absences, fingerprint, missing)
+    appointments = _appointments(workbook, package, schema, label, missing)
+    return Snapshot(requests, staff, absences, fingerprint, missing, appointments)
+
+
+def _appointments(
+    workbook: CalamineWorkbook,
+    package: ZipPackage | None,
+    schema: Schema,
+    label: str,
+    missing: dict[str, tuple[str, ...]],
+) -> list[Row]:
+    """Sheet `Termine`; a workbook from before it has none (the upgrade adds it)."""
+    sheet = next((s for s in schema.sheets if s.name == APPOINTMENTS), None)
+    name = _find_sheet(workbook.sheet_names, APPOINTMENTS) if sheet else None
+    if sheet is None or name is None:
+        return []
+    rows, absent = _read_sheet(workbook, name, sheet, label, _table_area(package, sheet))
+    if absent:
+        missing[sheet.name] = absent
+    return rows
 
 
 def read_file(path: Path) -> tuple[bytes, FileFingerprint]:

@@ -412,6 +412,7 @@ def _copy(snapshot: Snapshot) -> Snapshot:
         absences=[dict(row) for row in snapshot.absences],
         fingerprint=snapshot.fingerprint,
         missing_headers=dict(snapshot.missing_headers),
+        appointments=[dict(row) for row in snapshot.appointments],
     )
 
 
