@@ -154,13 +154,10 @@ def parse_row(sheet: bytes, start: int) -> RowXml:
     return RowXml(int(attrs.get("r", "0")), attrs, cells, trailer, start, end + 6)
 
 
-def render_row(
-    number: int, attrs: dict[str, str], cells: list[bytes], trailer: bytes, reveal: bool = False
-) -> bytes:
-    """A <row> with the given cells; `reveal` drops `hidden` (a new request must be seen)."""
-    rest = {
-        k: v for k, v in attrs.items() if k not in ("r", "spans") and not (reveal and k == "hidden")
-    }
+def render_row(number: int, attrs: dict[str, str], cells: list[bytes], trailer: bytes) -> bytes:
+    """A <row> with the given cells. A hidden row keeps `hidden`: the writer never puts new
+    requests into hidden rows (it refuses instead), so nothing staff hid is shown again."""
+    rest = {k: v for k, v in attrs.items() if k not in ("r", "spans")}
     ordered = {"r": str(number), **rest}  # spans is an optional hint that could turn stale
     return b"<row%s>%s%s</row>" % (render_attributes(ordered), b"".join(cells), trailer)
 
