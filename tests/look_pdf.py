@@ -61,3 +61,18 @@ def dark_rows(pdftoppm: str, pdf: Path, tmp: Path, x_from: float, x_to: float) -
         for y in range(height)
         if min(pixels[y * width + x] for x in columns) < 200
     ]
+
+
+def pixel(pdftoppm: str, pdf: Path, tmp: Path, page: int, x: float, y: float) -> tuple[int, ...]:
+    """The colour (r, g, b) at x, y mm on `page`, rendered at 100 dpi."""
+    prefix = tmp / f"farbe-{page}"
+    if not list(tmp.glob(f"farbe-{page}*.ppm")):
+        command = [pdftoppm, "-r", "100", "-f", str(page), "-l", str(page), str(pdf), str(prefix)]
+        subprocess.run(command, check=True)
+    [image] = sorted(tmp.glob(f"farbe-{page}*.ppm"))
+    magic, size, _maxval, pixels = image.read_bytes().split(b"\n", 3)
+    assert magic == b"P6"
+    width, _height = map(int, size.split())
+    per_mm = 100 / 25.4
+    at = (int(y * per_mm) * width + int(x * per_mm)) * 3
+    return tuple(pixels[at : at + 3])

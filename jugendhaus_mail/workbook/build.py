@@ -32,6 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.fsync import sync_directory, temp_name, write_new
+from jugendhaus_mail.workbook import look
 from jugendhaus_mail.workbook.schema import STAFF_LIST, Column, Schema, Sheet
 
 LISTS_SHEET = "Listen"
@@ -47,7 +48,7 @@ NUMBER_FORMATS = {
     "text": "@",  # keeps e.g. leading zeros of a Kundennummer typed by hand
 }
 TABLE_STYLE = "TableStyleMedium2"
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FONT = Font(name=look.FONT, size=look.FONT_SIZE, bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 HEADER_HEIGHT = 45  # three lines of wrapped header text
@@ -91,11 +92,18 @@ def column_range(column_index: int, first_row: int = FIRST_DATA_ROW) -> str:
 def _new_workbook(schema: Schema) -> Workbook:
     workbook = Workbook()
     workbook.remove(workbook.active)
+    look.default_font(workbook)
     for sheet in schema.sheets:
         _add_data_sheet(workbook, sheet)
     _add_lists_sheet(workbook, schema)
     _add_staff_names(workbook, schema)
-    _add_deadline_colours(workbook[schema.requests.name], schema.requests)
+    lists = workbook[LISTS_SHEET]
+    look.add_jsb_list(workbook, lists, len(schema.lists) + 1, schema.staff)
+    requests = workbook[schema.requests.name]
+    _add_deadline_colours(requests, schema.requests)
+    look.add_contact_deadline_colours(requests, schema.requests, OVERDUE, DUE_SOON)
+    for sheet in schema.sheets:
+        look.add_stripes(workbook[sheet.name], len(sheet.columns), FIRST_DATA_ROW, LAST_ROW)
     workbook.properties.title = DOCUMENT_TITLE
     workbook.properties.creator = DOCUMENT_CREATOR
     workbook.properties.lastModifiedBy = DOCUMENT_CREATOR
@@ -106,8 +114,11 @@ def _add_data_sheet(workbook: Workbook, sheet: Sheet) -> None:
     ws: Worksheet = workbook.create_sheet(sheet.name)
     for index, column in enumerate(sheet.columns, start=1):
         _write_header(ws, index, column.header)
+        look.style_header(ws, index, column)
         _format_column(ws, index, column)
-        if column.list is not None:
+        if (sheet.name, column.key) in look.JSB_COLUMNS:
+            _add_dropdown(ws, index, column.list or "", formula=look.JSB_LIST)
+        elif column.list is not None:
             _add_dropdown(ws, index, column.list)
     last = get_column_letter(len(sheet.columns))
     table = Table(displayName=sheet.table, ref=f"A1:{last}{FIRST_DATA_ROW}")
@@ -115,8 +126,7 @@ def _add_data_sheet(workbook: Workbook, sheet: Sheet) -> None:
     ws.add_table(table)
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
     ws.row_dimensions[1].height = HEADER_HEIGHT
-    ws.print_title_rows = "1:1"
-    ws.page_setup.orientation = "landscape"
+    look.print_setup(ws, look.print_columns(sheet))
 
 
 def _write_header(ws: Worksheet, index: int, text: str) -> None:
@@ -131,18 +141,18 @@ def _format_column(ws: Worksheet, index: int, column: Column) -> None:
     staff type later) and on the empty first data row (which belongs to the table)."""
     number_format = NUMBER_FORMATS[column.type]
     dimension = ws.column_dimensions[get_column_letter(index)]
-    dimension.width = column.width
+    dimension.width = look.column_width(column)
     dimension.hidden = column.hidden
     dimension.number_format = number_format
     ws.cell(row=FIRST_DATA_ROW, column=index).number_format = number_format
 
 
-def _add_dropdown(ws: Worksheet, index: int, list_key: str) -> None:
+def _add_dropdown(ws: Worksheet, index: int, list_key: str, formula: str = "") -> None:
     # A staff member who is not yet in Mitarbeitende must still be enterable: warn only.
     strict = list_key != STAFF_LIST
     validation = DataValidation(
         type="list",
-        formula1=list_name(list_key),
+        formula1=formula or list_name(list_key),
         allow_blank=True,
         showErrorMessage=True,
         errorStyle="stop" if strict else "warning",
@@ -164,7 +174,7 @@ def _add_lists_sheet(workbook: Workbook, schema: Schema) -> None:
     for index, (key, values) in enumerate(schema.lists.items(), start=1):
         _write_header(ws, index, key)
         ws.column_dimensions[get_column_letter(index)].width = max(
-            14, max((len(v) for v in values), default=0) + 2
+            14, max((len(v) for v in values), default=0) + 2, len(key) * 1.2 + 3
         )
         for row, value in enumerate(values, start=FIRST_DATA_ROW):
             ws.cell(row=row, column=index, value=value).data_type = "s"
@@ -174,6 +184,7 @@ def _add_lists_sheet(workbook: Workbook, schema: Schema) -> None:
         _define_name(workbook, list_name(key), target)
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
     ws.row_dimensions[1].height = HEADER_HEIGHT
+    look.print_setup(ws, len(schema.lists) + 1)
     # Protected without a password: guards against slips, staff can lift it in the menu.
     ws.protection.sheet = True
 
