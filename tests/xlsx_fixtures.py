@@ -368,6 +368,20 @@ PIVOT_RECORDS = (
 VBA_PROJECT = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(range(256)) * 8
 
 
+def _without_notes(data: bytes) -> bytes:
+    """A sheet holds one comments part: drop the header notes `init` writes, so the staff
+    comment injected below is the sheet's only one (as when staff replace the notes)."""
+    sheet = members(data)[SHEET].decode()
+    sheet = re.sub(r"<legacyDrawing\b[^>]*/>", "", sheet)
+    changed = {SHEET: sheet.encode()}
+    rels_name = rels_of(SHEET)
+    if rels_name in members(data):
+        rels = members(data)[rels_name].decode()
+        pattern = r'<Relationship\b[^>]*Type="[^"]*/(?:comments|vmlDrawing)"[^>]*/>'
+        changed[rels_name] = re.sub(pattern, "", rels).encode()
+    return rewrite(data, changed)
+
+
 def inject_everything(data: bytes) -> Injected:
     """Add a shape, an image, a chart, a threaded comment (with persons and the legacy
     comment), Excel-2010 validation and a sparkline, customXml, a data connection, a VBA
@@ -387,6 +401,7 @@ def inject_everything(data: bytes) -> Injected:
         "xl/pivotCache/pivotCacheRecords1.xml": PIVOT_RECORDS.encode(),
         "xl/vbaProject.bin": VBA_PROJECT,
     }
+    data = _without_notes(data)
     data = rewrite(data, parts)
     data = add_relationship(data, "xl/drawings/drawing1.xml", "image", "../media/image1.png")
     data = add_relationship(data, "xl/drawings/drawing1.xml", "chart", "../charts/chart1.xml")
