@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from jugendhaus_mail.failpoints import disk_full
 
@@ -32,6 +35,38 @@ def sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def sync_files(paths: list[Path], folder: Path) -> None:
+    """Make the content of many files written in `folder` durable at once: one syncfs(2) of
+    the file system on Linux (the same guarantee as an fsync of every file), else one fsync
+    per file. Raises OSError when the data cannot be written."""
+    syncfs = _syncfs()
+    if syncfs is not None:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    return cast("Callable[[int], int]", function)
 
 
 def write_new(

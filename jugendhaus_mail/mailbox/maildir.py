@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -31,8 +31,9 @@ from pathlib import Path
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import MailboxError
-from jugendhaus_mail.failpoints import failpoint
-from jugendhaus_mail.fsync import sync_directory, write_new
+from jugendhaus_mail.failpoints import disk_full, failpoint
+from jugendhaus_mail.fsync import sync_directory, sync_files
+from jugendhaus_mail.mailbox import raw as raw_mail
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class MaildirMailbox:
         self.root = settings.mailbox.path
         self.batch_size = settings.mailbox.batch_size
         self._sent: set[str] | None = None  # Message-ID digests in Postausgang, read once
+        self._staged: dict[str, str] = {}  # digest -> file name in Postausgang/tmp
 
     def __enter__(self) -> Mailbox:
         if not (self.root / "cur").is_dir() and not (self.root / "new").is_dir():
@@ -89,18 +91,38 @@ class MaildirMailbox:
             yield IncomingMessage(handle=path.name, received=received, raw=raw)
 
     def move(self, handle: str, folder: Folder) -> None:
-        target_dir = self._folder(folder) / "cur"
+        self.move_many([(handle, folder)])
+
+    def move_many(self, moves: Sequence[tuple[str, Folder]]) -> None:
+        """File many messages; each target folder is synced once, after all renames."""
+        touched: set[Path] = set()
+        for handle, folder in moves:
+            target_dir = self._folder(folder) / "cur"
+            if self._rename(handle, target_dir):
+                touched.add(target_dir)
+            elif not (target_dir / _with_info(handle)).exists():
+                log.warning(
+                    "Nachricht %s ist weder im Posteingang noch in %s", handle, folder.value
+                )
+        for target_dir in sorted(touched):
+            sync_directory(target_dir)
+
+    def _rename(self, handle: str, target_dir: Path) -> bool:
+        source = self.root / "new" / handle
+        try:  # a reader (Dovecot) may move it from new/ to cur/ at any moment
+            os.rename(source, target_dir / _with_info(handle))
+            return True
+        except FileNotFoundError:
+            pass
         base = handle.partition(":2,")[0]
         moved = sorted((self.root / "cur").glob(f"{glob.escape(base)}:2,*"))  # by Dovecot
-        for source in [self.root / "new" / handle, self.root / "cur" / handle, *moved]:
-            try:  # a reader (Dovecot) may move it from new/ to cur/ at any moment
+        for source in [self.root / "cur" / handle, *moved]:
+            try:
                 os.rename(source, target_dir / _with_info(handle))
             except FileNotFoundError:
                 continue
-            sync_directory(target_dir)
-            return
-        if not (target_dir / _with_info(handle)).exists():
-            log.warning("Nachricht %s ist weder im Posteingang noch in %s", handle, folder.value)
+            return True
+        return False
 
     def list_folder(
         self, folder: Folder, *, before: datetime | None = None, content: bool = True
@@ -139,32 +161,66 @@ class MaildirMailbox:
         return deleted
 
     def send(self, message: EmailMessage) -> None:
-        """Store `message` in `Postausgang`, unless a mail with its Message-ID is there already
-        (an earlier attempt that was cut off before the outbox noted it as sent)."""
-        folder = self._folder(Folder.POSTAUSGANG)
+        """Store `message` in `Postausgang` at once (see `send_raw`)."""
         if message["Message-ID"] is None:
             message["Message-ID"] = make_msgid(domain="jugendhaus-mail.invalid")
-        digest = _message_id_digest(str(message["Message-ID"]))
-        if digest in self._sent_digests(folder):
+        self.send_raw(message.as_bytes(policy=SMTP), ())
+        self.commit_sent()
+
+    def send_raw(self, data: bytes, recipients: Sequence[str]) -> None:
+        """Write the stored bytes of a mail into `Postausgang/tmp`, unless a mail with its
+        Message-ID is in the folder already (an earlier attempt that was cut off before the
+        outbox noted it as sent). `commit_sent` makes the batch durable and visible."""
+        folder = self._folder(Folder.POSTAUSGANG)
+        message_id = raw_mail.message_id(data)
+        if message_id is None:
+            message_id = make_msgid(domain="jugendhaus-mail.invalid")
+            data = f"Message-ID: {message_id}\r\n".encode() + data
+        digest = _message_id_digest(message_id)
+        if digest in self._sent_digests(folder) or digest in self._staged:
             log.info("Nachricht ist schon im Postausgang; nicht noch einmal abgelegt")
             return
         now = datetime.now(UTC)
         unique = f"M{now.microsecond}P{os.getpid()}R{os.urandom(4).hex()}X{digest}"
         name = f"{int(now.timestamp())}.{unique}.jugendhaus-mail"
         tmp = folder / "tmp" / name
-        data = message.as_bytes(policy=SMTP)
         try:
-            write_new(tmp, data, label="maildir")
-            os.rename(tmp, folder / "new" / name)
+            disk_full("durable_write")
+            disk_full("durable_write.maildir")
+            with open(tmp, "xb") as fh:
+                fh.write(data)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise MailboxError(
-                f"Mail konnte nicht im Maildir {self.root} abgelegt werden "
-                f"({exc.strerror or exc}); bitte Speicherplatz und Rechte prüfen."
-            ) from exc
-        sync_directory(folder / "new")
-        self._sent_digests(folder).add(digest)
-        failpoint("after_send")  # stored, not yet noted as sent by the outbox
+            raise self._store_error(exc) from exc
+        self._staged[digest] = name
+
+    def commit_sent(self) -> None:
+        """Make the mail written by `send_raw` durable (one sync for all files), move it into
+        `Postausgang/new` and sync the folder once: the outbox notes the batch as sent only
+        after this returns."""
+        if not self._staged:
+            return
+        folder = self._folder(Folder.POSTAUSGANG)
+        staged, self._staged = self._staged, {}
+        failpoint("batch_written_not_synced")
+        try:
+            sync_files([folder / "tmp" / name for name in staged.values()], folder / "tmp")
+            for digest, name in staged.items():
+                os.rename(folder / "tmp" / name, folder / "new" / name)
+                self._sent_digests(folder).add(digest)
+                failpoint("after_send")  # one stored, the rest of the batch not yet
+            sync_directory(folder / "new")
+        except OSError as exc:
+            for name in staged.values():
+                (folder / "tmp" / name).unlink(missing_ok=True)
+            raise self._store_error(exc) from exc
+        failpoint("batch_stored_not_noted")
+
+    def _store_error(self, exc: OSError) -> MailboxError:
+        return MailboxError(
+            f"Mail konnte nicht im Maildir {self.root} abgelegt werden "
+            f"({exc.strerror or exc}); bitte Speicherplatz und Rechte prüfen."
+        )
 
     def _sent_digests(self, folder: Path) -> set[str]:
         """Digests of the Message-IDs in `Postausgang` (new/ and cur/, where a mail client

@@ -1,0 +1,197 @@
+"""Serialise an outgoing mail once, straight to the bytes that are stored and sent.
+
+`build_raw` writes the same message `outgoing.build_message` describes (multipart/alternative
+text + HTML, quoted-printable UTF-8, attachments in base64, RFC 3834 automation headers) without
+building an `EmailMessage` and flattening it: the outbox stores these bytes and every backend
+sends them as they are. The header lines are ASCII and at most 78 characters long (RFC 5322);
+non-ASCII text is encoded as RFC 2047 encoded words, file names after RFC 2231.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from email.headerregistry import Address
+from email.utils import format_datetime
+from urllib.parse import quote
+
+from jugendhaus_mail.notify.outgoing import _DOMAIN, _MESSAGE_ID, _named, parse_address
+from jugendhaus_mail.notify.render import RenderedMail
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
+_LINE = 78
+# 42 bytes of UTF-8 become 56 base64 characters: "Subject: =?utf-8?b?" + 56 + "?=" fits a line
+_WORD_BYTES = 42
+
+
+def build_raw(
+    rendered: RenderedMail,
+    *,
+    sender: str,
+    sender_name: str = "",
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+    in_reply_to: str | None = None,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
+    now: datetime,
+    domain: str,
+) -> bytes:
+    """The complete message as bytes with CRLF line ends. Same checks as `build_message`:
+    addresses that are not plain addresses, a naive `now`, a bad domain or reference, and a
+    malformed MIME type raise ValueError."""
+    if now.tzinfo is None:
+        raise ValueError("now muss eine Zeitzone haben")
+    if not re.fullmatch(_DOMAIN, domain):
+        raise ValueError(f"{domain!r} ist keine Domain für die Message-ID")
+    if not to:
+        raise ValueError("keine Empfänger")
+    head = [
+        _address_field("From", [_named(_checked(sender), sender_name)]),
+        _address_field("To", [_checked(a) for a in to]),
+    ]
+    if cc:
+        head.append(_address_field("Cc", [_checked(a) for a in cc]))
+    head.append(text_field("Subject", " ".join(_CONTROL.sub(" ", rendered.subject).split())))
+    head.append(f"Date: {format_datetime(now)}")
+    head.append(f"Message-ID: <{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(8)}@{domain}>")
+    if in_reply_to is not None:
+        reference = in_reply_to.strip()
+        if not _MESSAGE_ID.fullmatch(reference):
+            raise ValueError("In-Reply-To ist keine gültige Message-ID")
+        head += [f"In-Reply-To: {reference}", f"References: {reference}"]
+    head += ["Auto-Submitted: auto-generated", "X-Auto-Response-Suppress: All", "MIME-Version: 1.0"]
+    alternative = _boundary()
+    body = [
+        f"--{alternative}",
+        *_text_part("plain", rendered.text),
+        f"--{alternative}",
+        *_text_part("html", rendered.html),
+        f"--{alternative}--",
+    ]
+    if attachments:
+        mixed = _boundary()
+        parts = [f"--{mixed}", f'Content-Type: multipart/alternative;\r\n boundary="{alternative}"']
+        parts += ["", *body]
+        for filename, data, mime_type in attachments:
+            parts += [f"--{mixed}", *_attachment(filename, data, mime_type)]
+        body = [*parts, f"--{mixed}--"]
+        head.append(f'Content-Type: multipart/mixed;\r\n boundary="{mixed}"')
+    else:
+        head.append(f'Content-Type: multipart/alternative;\r\n boundary="{alternative}"')
+    head.append("Content-Language: de-DE")
+    return "\r\n".join([*head, "", *body, ""]).encode("ascii")
+
+
+def text_field(name: str, text: str) -> str:
+    """`Name: text`, folded at spaces; encoded words when the text is not plain ASCII."""
+    if text.isascii() and "=?" not in text and all(len(w) < _LINE - 2 for w in text.split()):
+        return _fold(f"{name}: {text}", " ")
+    return f"{name}: " + "\r\n ".join(encoded_words(text))
+
+
+def encoded_words(text: str) -> list[str]:
+    """RFC 2047 encoded words (UTF-8, base64), each within one header line; never splits a
+    character."""
+    words, chunk, size = [], [], 0
+    for char in text:
+        length = len(char.encode("utf-8"))
+        if size + length > _WORD_BYTES:
+            words.append(_word("".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += length
+    if chunk or not words:
+        words.append(_word("".join(chunk)))
+    return words
+
+
+def _word(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def _fold(line: str, separator: str) -> str:
+    """Fold a header line at `separator` (kept at the end of the line it ends)."""
+    if len(line) <= _LINE:
+        return line
+    lines, current = [], ""
+    for piece in line.split(separator):
+        candidate = f"{current}{separator}{piece}" if current else piece
+        if current and len(candidate) > _LINE:
+            lines.append(current + separator.rstrip())
+            current = " " + piece.lstrip()
+        else:
+            current = candidate
+    lines.append(current)
+    return "\r\n".join(lines)
+
+
+def _address_field(name: str, addresses: list[Address]) -> str:
+    return _fold(f"{name}: " + ", ".join(_format(a) for a in addresses), ", ")
+
+
+def _format(address: Address) -> str:
+    name = address.display_name
+    if not name:
+        return address.addr_spec
+    if not name.isascii():
+        phrase = " ".join(encoded_words(name))
+    elif _ATOM_PHRASE.fullmatch(name):
+        phrase = name
+    else:
+        phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{phrase} <{address.addr_spec}>"
+
+
+def _checked(raw: str) -> Address:
+    address = parse_address(raw)
+    if address is None:
+        raise ValueError(f"{raw!r} ist keine einfache E-Mail-Adresse")
+    return address
+
+
+def _boundary() -> str:
+    # "=" is always encoded in quoted-printable and base64 never has a run of equals signs
+    return f"==============={secrets.token_hex(10)}=="
+
+
+def _text_part(subtype: str, text: str) -> list[str]:
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not normalised.endswith("\n"):
+        normalised += "\n"
+    encoded = binascii.b2a_qp(normalised.encode("utf-8"), quotetabs=False, istext=True)
+    return [
+        f'Content-Type: text/{subtype}; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        encoded.decode("ascii").removesuffix("\n").replace("\n", "\r\n"),
+    ]
+
+
+def _attachment(filename: str, data: bytes, mime_type: str) -> list[str]:
+    maintype, _, subtype = mime_type.partition("/")
+    if not maintype or not subtype or not re.fullmatch(r"[\w.+-]+/[\w.+-]+", mime_type):
+        raise ValueError(f"{mime_type!r} ist kein MIME-Typ wie application/pdf")
+    name = _safe_filename(filename)
+    if name.isascii() and '"' not in name and "\\" not in name:
+        disposition = f'Content-Disposition: attachment; filename="{name}"'
+    else:
+        disposition = f"Content-Disposition: attachment; filename*=utf-8''{quote(name)}"
+    encoded = base64.encodebytes(data).decode("ascii").rstrip("\n").replace("\n", "\r\n")
+    return [
+        f"Content-Type: {mime_type}",
+        "Content-Transfer-Encoding: base64",
+        _fold(disposition, "; "),
+        "",
+        encoded,
+    ]
+
+
+def _safe_filename(filename: str) -> str:
+    """The last path part, without control characters: a name, never a path."""
+    name = _CONTROL.sub("", filename).replace("\\", "/").rpartition("/")[2].strip()
+    return name or "Anhang"
