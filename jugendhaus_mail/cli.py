@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "als Dienst laufen: Abholen, Erinnerungen und Tagesübersicht nach Zeitplan"),
     "retention": ("retention", "personenbezogene Daten abgeschlossener Fälle nach Frist löschen"),
     "check": ("check", "Konfiguration, Anfrageliste und Postfach prüfen"),
+    "privacy": ("privacy", "Datenschutz: Auskunft, Löschung und Übermittlungen je junger Mensch"),
     "demo": ("demo", "Demo mit mitgeliefertem Postfach in einem Arbeitsordner durchspielen"),
 }
 
@@ -114,6 +115,8 @@ def _add_command_options(name: str, command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--to", metavar="ADRESSE", help="nur an diese Adresse senden (z. B. zum Testen)"
         )
+    if name == "privacy":
+        _add_privacy_options(command)
     if name == "demo":
         command.add_argument(
             "--dir", type=Path, default=Path("demo"),
@@ -130,6 +133,31 @@ def _add_command_options(name: str, command: argparse.ArgumentParser) -> None:
             help="eine Zeile für Nagios/Icinga/Checkmk/Zabbix ausgeben; Exit 0/1/2/3 = "
             "OK/WARNING/CRITICAL/UNKNOWN (ohne Anmeldung am Postfach)",
         )  # fmt: skip
+
+
+def _add_privacy_options(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="privacy_action", metavar="AKTION", required=True)
+    helps = {
+        "export": "alles zu einem jungen Menschen in eine Auskunft schreiben (Art. 15 DSGVO)",
+        "erase": "Daten eines jungen Menschen überall löschen; Nr. und Löschvermerk bleiben",
+        "log": "wer welche Mail und welchen Brief zu einem Fall erhielt (ohne Inhalt)",
+    }
+    for action, help_text in helps.items():
+        sub = actions.add_parser(action, help=help_text, description=help_text)
+        _add_global_options(sub, default=False)
+        if action == "log":
+            sub.add_argument("--nr", required=True, metavar="NR", help="Nr. des Falls")
+            continue
+        chosen = sub.add_mutually_exclusive_group(required=True)
+        chosen.add_argument("--nr", metavar="NR", help="Nr. eines Falls, z. B. 2026-0042")
+        chosen.add_argument("--name", metavar="NAME", help="Name des jungen Menschen")
+        chosen.add_argument("--kundennummer", metavar="NR", help="Kundennummer")
+        if action == "export":
+            sub.add_argument("--out", type=Path, required=True, help="Zieldatei (.html)")
+        else:
+            sub.add_argument(
+                "--dry-run", action="store_true", help="nur anzeigen, was gelöscht würde"
+            )
 
 
 def parse_now(value: str | None, timezone: str) -> datetime:

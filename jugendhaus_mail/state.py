@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS unaddressed (
     recorded_at TEXT NOT NULL,
     digest_at   TEXT                    -- when a digest listed it
 );
+CREATE TABLE IF NOT EXISTS sent_log (   -- who received which mail (SGB X), never its content
+    key         TEXT PRIMARY KEY,       -- the outbox key: case number and kind
+    recipients  TEXT NOT NULL,          -- To and Cc addresses (staff of the offices)
+    attachments INTEGER NOT NULL,
+    sent_at     TEXT NOT NULL
+);
 """
 
 DB_NAME = "jugendhaus-mail.sqlite3"
@@ -320,6 +326,14 @@ class StateDB:
 
     def mark_mail_sent(self, key: str, now: datetime) -> None:
         with self.transaction() as tx:
+            row = tx.execute("SELECT message FROM outbox WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] is not None:
+                recipients, attachments = _addressees(bytes(row[0]))
+                tx.execute(
+                    "INSERT OR REPLACE INTO sent_log(key, recipients, attachments, sent_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (key, recipients, attachments, now.isoformat()),
+                )
             tx.execute(
                 "UPDATE outbox SET sent_at = ?, message = NULL WHERE key = ?",
                 (now.isoformat(), key),
@@ -475,6 +489,18 @@ def _state_error(path: Path, exc: sqlite3.DatabaseError) -> StateError:
         "sie nicht von selbst: bitte die Datei beiseitelegen und die letzte Sicherung des "
         "Ordners state/ zurückspielen, dann neu starten."
     )
+
+
+def _addressees(raw: bytes) -> tuple[str, int]:
+    """To and Cc of a queued mail, and how many attachments it carries (for `sent_log`)."""
+    from email import message_from_bytes
+    from email.policy import default
+    from email.utils import getaddresses
+
+    message = message_from_bytes(raw, policy=default)
+    pairs = getaddresses([str(v) for h in ("To", "Cc") for v in message.get_all(h) or []])
+    attachments = sum(1 for part in message.walk() if part.get_filename())
+    return ", ".join(address for _, address in pairs if address), attachments
 
 
 def _encode_row(row: Row) -> str:

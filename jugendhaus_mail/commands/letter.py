@@ -20,6 +20,10 @@ def run(args: argparse.Namespace) -> int:
     target = output_path(args.out, letter)
     mode = file_mode(app.settings.letters.file_mode)
     _write(target, render_letter(letter, app.settings.templates_dir), mode)
+    with app.state() as state:  # so retention and erasure find the file again
+        from jugendhaus_mail.privacy.records import record_letter
+
+        record_letter(state, target, letter.nr, app.now)
     print(f"Brief „{letter.title}“ zu Nr. {letter.nr} geschrieben: {target}")
     if letter.warning:
         print(letter.warning, file=sys.stderr)
