@@ -20,6 +20,9 @@ from jugendhaus_mail.notify.render import (
     VERBIS_START,
     AbsenceMail,
     AcknowledgementMail,
+    AppointmentCareMail,
+    AppointmentConflictMail,
+    AppointmentSlot,
     ContactPersonMail,
     DialogInfo,
     DigestAbsence,
@@ -178,6 +181,21 @@ SAMPLES: list[tuple[MailData, str, list[str]]] = [
         QualitaetsdialogMail(date(2026, 3, 31), "SGB II", statistics_attached=True),
         "Qualitätsdialog SGB II/SGB VIII bis 31.03.2026 – Organisation: SGB II",
         ["Dienstag, 31.03.2026", "Reflexion vergangener Fälle", "Halbjahresstatistik"],
+    ),
+    (
+        AppointmentConflictMail(NR, (AppointmentSlot("SGB II", datetime(2026, 11, 9, 9, 0)),
+                                     AppointmentSlot("SGB VIII", datetime(2026, 11, 10),
+                                                     all_day=True)), 5),
+        f"[{NR}] Termine beider Seiten nah beieinander: SGB II 09.11.2026 und SGB VIII "
+        "10.11.2026",
+        ["höchstens 5 Arbeitstage auseinander", "Montag, 09.11.2026, 09:00 Uhr",
+         "Dienstag, 10.11.2026", "Doppeleinladungen vermeiden"],
+    ),
+    (
+        AppointmentCareMail(NR, AppointmentSlot("SGB III", datetime(2026, 11, 20, 9, 30)),
+                            date(2026, 11, 30)),
+        f"[{NR}] SGB III-Termin am 20.11.2026 in der Betreuungszeit SGB VIII (bis 30.11.2026)",
+        ["Freitag, 20.11.2026, 09:30 Uhr", "Montag, 30.11.2026", "nicht neu ein"],
     ),
     (
         GoalsReviewMail(date(2026, 1, 30), 2026),

@@ -21,6 +21,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from zoneinfo import ZoneInfo
 
+from jugendhaus_mail.intake.appointments import NO_CALENDAR, CalendarParts, calendar_parts
 from jugendhaus_mail.intake.parse import ParsedMail, parse_message
 from jugendhaus_mail.mailbox.base import IncomingMessage
 
@@ -41,6 +42,7 @@ class Incoming:
     parsed: ParsedMail
     key: str
     legacy_key: str | None  # the key a database from before the digest used, if different
+    calendar: CalendarParts = NO_CALENDAR  # iCalendar parts (intake/appointments.py)
 
 
 def read_batch(messages: Iterable[IncomingMessage]) -> list[Incoming]:
@@ -51,7 +53,8 @@ def read_batch(messages: Iterable[IncomingMessage]) -> list[Incoming]:
         parsed = parse_message(message.raw)
         key = intake_key(parsed, message.raw)
         legacy = parsed.key if key != parsed.key else None
-        batch.append(Incoming(message.handle, message.received, parsed, key, legacy))
+        calendar = calendar_parts(message.raw)
+        batch.append(Incoming(message.handle, message.received, parsed, key, legacy, calendar))
     batch.sort(key=lambda mail: mail.received)
     return batch
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
+from jugendhaus_mail.jobs.appointments import queue_appointment_notices
 from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.letters.triggers import letter_triggers
 from jugendhaus_mail.mailbox.base import Mailbox
@@ -72,6 +73,8 @@ def run_remind(
     report.problems = [f"{p.nr or '-'}: {p.column}: {p.message_de}" for p in problems]
     for notice in notices(open_duties, calendar, today, settings.deadlines):
         _queue_notice(outbox, notice, rows.get(notice.duty.nr or ""), snapshot, calendar, today)
+    for p in queue_appointment_notices(app, outbox, snapshot, today):
+        report.problems.append(f"{p.nr or '-'}: {p.column}: {p.message_de}")
     updates += _contact_person_named(outbox, rows, staff, state, today)
     _verbis_hints(outbox, rows, staff)
     _absences(outbox, snapshot, staff, app)

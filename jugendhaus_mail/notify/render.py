@@ -199,6 +199,37 @@ class GoalsReviewMail(MailData):
 
 
 @dataclass(frozen=True)
+class AppointmentSlot:
+    """One appointment as a notice names it: side and time, never what it is about."""
+
+    side: str  # SGB II | SGB III | SGB VIII
+    start: datetime  # office time
+    all_day: bool = False
+
+
+@dataclass(frozen=True)
+class AppointmentConflictMail(MailData):
+    """Two sides invited the young person of one case within a few working days."""
+
+    TEMPLATE: ClassVar[str] = "appointment_conflict"
+    nr: str
+    slots: tuple[AppointmentSlot, ...]  # both appointments, earlier first
+    working_days: int  # the configured distance ([deadlines] double_invitation_working_days)
+    workbook_readers: bool = True
+
+
+@dataclass(frozen=True)
+class AppointmentCareMail(MailData):
+    """A Jobcenter appointment inside the SGB VIII care period after a home visit."""
+
+    TEMPLATE: ClassVar[str] = "appointment_care"
+    nr: str
+    slot: AppointmentSlot
+    care_until: date
+    workbook_readers: bool = True
+
+
+@dataclass(frozen=True)
 class DigestItem:
     """One line of the digest: case number and short labels only."""
 
