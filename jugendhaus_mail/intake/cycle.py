@@ -23,7 +23,6 @@ from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.intake import appointments
-from jugendhaus_mail.intake.batch import Batch
 from jugendhaus_mail.intake.classify import (
     extract_fields,
     person_name,
@@ -37,7 +36,7 @@ from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.mailbox.base import Folder, Mailbox
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
 from jugendhaus_mail.rules.cases import contact_person_due
-from jugendhaus_mail.state import FEEDBACK, Record, SeenMessage, StateDB
+from jugendhaus_mail.state import FEEDBACK, SeenMessage, StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
 from jugendhaus_mail.workbook.store import WorkbookStore
 from jugendhaus_mail.workdays import WorkCalendar
@@ -91,24 +90,19 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     snapshot = ctx.store.read()
     report = IntakeReport()
     run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), _highest_numbers(snapshot), dry_run)
-    batch = None if dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
     try:
         for mail in read_batch(mailbox.list_new()):
-            result = _take_in(ctx, batch, mail, run)
+            result = _take_in(ctx, mailbox, mail, run)
             report.mails.append(result)
-            if batch is not None:
-                batch.mail_done()
+            if not dry_run:
                 log.info(
                     "Mail %s: %s%s",
                     result.nr or "-",
                     OUTCOME_LABELS[result.outcome],
                     f" ({result.reason})" if result.reason else "",
                 )
-        if batch is not None:
-            batch.commit()
     finally:
-        if batch is not None:  # a group cut off by an error was never recorded nor filed
-            batch.close()
+        ctx.state.flush_filed()
     if not dry_run:
         _write_pending(ctx, snapshot, run.cases, report)
         report.waiting_reason = appointments.write_pending(ctx) or report.waiting_reason
@@ -127,17 +121,19 @@ class _Run:
     handled: dict[str, str | None] = field(default_factory=dict)
     planned: dict[int, int] = field(default_factory=dict)
 
-    def next_number(self, ctx: IntakeContext, year: int) -> str:
-        """The next case number of `year`, counted here (this process holds the instance
-        lock); the batch stores the counter with the mails that took the numbers."""
+    def next_number(
+        self, ctx: IntakeContext, key: str, year: int, received: datetime, row: Row
+    ) -> str:
+        floor = self.year_max.get(year, 0)
+        if not self.dry_run:
+            return ctx.state.record_request(key, year, floor, received, row, ctx.now)
         last = self.planned.get(year, ctx.state.last_number(year))
-        self.planned[year] = max(last, self.year_max.get(year, 0)) + 1
+        self.planned[year] = max(last, floor) + 1
         return f"{year}-{self.planned[year]:04d}"
 
 
-def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run) -> MailResult:
-    """Decide one mail; what changes goes into `batch` (None: a dry run changes nothing)."""
-    parsed, received, cases = mail.parsed, mail.received, run.cases
+def _take_in(ctx: IntakeContext, mailbox: Mailbox, mail: Incoming, run: _Run) -> MailResult:
+    parsed, received, dry_run, cases = mail.parsed, mail.received, run.dry_run, run.cases
     known = _known(ctx, mail, run)
     if known is not None:
         seen, stored_key = known
@@ -163,8 +159,9 @@ def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run)
                 row = request_row(ctx, parsed, received, cases.staff_rechtskreis, cases.staff_names)
                 cases.add(seen.nr, row, parsed.message_id)
                 _announce(ctx, seen.nr, row, received, run.staff)
-        if batch is not None:
-            batch.file(mail.handle, folder, stored_key)
+        if not dry_run:
+            mailbox.move(mail.handle, folder)
+            ctx.state.mark_filed(stored_key, ctx.now)
         return result
 
     run.handled[mail.key] = None
@@ -187,9 +184,12 @@ def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run)
         reason = f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen"
     if reason is not None:
         result = MailResult(received, "set_aside", reason=reason)
-        if batch is not None:
-            batch.record(Record(mail.key, "set_aside", received, reason=reason))
-            batch.file(mail.handle, Folder.NICHT_ERFASST, mail.key)
+        if not dry_run:
+            ctx.state.record_other(mail.key, "set_aside", received, ctx.now, reason=reason)
+            failpoint("after_record")
+            mailbox.move(mail.handle, Folder.NICHT_ERFASST)
+            failpoint("after_move")
+            ctx.state.mark_filed(mail.key, ctx.now)
         return result
 
     if replied is not None:
@@ -197,24 +197,27 @@ def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run)
         feedback = FEEDBACK if cases.is_participant(replied, parsed.sender_address) else None
         run.handled[mail.key] = replied
         cases.note_message(parsed.message_id, replied)
-        if batch is not None:
+        if not dry_run:
             if dates is not None and side is not None:  # Termine, written with the next save
                 appointments.record(ctx, mail.key, replied, dates, side, parsed, received)
-            batch.record(Record(mail.key, "reply", received, nr=replied, reason=feedback))
-            batch.file(mail.handle, Folder.ERFASST, mail.key)
+            ctx.state.record_other(
+                mail.key, "reply", received, ctx.now, reason=feedback, nr=replied
+            )
+            mailbox.move(mail.handle, Folder.ERFASST)
+            ctx.state.mark_filed(mail.key, ctx.now)
         return MailResult(received, "reply", replied, reason=feedback)
 
-    year = ctx.calendar.local_date(received).year
-    nr = run.next_number(ctx, year)
+    nr = run.next_number(ctx, mail.key, ctx.calendar.local_date(received).year, received, row)
     run.handled[mail.key] = nr
     cases.add(nr, row, parsed.message_id)
-    # queued with the record (one transaction for the batch), before the mail is filed: a
-    # crash after the record files the mail only; no acknowledgement or alert is ever lost
+    # queued before the mail is filed: a crash in between re-reads the mail and queues again
+    # (the outbox key makes that harmless), so no acknowledgement or alert is ever lost
     _announce(ctx, nr, row, received, run.staff)
-    if batch is not None:
-        batch.record(Record(mail.key, "request", received, nr=nr, row=row))
-        batch.number_taken(year, run.planned[year])
-        batch.file(mail.handle, Folder.ERFASST, mail.key)
+    if not dry_run:
+        failpoint("after_record")
+        mailbox.move(mail.handle, Folder.ERFASST)
+        failpoint("after_move")
+        ctx.state.mark_filed(mail.key, ctx.now)
     return MailResult(received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
 
 
