@@ -9,10 +9,11 @@ gone before the next run (an appointment cancelled or moved) is simply not sent.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.notify import render as mails
+from jugendhaus_mail.notify.ics import ics_attachment
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.rules.appointments import DOUBLE, Appointment, Conflict, conflicts
 from jugendhaus_mail.rules.model import BOTH, Duty, RowProblem
@@ -69,3 +70,25 @@ def notice_mail(conflict: Conflict, working_days: int) -> mails.MailData:
 
 def slot(appointment: Appointment) -> mails.AppointmentSlot:
     return mails.AppointmentSlot(appointment.side, appointment.start, appointment.all_day)
+
+
+CALENDAR_DUTIES = {
+    "home_visit": "Hausbesuch durchführen",
+    "qualitaetsdialog": "Qualitätsdialog SGB II/SGB VIII",
+}
+
+
+def duty_calendar(duty: Duty, today: date) -> tuple[tuple[str, bytes, str], ...]:
+    """An .ics for the due date of duties staff put in their calendar; () for the others."""
+    what = CALENDAR_DUTIES.get(duty.rule)
+    if what is None:
+        return ()
+    owner = duty.nr or f"{duty.due.year}-{1 if duty.due.month <= 6 else 2}"  # half-year
+    summary = f"Frist: {what}" + (f" (Nr. {duty.nr})" if duty.nr else "")
+    made = datetime.combine(today, time(), tzinfo=UTC)
+    return (ics_attachment(f"{owner}-{duty.rule}", summary, duty.due, made),)
+
+
+def visit_calendar(nr: str, planned: datetime, now: datetime) -> tuple[str, bytes, str]:
+    """The announced home visit, for the cover mail of the announcement letter."""
+    return ics_attachment(f"{nr}-hausbesuch-termin", f"Hausbesuch (Nr. {nr})", planned, now)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
-from jugendhaus_mail.jobs.appointments import queue_appointment_notices
+from jugendhaus_mail.jobs.appointments import duty_calendar, queue_appointment_notices
 from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.letters.triggers import letter_triggers
 from jugendhaus_mail.mailbox.base import Mailbox
@@ -129,6 +129,7 @@ def _queue_notice(
             done_hint=DONE_HINTS.get(duty.rule, ""),
         )
     to, cc = [p.email for p in people.to], [p.email for p in people.cc]
+    attachments += duty_calendar(duty, today)  # the due date for Outlook
     outbox.queue(notice.key, mail, to, cc, attachments=attachments)
 
 

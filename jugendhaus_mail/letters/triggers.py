@@ -125,8 +125,12 @@ def _queue(
         recipient_name=join_german([p.name for p in people]) if len(people) <= 3 else "",
         warning=letter.warning,
     )
-    attachment = (letter.filename, data, DOCX_MIME)
-    return outbox.queue(key, mail, [p.email for p in people], attachments=(attachment,))
+    attachments = [(letter.filename, data, DOCX_MIME)]
+    if kind == "hausbesuch":  # the announced visit for Outlook (jobs/appointments.py)
+        from jugendhaus_mail.jobs.appointments import visit_calendar
+
+        attachments.append(visit_calendar(letter.nr, planned_visit(letter.nr, row), app.now))
+    return outbox.queue(key, mail, [p.email for p in people], attachments=tuple(attachments))
 
 
 def responsible_staff(row: Row, staff: Staff) -> list[Member]:
