@@ -20,6 +20,7 @@ from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
 SCHEMA = load_schema()
 NEW_IN_REQUESTS = ("announcement_sent", "follow_up_due", "notes")  # "added in a later version"
 NEW_IN_STAFF = ("team_lead",)
+NEW_SHEETS = ("Gelöscht",)
 NOW = datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
 
 
@@ -27,6 +28,8 @@ def old_schema() -> Schema:
     dropped = {"Anfragen": NEW_IN_REQUESTS, "Mitarbeitende": NEW_IN_STAFF}
     sheets = []
     for sheet in SCHEMA.sheets:
+        if sheet.name in NEW_SHEETS:
+            continue
         gone = dropped.get(sheet.name, ())
         columns = tuple(c for c in sheet.columns if c.key not in gone)
         deadlines = tuple(k for k in sheet.deadline_columns if k not in gone)
@@ -78,6 +81,7 @@ def test_missing_columns_are_appended_at_the_right_end_after_a_backup(site: Site
     assert result.added == (
         *(("Anfragen", h) for h in new_headers),
         ("Mitarbeitende", "Teamleitung"),
+        ("Gelöscht", "Blatt Gelöscht"),
     )
     assert (
         result.backup is not None
@@ -97,14 +101,20 @@ def test_missing_columns_are_appended_at_the_right_end_after_a_backup(site: Site
     new_date_column = openpyxl.utils.get_column_letter(len(old_requests) + 1)
     assert sheet.column_dimensions[new_date_column].number_format == "DD.MM.YYYY"
     assert workbook["Notizen"]["A1"].value == "Telefonliste Jobcenter"
+    deleted = workbook["Gelöscht"]
+    assert [c.value for c in deleted[1]] == ["Nr.", "Gelöscht am", "Von", "Grund"]
+    assert deleted.tables["Geloescht"].ref == "A1:D2"
+    assert workbook.sheetnames[-1] == "Gelöscht"
 
     after = members(site.workbook)
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {
         "xl/worksheets/sheet1.xml", "xl/tables/table1.xml",
         "xl/worksheets/sheet2.xml", "xl/tables/table2.xml",
+        "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml",
     }  # fmt: skip
-    assert set(after) == set(before)
+    new_sheet = sorted(set(after) - set(before))
+    assert len(new_sheet) == 3 and any("/tables/" in name for name in new_sheet)
 
     again = migrate_workbook(site.workbook, SCHEMA, backup_dir=site.root / "backups", now=NOW)
     assert again.added == () and members(site.workbook) == after
@@ -181,3 +191,18 @@ def test_a_renamed_key_column_is_not_re_added_and_a_crash_doubles_nothing(site: 
     site.cli("poll", now="2026-03-11T10:15")
     numbers = [row["Nr."].value for row in site.requests()]
     assert numbers == ["2026-0001", "2026-0002", "2026-0003", "2026-0004"]
+
+
+def test_the_geloescht_sheet_added_by_the_upgrade_is_honoured(site: Site) -> None:
+    from tests.xlsx_fixtures import libreoffice_csv
+
+    migrate_workbook(site.workbook, SCHEMA, backup_dir=site.root / "backups", now=NOW)
+    workbook = openpyxl.load_workbook(site.workbook)
+    position = workbook.sheetnames.index("Gelöscht") + 1
+    assert libreoffice_csv(site.workbook, position)[0] == ["Nr.", "Gelöscht am", "Von", "Grund"]
+    workbook["Anfragen"].delete_rows(3)
+    sheet = workbook["Gelöscht"]
+    sheet["A2"], sheet["D2"] = "2026-0002", "doppelt"
+    workbook.save(site.workbook)
+    assert site.run("poll", now="2026-04-02T09:00") == 0
+    assert [row["Nr."].value for row in site.requests()] == ["2026-0001"]
