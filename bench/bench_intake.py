@@ -169,7 +169,7 @@ def mail(i: int) -> bytes:
     def part(ctype: str, body: str) -> str:
         encoded = quopri.encodestring(body.encode()).decode().replace("\n", "\r\n")
         return (
-            f"--{boundary}\r\nContent-Type: {ctype}; charset=\"utf-8\"\r\n"
+            f'--{boundary}\r\nContent-Type: {ctype}; charset="utf-8"\r\n'
             f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{encoded}\r\n"
         )
 
@@ -278,7 +278,9 @@ def main() -> int:
         print(f"  poll of 0 mails                   {poll0:7.2f} s")
         print(f"  stdlib parse of the {args.mails} mails   {parse:7.2f} s")
         verdict = "ok" if ratio <= TARGET_POLL_RATIO else "MISSED"
-        print(f"    poll / openpyxl load+save  {ratio:6.3f}  (target <= {TARGET_POLL_RATIO})  {verdict}")
+        print(
+            f"    poll / openpyxl load+save  {ratio:6.3f}  (target <= {TARGET_POLL_RATIO})  {verdict}"
+        )
         verdict = "ok" if marginal <= TARGET_MARGINAL_RATIO else "MISSED"
         print(
             f"    marginal per mail / stdlib parse {marginal:6.2f}  "
@@ -289,7 +291,9 @@ def main() -> int:
             prepare(big, full_workbook(base, schema, args.big_rows), args.mails)
             rss, seconds = measure_peak(big, args.mails)
             verdict = "ok" if rss <= TARGET_PEAK_MIB else "MISSED"
-            print(f"  poll of {args.mails} mails into {args.big_rows} rows, fresh process: {seconds:.2f} s")
+            print(
+                f"  poll of {args.mails} mails into {args.big_rows} rows, fresh process: {seconds:.2f} s"
+            )
             print(f"    peak RSS {rss:.0f} MiB (target <= {TARGET_PEAK_MIB})  {verdict}")
     return 0
 

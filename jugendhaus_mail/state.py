@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.failpoints import ENV as FAILPOINT_ENV
+from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.workbook.model import Row
 
 SCHEMA = """
@@ -88,6 +89,18 @@ class Unaddressed:
     reason: str
     recorded_at: datetime
     in_digest: bool
+
+
+@dataclass(frozen=True)
+class Record:
+    """One mail of a batch as `record_batch` stores it."""
+
+    key: str
+    outcome: str  # request | reply | set_aside
+    received: datetime
+    nr: str | None = None
+    reason: str | None = None
+    row: Row | None = None  # the pending row of a request
 
 
 @dataclass(frozen=True)
@@ -195,6 +208,45 @@ class StateDB:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (key, outcome, nr, reason, received.isoformat(), now.isoformat()),
             )
+
+    def record_batch(
+        self,
+        records: list[Record],
+        mails: dict[str, bytes],
+        now: datetime,
+        counters: dict[int, int],
+    ) -> None:
+        """Record a batch of mails, the case numbers they took (`counters`: year -> last) and
+        the mail that answers them, in one transaction: one commit (one fsync) per batch."""
+        at = now.isoformat()
+        with self.transaction() as tx:
+            for year, last in counters.items():
+                tx.execute(
+                    "INSERT INTO counters(year, last) VALUES (?, ?) ON CONFLICT(year) "
+                    "DO UPDATE SET last = max(last, excluded.last)",
+                    (year, last),
+                )
+            tx.executemany(
+                "INSERT INTO messages(key, outcome, nr, reason, received, recorded_at, row_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.key,
+                        r.outcome,
+                        r.nr,
+                        r.reason,
+                        r.received.isoformat(),
+                        at,
+                        None if r.row is None else _encode_row({**r.row, "nr": r.nr}),
+                    )
+                    for r in records
+                ],
+            )
+            tx.executemany(
+                "INSERT OR IGNORE INTO outbox(key, queued_at, message) VALUES (?, ?, ?)",
+                [(key, at, message) for key, message in mails.items()],
+            )
+            failpoint("batch_before_commit")
 
     def mark_filed(self, key: str, now: datetime) -> None:
         """Note that the mail was filed. Buffered until `flush_filed`: the flag only tells a
@@ -325,19 +377,24 @@ class StateDB:
         return [(str(key), sent_at) for key, sent_at in rows]
 
     def mark_mail_sent(self, key: str, now: datetime) -> None:
+        self.mark_mails_sent([key], now)
+
+    def mark_mails_sent(self, keys: list[str], now: datetime) -> None:
+        """Note mails as sent, all in one transaction (a batch stored in `Postausgang`)."""
         with self.transaction() as tx:
-            row = tx.execute("SELECT message FROM outbox WHERE key = ?", (key,)).fetchone()
-            if row is not None and row[0] is not None:
-                recipients, attachments = _addressees(bytes(row[0]))
+            for key in keys:
+                row = tx.execute("SELECT message FROM outbox WHERE key = ?", (key,)).fetchone()
+                if row is not None and row[0] is not None:
+                    recipients, attachments = _addressees(bytes(row[0]))
+                    tx.execute(
+                        "INSERT OR REPLACE INTO sent_log(key, recipients, attachments, sent_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        (key, recipients, attachments, now.isoformat()),
+                    )
                 tx.execute(
-                    "INSERT OR REPLACE INTO sent_log(key, recipients, attachments, sent_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (key, recipients, attachments, now.isoformat()),
+                    "UPDATE outbox SET sent_at = ?, message = NULL WHERE key = ?",
+                    (now.isoformat(), key),
                 )
-            tx.execute(
-                "UPDATE outbox SET sent_at = ?, message = NULL WHERE key = ?",
-                (now.isoformat(), key),
-            )
 
     def queued_mail(self, key: str) -> tuple[datetime, datetime | None] | None:
         """(queued at, sent at) of the mail queued under `key`, None when never queued."""
@@ -493,14 +550,10 @@ def _state_error(path: Path, exc: sqlite3.DatabaseError) -> StateError:
 
 def _addressees(raw: bytes) -> tuple[str, int]:
     """To and Cc of a queued mail, and how many attachments it carries (for `sent_log`)."""
-    from email import message_from_bytes
-    from email.policy import default
-    from email.utils import getaddresses
+    from jugendhaus_mail.mailbox.raw import attachment_count, recipients
 
-    message = message_from_bytes(raw, policy=default)
-    pairs = getaddresses([str(v) for h in ("To", "Cc") for v in message.get_all(h) or []])
-    attachments = sum(1 for part in message.walk() if part.get_filename())
-    return ", ".join(address for _, address in pairs if address), attachments
+    # from the header lines alone: the mail is not parsed again (issue 15)
+    return ", ".join(recipients(raw)), attachment_count(raw)
 
 
 def _encode_row(row: Row) -> str:

@@ -3,9 +3,11 @@
 Order of durable steps, chosen so that a crash at any instant loses nothing and doubles nothing:
 
 1. read the workbook once (fast reader): staff, existing case numbers, keys already written;
-2. per mail, in order of receipt (so numbers follow `Eingang`): parse, classify, and record the
-   outcome in the state database (one transaction, the case number allocated in it); only then
-   file the mail into `Erfasst`/`Nicht erfasst`. A mail seen again (crash before the move) is
+2. per mail, in order of receipt (so numbers follow `Eingang`): parse, classify, decide (the
+   case number counted in memory under the instance lock); per group of mails (`batch.py`)
+   record every outcome, the numbers and the acknowledgements in the state database in one
+   transaction; only then file the group into `Erfasst`/`Nicht erfasst`. A mail seen again
+   (crash before the move) is
    recognised by its key (Message-ID and content digest, see `ledger`) and only filed; a mail
    already handled in this run is a duplicate, never "recovered";
 3. write every pending row in one workbook save. A row whose key is already in the workbook
@@ -23,6 +25,7 @@ from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.intake import appointments
+from jugendhaus_mail.intake.batch import Batch
 from jugendhaus_mail.intake.classify import (
     extract_fields,
     person_name,
@@ -36,7 +39,7 @@ from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.mailbox.base import Folder, Mailbox
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
 from jugendhaus_mail.rules.cases import contact_person_due
-from jugendhaus_mail.state import FEEDBACK, SeenMessage, StateDB
+from jugendhaus_mail.state import FEEDBACK, Record, SeenMessage, StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
 from jugendhaus_mail.workbook.store import WorkbookStore
 from jugendhaus_mail.workdays import WorkCalendar
@@ -90,19 +93,24 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     snapshot = ctx.store.read()
     report = IntakeReport()
     run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), _highest_numbers(snapshot), dry_run)
+    batch = None if dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
     try:
         for mail in read_batch(mailbox.list_new()):
-            result = _take_in(ctx, mailbox, mail, run)
+            result = _take_in(ctx, batch, mail, run)
             report.mails.append(result)
-            if not dry_run:
+            if batch is not None:
+                batch.mail_done()
                 log.info(
                     "Mail %s: %s%s",
                     result.nr or "-",
                     OUTCOME_LABELS[result.outcome],
                     f" ({result.reason})" if result.reason else "",
                 )
+        if batch is not None:
+            batch.commit()
     finally:
-        ctx.state.flush_filed()
+        if batch is not None:  # a group cut off by an error was never recorded nor filed
+            batch.close()
     if not dry_run:
         _write_pending(ctx, snapshot, run.cases, report)
         report.waiting_reason = appointments.write_pending(ctx) or report.waiting_reason
@@ -121,19 +129,17 @@ class _Run:
     handled: dict[str, str | None] = field(default_factory=dict)
     planned: dict[int, int] = field(default_factory=dict)
 
-    def next_number(
-        self, ctx: IntakeContext, key: str, year: int, received: datetime, row: Row
-    ) -> str:
-        floor = self.year_max.get(year, 0)
-        if not self.dry_run:
-            return ctx.state.record_request(key, year, floor, received, row, ctx.now)
+    def next_number(self, ctx: IntakeContext, year: int) -> str:
+        """The next case number of `year`, counted here (this process holds the instance
+        lock); the batch stores the counter with the mails that took the numbers."""
         last = self.planned.get(year, ctx.state.last_number(year))
-        self.planned[year] = max(last, floor) + 1
+        self.planned[year] = max(last, self.year_max.get(year, 0)) + 1
         return f"{year}-{self.planned[year]:04d}"
 
 
-def _take_in(ctx: IntakeContext, mailbox: Mailbox, mail: Incoming, run: _Run) -> MailResult:
-    parsed, received, dry_run, cases = mail.parsed, mail.received, run.dry_run, run.cases
+def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run) -> MailResult:
+    """Decide one mail; what changes goes into `batch` (None: a dry run changes nothing)."""
+    parsed, received, cases = mail.parsed, mail.received, run.cases
     known = _known(ctx, mail, run)
     if known is not None:
         seen, stored_key = known
@@ -159,9 +165,8 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, mail: Incoming, run: _Run) ->
                 row = request_row(ctx, parsed, received, cases.staff_rechtskreis, cases.staff_names)
                 cases.add(seen.nr, row, parsed.message_id)
                 _announce(ctx, seen.nr, row, received, run.staff)
-        if not dry_run:
-            mailbox.move(mail.handle, folder)
-            ctx.state.mark_filed(stored_key, ctx.now)
+        if batch is not None:
+            batch.file(mail.handle, folder, stored_key)
         return result
 
     run.handled[mail.key] = None
@@ -184,12 +189,9 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, mail: Incoming, run: _Run) ->
         reason = f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen"
     if reason is not None:
         result = MailResult(received, "set_aside", reason=reason)
-        if not dry_run:
-            ctx.state.record_other(mail.key, "set_aside", received, ctx.now, reason=reason)
-            failpoint("after_record")
-            mailbox.move(mail.handle, Folder.NICHT_ERFASST)
-            failpoint("after_move")
-            ctx.state.mark_filed(mail.key, ctx.now)
+        if batch is not None:
+            batch.record(Record(mail.key, "set_aside", received, reason=reason))
+            batch.file(mail.handle, Folder.NICHT_ERFASST, mail.key)
         return result
 
     if replied is not None:
@@ -197,27 +199,24 @@ def _take_in(ctx: IntakeContext, mailbox: Mailbox, mail: Incoming, run: _Run) ->
         feedback = FEEDBACK if cases.is_participant(replied, parsed.sender_address) else None
         run.handled[mail.key] = replied
         cases.note_message(parsed.message_id, replied)
-        if not dry_run:
+        if batch is not None:
             if dates is not None and side is not None:  # Termine, written with the next save
                 appointments.record(ctx, mail.key, replied, dates, side, parsed, received)
-            ctx.state.record_other(
-                mail.key, "reply", received, ctx.now, reason=feedback, nr=replied
-            )
-            mailbox.move(mail.handle, Folder.ERFASST)
-            ctx.state.mark_filed(mail.key, ctx.now)
+            batch.record(Record(mail.key, "reply", received, nr=replied, reason=feedback))
+            batch.file(mail.handle, Folder.ERFASST, mail.key)
         return MailResult(received, "reply", replied, reason=feedback)
 
-    nr = run.next_number(ctx, mail.key, ctx.calendar.local_date(received).year, received, row)
+    year = ctx.calendar.local_date(received).year
+    nr = run.next_number(ctx, year)
     run.handled[mail.key] = nr
     cases.add(nr, row, parsed.message_id)
-    # queued before the mail is filed: a crash in between re-reads the mail and queues again
-    # (the outbox key makes that harmless), so no acknowledgement or alert is ever lost
+    # queued with the record (one transaction for the batch), before the mail is filed: a
+    # crash after the record files the mail only; no acknowledgement or alert is ever lost
     _announce(ctx, nr, row, received, run.staff)
-    if not dry_run:
-        failpoint("after_record")
-        mailbox.move(mail.handle, Folder.ERFASST)
-        failpoint("after_move")
-        ctx.state.mark_filed(mail.key, ctx.now)
+    if batch is not None:
+        batch.record(Record(mail.key, "request", received, nr=nr, row=row))
+        batch.number_taken(year, run.planned[year])
+        batch.file(mail.handle, Folder.ERFASST, mail.key)
     return MailResult(received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
 
 

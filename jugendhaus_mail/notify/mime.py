@@ -97,7 +97,9 @@ def text_field(name: str, text: str) -> str:
 def encoded_words(text: str) -> list[str]:
     """RFC 2047 encoded words (UTF-8, base64), each within one header line; never splits a
     character."""
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for char in text:
         length = len(char.encode("utf-8"))
         if size + length > _WORD_BYTES:

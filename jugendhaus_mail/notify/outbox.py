@@ -23,15 +23,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.policy import default as default_policy
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import MailboxAuthError, MailboxError
+from jugendhaus_mail.mailbox import raw as raw_mail
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.mailbox.retry import MailRefusedError, SendOutcomeUnknown, ThrottledError
-from jugendhaus_mail.notify.outgoing import RecipientPolicy, build_message
-from jugendhaus_mail.notify.render import MailData, MailRenderer
+from jugendhaus_mail.notify.mime import build_raw
+from jugendhaus_mail.notify.outgoing import RecipientPolicy
+from jugendhaus_mail.notify.render import MailData, MailRenderer, for_recipients
 from jugendhaus_mail.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,21 @@ class Outbox:
     def __post_init__(self) -> None:
         self.renderer = MailRenderer.from_settings(self.settings)
         self.policy = RecipientPolicy(self.settings.mail.internal_domains)
+        self._held: dict[str, bytes] | None = None  # see hold()
+
+    def hold(self) -> None:
+        """Keep what `queue` builds in memory until `take_held`, so that the caller records it
+        in the same transaction as the mails it answers (one commit for a whole batch)."""
+        self._held = {}
+
+    def take_held(self) -> dict[str, bytes]:
+        """The mail queued since `hold` (key -> message); holding goes on."""
+        held, self._held = self._held or {}, {}
+        return held
+
+    def release(self) -> None:
+        """Queue directly again; mail still held was never recorded and is dropped."""
+        self._held = None
 
     def queue(
         self,
@@ -67,7 +83,7 @@ class Outbox:
         attachments: tuple[tuple[str, bytes, str], ...] = (),
     ) -> bool:
         """Queue `mail` once under `key`. Returns True when it is (or in a dry run would be) new."""
-        if self.state.already_queued(key):
+        if (self._held is not None and key in self._held) or self.state.already_queued(key):
             return False
         allowed_to, refused_to = self.policy.split(_unique(to))
         allowed_cc, refused_cc = self.policy.split(
@@ -82,12 +98,14 @@ class Outbox:
             )
         if not allowed_to:
             allowed_to, allowed_cc = allowed_cc, []
+        office = self.settings.office.domain or self.settings.mail.team_address.split("@")[-1]
+        mail = for_recipients(mail, [*allowed_to, *allowed_cc], office)
         rendered = self.renderer.render_mail(mail)
         if not allowed_to:
             hint = "nur fremde Domains" if refused else "Blatt Mitarbeitende prüfen"
             log.warning("%s: kein zulässiger Empfänger (%s)", key, hint)
             if not self.dry_run:
-                self.state.record_unaddressed(key, rendered.subject, _why(refused), self.now)
+                self.state.record_unaddressed(key, rendered.subject, _why(refused, key), self.now)
             return False
         if not self.dry_run:
             self.state.resolve_unaddressed(key)
@@ -96,16 +114,20 @@ class Outbox:
         )
         if self.dry_run:
             return True
-        message = build_message(
+        message = build_raw(
             rendered,
             sender=self.settings.mail.team_address,
+            sender_name=self.settings.mail.from_name,
             to=allowed_to,
             cc=allowed_cc,
             attachments=attachments,
             now=self.now,
             domain=self.settings.mail.team_address.split("@")[-1],
         )
-        return self.state.queue_mail(key, message.as_bytes(policy=SMTP), self.now)
+        if self._held is not None:
+            self._held[key] = message
+            return True
+        return self.state.queue_mail(key, message, self.now)
 
     def flush(self, mailbox: Mailbox) -> int:
         """Send what is queued and due; a mail that fails is recorded, the rest goes on."""
@@ -114,14 +136,16 @@ class Outbox:
         grace = timedelta(minutes=self.settings.mailbox.sent_copy_grace_minutes)
         trouble = _trouble(self.state)
         sent = transient_in_a_row = 0
+        # a backend that stores a whole batch at once (Maildir: one sync for all files, then
+        # the folder) is told when the batch ends; only then is the batch noted as sent
+        commit = getattr(mailbox, "commit_sent", None)
+        batch: list[str] = []
         for key, raw in self.state.unsent_mail():
             known = trouble.get(key)
             if known is not None and not known.due(self.now):
                 continue
-            message = message_from_bytes(raw, policy=default_policy)
-            assert isinstance(message, EmailMessage)
             if known is not None and known.unknown_since is not None:
-                copy = _sent_copy_exists(mailbox, message)
+                copy = _sent_copy_exists(mailbox, raw)
                 if copy:
                     self._sent(key, "Kopie in „Gesendete Elemente“ gefunden")
                     sent += 1
@@ -129,7 +153,7 @@ class Outbox:
                 if copy is None or self.now - known.unknown_since < grace:
                     continue  # the copy may still appear; the rest of the queue goes on
             try:
-                mailbox.send(message)
+                _send(mailbox, raw)
             except MailRefusedError as exc:
                 log.error("Mail %s endgültig abgelehnt, nicht erneut versucht: %s", key, exc)
                 _note(self.state, key, self.now, reason=str(exc), failed=True)
@@ -149,17 +173,39 @@ class Outbox:
                     break
                 continue
             transient_in_a_row = 0
-            self._sent(key, "gesendet")
+            if callable(commit):
+                batch.append(key)
+            else:
+                self._sent(key, "gesendet", key in trouble)
             sent += 1
+        if batch:
+            assert callable(commit)
+            try:
+                commit()
+            except MailboxError as exc:
+                log.warning("Versand nicht abgeschlossen, der nächste Durchgang holt nach: %s", exc)
+                return sent - len(batch)
+            self.state.mark_mails_sent(batch, self.now)
+            for key in batch:
+                if key in trouble:
+                    _clear(self.state, key)
+                log.info("Mail gesendet: %s", key)
         return sent
 
-    def _sent(self, key: str, how: str) -> None:
+    def _sent(self, key: str, how: str, troubled: bool = True) -> None:
         self.state.mark_mail_sent(key, self.now)
-        _clear(self.state, key)
+        if troubled:
+            _clear(self.state, key)
         log.info("Mail %s: %s", how, key)
 
 
-def _why(refused: tuple[str, ...]) -> str:
+def _why(refused: tuple[str, ...], key: str = "") -> str:
+    if refused and key.endswith("|acknowledgement"):
+        # a youth workshop or a school asked: nobody else will answer them, so staff do
+        return (
+            f"nicht bestätigt (externe Adresse {', '.join(refused)}) – bitte von Hand "
+            "antworten und die Nr. in den Betreff schreiben"
+        )
     if refused:
         return (
             "nur Empfänger außerhalb von [mail] internal_domains – bitte die Adresse im Blatt "
@@ -323,10 +369,22 @@ def _clear(state: StateDB, key: str) -> None:
         tx.execute("DELETE FROM outbox_trouble WHERE key = ?", (key,))
 
 
-def _sent_copy_exists(mailbox: Mailbox, message: EmailMessage) -> bool | None:
-    """Whether the mailbox has the copy of `message` in Sent Items; None when it cannot tell."""
+def _send(mailbox: Mailbox, raw: bytes) -> None:
+    """Hand the stored bytes to the backend as they are; only a backend without a bytes path
+    (a test double) gets them parsed into a message."""
+    send_raw = getattr(mailbox, "send_raw", None)
+    if callable(send_raw):
+        send_raw(raw, raw_mail.recipients(raw))
+        return
+    message = message_from_bytes(raw, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    mailbox.send(message)
+
+
+def _sent_copy_exists(mailbox: Mailbox, raw: bytes) -> bool | None:
+    """Whether the mailbox has the copy of `raw` in Sent Items; None when it cannot tell."""
     look = getattr(mailbox, "sent_copy_exists", None)
-    message_id = message["Message-ID"]
+    message_id = raw_mail.message_id(raw)
     if not callable(look) or not message_id:
         return False
     try:
