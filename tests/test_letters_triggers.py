@@ -43,7 +43,10 @@ def recipients(message: EmailMessage) -> set[str]:
 
 
 def attachment(message: EmailMessage) -> tuple[str, str, bytes]:
-    [part] = list(message.iter_attachments())
+    """The letter; an announcement also carries the visit as .ics (test_appointments_ics)."""
+    parts = list(message.iter_attachments())
+    [part] = [p for p in parts if not (p.get_filename() or "").endswith(".ics")]
+    assert len(parts) <= 2
     payload = part.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return part.get_filename() or "", part.get_content_type(), payload
