@@ -36,6 +36,7 @@ from jugendhaus_mail.workbook.reader import ROW_KEY, read_file
 log = logging.getLogger(__name__)
 
 _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
+CHECKED_VERSION = "restore.checked_sha256"  # kv: the workbook version last compared
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,11 @@ def reconcile_workbook(app: App, state: StateDB, outbox: Outbox | None) -> Resto
     if key_header in snapshot.missing_headers.get(store.schema.requests.name, ()):
         report.skipped = f"Spalte „{key_header}“ fehlt"
         return report
-    deleted = deleted_numbers(read_file(store.path)[0]) or set()
-    _restore_vanished(app, state, snapshot, deleted, report)
+    # an unchanged file has the rows it had at the last comparison: nothing to refresh or miss
+    if state.get(CHECKED_VERSION) != snapshot.fingerprint.sha256:
+        deleted = deleted_numbers(read_file(store.path)[0]) or set()
+        _restore_vanished(app, state, snapshot, deleted, report)
+        state.put(CHECKED_VERSION, snapshot.fingerprint.sha256)
     _renumber_taken(app, state, snapshot, outbox, report)
     if report.restored and outbox is not None:
         _tell_staff(app, outbox, snapshot, report.restored, store.path.name)
