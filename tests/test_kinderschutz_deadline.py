@@ -140,7 +140,7 @@ def test_friday_evening_report_is_taken_up_on_monday_without_a_routine_promise(
     ack = acknowledgement(site, "2026-0001")
     text, html = text_of(ack), html_of(ack)
     assert "Montag, 07.12.2026" in text and "07.12.2026" in html
-    for routine in ("bis spätestens", "warme Übergabe", "Sprechzeit", "Ansprechperson bis"):
+    for routine in ("bis spätestens", "warme Übergabe", "Sprechzeit", "Ansprechpartner bis"):
         assert routine not in text and routine not in html, routine
     assert "110" in text  # acute danger: do not wait for us
     # the rules agree with intake: nothing to correct on Monday, the duty is due that day

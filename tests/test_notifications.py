@@ -118,7 +118,7 @@ def test_contact_person_entered_tells_the_requester_once_and_notes_the_day(site:
         and m["To"] == "anna.schulz@jobcenter-ge.de"
     ]
     assert len(told) == 1
-    assert "0381 555 0311" in told[0].get_body(("plain",)).get_content()
+    assert "0381\u00a0555\u00a00311" in told[0].get_body(("plain",)).get_content()
     [row] = site.requests()
     assert row["Ansprechpartner mitgeteilt am"].value.date() == date(2026, 3, 31)
     # with a contact person the duty is done: no reminders for it afterwards

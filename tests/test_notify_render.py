@@ -107,14 +107,15 @@ def digest(**changes: object) -> DigestMail:
     return DigestMail(**values)  # type: ignore[arg-type]
 
 
+WHERE = f"Sie finden die Anfrage in der Anfrageliste im Blatt Anfragen unter Nr. {NR}."
 # (mail, expected subject, sentences in both parts)
 SAMPLES: list[tuple[MailData, str, list[str]]] = [
     (
         AcknowledgementMail(NR, "Jürgen Müller", "Fallanfrage", datetime(2026, 3, 10, 9, 15),
                             date(2026, 3, 17), AFTERNOON),
         f"[{NR}] Eingangsbestätigung Ihrer Anfrage vom 10.03.2026",
-        ["Guten Tag Jürgen Müller,", "bis spätestens 17.03.2026 teilen wir Ihnen eine "
-         "Ansprechperson mit", "Donnerstag, 12.03.2026, 13:30–18:00 Uhr", f"[{NR}]",
+        ["Guten Tag Jürgen Müller,", "bis spätestens 17.03.2026 teilen wir Ihnen einen "
+         "Ansprechpartner mit", "Donnerstag, 12.03.2026, 13:30–18:00 Uhr", f"[{NR}]",
          "im Betreff stehen"],
     ),
     (
@@ -127,26 +128,26 @@ SAMPLES: list[tuple[MailData, str, list[str]]] = [
     (
         ContactPersonMail(NR, "Jürgen Müller", date(2026, 3, 10),
                           Person("Jana Krüger", "jana.krueger@rostock.de", "0381 381-4712")),
-        f"[{NR}] Ihre Ansprechperson in der Jugendsozialberatung: Jana Krüger",
+        f"[{NR}] Ihr Ansprechpartner in der Jugendsozialberatung: Jana Krüger",
         ["für Ihre Anfrage Nr. 2026-0042 vom 10.03.2026", "Jana Krüger",
-         "jana.krueger@rostock.de", "0381 381-4712"],
+         "jana.krueger@rostock.de", "0381 381\u20114712"],  # never wraps (spaces: see norm)
     ),
     (
         reminder(STAGE_REMINDER),
         f"[{NR}] Erinnerung: Rückmeldung im gemeinsamen Fall bis 17.03.2026",
         ["läuft am Dienstag, 17.03.2026 ab", "Jana Krüger",
-         f"Anfrageliste, Blatt Anfragen, Nr. {NR}", "„Letzte Rückmeldung“"],
+         WHERE, "„Letzte Rückmeldung“"],
     ),
     (
         reminder(STAGE_DUE),
         f"[{NR}] Heute fällig: Rückmeldung im gemeinsamen Fall",
-        ["läuft heute ab", "17.03.2026", f"Anfrageliste, Blatt Anfragen, Nr. {NR}"],
+        ["läuft heute ab", "17.03.2026", WHERE],
     ),
     (
         reminder(STAGE_ESCALATION),
         f"[{NR}] Überfällig (3 Arbeitstage): Rückmeldung im gemeinsamen Fall",
         ["seit 3 Arbeitstagen überschritten", "als Leitung", "Jana Krüger", "17.03.2026",
-         f"Anfrageliste, Blatt Anfragen, Nr. {NR}"],
+         WHERE],
     ),
     (
         KinderschutzMail(NR, "Jürgen Müller", "j.mueller@jobcenter-ge.de",
@@ -159,7 +160,7 @@ SAMPLES: list[tuple[MailData, str, list[str]]] = [
     (
         AbsenceMail("Jana Krüger", THURSDAY, date(2026, 3, 13), (MORNING, AFTERNOON), True),
         "Kurzfristige Abwesenheit in der Sprechzeit: Jana Krüger, 12.03.2026 bis 13.03.2026",
-        ["Jana Krüger", "kurzfristig (ungeplant)", "Donnerstag, 12.03.2026, 07:30–12:30 Uhr",
+        ["Jana Krüger", "Kurzfristig", "Donnerstag, 12.03.2026, 07:30–12:30 Uhr",
          "Donnerstag, 12.03.2026, 13:30–18:00 Uhr", "keine warmen Übergaben"],
     ),
     (
@@ -447,7 +448,7 @@ def test_absence_notice_says_planned_and_has_no_reason_field(renderer: MailRende
     planned = AbsenceMail("Jana Krüger", date(2026, 4, 7), date(2026, 4, 7), (), False)
     rendered = renderer.render_mail(planned)
     assert rendered.subject == "Geplante Abwesenheit in der Sprechzeit: Jana Krüger, 07.04.2026"
-    assert "zur Planung" in rendered.text and "Art:   geplant" in rendered.text
+    assert "zur Planung" in rendered.text and "Art:   Geplant" in rendered.text
     assert "Betroffene Sprechzeiten:\n  keine" in rendered.text
     assert "reason" not in {f.name for f in fields(AbsenceMail)}
 
@@ -460,8 +461,8 @@ def test_digest_summary_and_empty_sections(renderer: MailRenderer) -> None:
     assert rendered.text.count("  keine\n") == 6
     assert visible_text(rendered.html).count("keine") == 6
     full = renderer.render_mail(digest())
-    assert "3 überfällig · 2 bald fällig · 4 neu · 1 ohne Ansprechperson" in full.text
-    assert "3 überfällig · 2 bald fällig · 4 neu · 1 ohne Ansprechperson" in visible_text(full.html)
+    counts = "3 überfällig · 2 bald fällig · 4 neu · 1 ohne Ansprechpartner"
+    assert counts in full.text and counts in visible_text(full.html)
 
 
 def test_digest_lists_items_in_the_given_order_with_words_for_urgency(
@@ -514,7 +515,10 @@ def test_renderer_from_settings_uses_office_data_and_override_folder(tmp_path: P
     )
     assert rendered.subject == "Ziele 2026 prüfen"
     assert ">JSB Rostock</td>" in rendered.html
-    assert "über das Teampostfach FM-Jugendhaus@rostock.de · Telefon 0381 381-0" in rendered.text
+    assert (
+        "über das Teampostfach FM-Jugendhaus@rostock.de · Telefon 0381\u00a0381\u20110"
+        in rendered.text
+    )
 
 
 def test_kinderschutz_acknowledgement_makes_no_routine_promise(renderer: MailRenderer) -> None:
@@ -525,7 +529,7 @@ def test_kinderschutz_acknowledgement_makes_no_routine_promise(renderer: MailRen
                                  date(2026, 12, 7), slot)  # fmt: skip
     rendered = renderer.render_mail(monday)
     for part in (rendered.subject, rendered.text, rendered.html):
-        for routine in ("bis spätestens", "warme Übergabe", "Sprechzeit", "Ansprechperson bis"):
+        for routine in ("bis spätestens", "warme Übergabe", "Sprechzeit", "Ansprechpartner bis"):
             assert routine not in part, routine
     assert "Meldung (Kinderschutz)" in rendered.subject
     assert "am nächsten Arbeitstag auf, am Montag, 07.12.2026" in rendered.text

@@ -193,6 +193,7 @@ def _absences(outbox: Outbox, snapshot: Snapshot, staff: Staff, app: App) -> Non
                 mails.OfficeHoursSlot(s.date(), s.time(), e.time()) for s, e in notice.office_hours
             ],
             short_notice=notice.short_notice,
+            kind=notice.kind,
         )
         outbox.queue(f"absence|{notice.key}", mail, leaders)
 

@@ -89,7 +89,11 @@ def build_raw(
 
 def text_field(name: str, text: str) -> str:
     """`Name: text`, folded at spaces; encoded words when the text is not plain ASCII."""
-    if text.isascii() and "=?" not in text and all(len(w) < _LINE - 2 for w in text.split()):
+    words = text.split()
+    # the first word must fit on the first line, or the header would start with a fold (a
+    # leading space in some readers)
+    plain = len(name) + 2 + len(words[0] if words else "") <= _LINE and "=?" not in text
+    if text.isascii() and plain and all(len(w) < _LINE - 2 for w in words):
         return _fold(f"{name}: {text}", " ")
     return f"{name}: " + "\r\n ".join(encoded_words(text))
 

@@ -96,6 +96,7 @@ def build_message(
     rendered: RenderedMail,
     *,
     sender: str,
+    sender_name: str = "",
     to: Sequence[str],
     cc: Sequence[str] = (),
     in_reply_to: str | None = None,
@@ -113,11 +114,11 @@ def build_message(
     if not to:
         raise ValueError("keine Empfänger")
     message = EmailMessage(policy=default_policy)
-    message["From"] = _checked(sender)
+    message["From"] = _named(_checked(sender), sender_name)
     message["To"] = [_checked(a) for a in to]
     if cc:
         message["Cc"] = [_checked(a) for a in cc]
-    message["Subject"] = " ".join(_CONTROL.sub(" ", rendered.subject).split())
+    message.set_raw("Subject", _folded_subject(rendered.subject))
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(8)}@{domain}>"
     if in_reply_to is not None:
@@ -140,6 +141,26 @@ def build_message(
         )
     message["Content-Language"] = "de-DE"  # after set_content, which drops Content-* headers
     return message
+
+
+def _folded_subject(subject: str) -> str:
+    """The subject as header text, folded here: the email package's own folding can start a
+    subject with a space or repeat words when long runs meet umlauts. Plain ASCII that fits
+    stays readable; anything else becomes UTF-8 encoded words, split between characters."""
+    from email.header import Header
+
+    text = " ".join(_CONTROL.sub(" ", subject).split())
+    if text.isascii() and len(text) <= 68 and "=?" not in text:
+        return text
+    return Header(text, charset="utf-8", header_name="Subject").encode(linesep="\n")
+
+
+def _named(address: Address, name: str) -> Address:
+    """The address with the team's display name ("Jugendsozialberatung <team@…>")."""
+    clean = " ".join(_CONTROL.sub(" ", name).split())
+    if not clean:
+        return address
+    return Address(display_name=clean, username=address.username, domain=address.domain)
 
 
 def _checked(raw: str) -> Address:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -139,6 +139,7 @@ class ReminderMail(MailData):
     responsible: str  # name(s) of who has to act; "" when nobody is entered yet
     days_overdue: int = 0  # working days past `due` (escalation only)
     done_hint: str = ""  # what closes the duty, e.g. "Name in „Ansprechpartner JSB“ eintragen"
+    workbook_readers: bool = True  # False: someone outside the office gets it (see for_recipients)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class AbsenceMail(MailData):
     end: date
     affected: Sequence[OfficeHoursSlot]
     short_notice: bool  # True: unplanned (sent at once); False: planned (sent ahead of time)
+    kind: str = ""  # `Art` as staff entered it ("Geplant", "Kurzfristig"); shown as it is
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,8 @@ class DigestMail(MailData):
     problems: Sequence[str] = field(default=())  # content-free RowProblem messages
     kinderschutz: Sequence[DigestItem] = field(default=())  # open Kinderschutz, shown first
     unsent: Sequence[str] = field(default=())  # mail nobody could receive since the last digest
+    appointments: Sequence[str] = field(default=())  # open appointment conflicts, one line each
+    workbook_readers: bool = True  # False: a recipient outside the office (see for_recipients)
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,7 @@ class MailRenderer:
             wochentag=lambda v: WEEKDAYS_DE[_local(v, zone).weekday()],
             uhrzeit=lambda v: _clock(v, zone),
             arbeitstage=_working_days,
+            telefon=_unbreakable_phone,
         )
         self._env.globals.update(
             office_name=office_name,
@@ -447,6 +452,25 @@ def _working_days(value: Any) -> str:
 
 def _fail(message: str) -> NoReturn:
     raise MailTemplateError(message)
+
+
+def for_recipients(mail: MailData, addresses: Sequence[str], office_domain: str) -> MailData:
+    """The mail as its recipients should read it: a mail with `workbook_readers` that also goes
+    outside the office's own domain (Jobcenter, Agentur – they cannot open the request list)
+    says what to do instead of where to look in the list."""
+    if not hasattr(mail, "workbook_readers") or not office_domain:
+        return mail
+    office = office_domain.lower().lstrip("@")
+    inside = all(
+        (domain := a.rpartition("@")[2].lower()) == office or domain.endswith("." + office)
+        for a in addresses
+    )
+    return replace(mail, workbook_readers=inside)  # type: ignore[call-arg]
+
+
+def _unbreakable_phone(value: str) -> str:
+    """A phone number that never wraps: non-breaking spaces and hyphens."""
+    return str(value).replace(" ", "\u00a0").replace("-", "\u2011")
 
 
 def _one_line(value: str) -> str:

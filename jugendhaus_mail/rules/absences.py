@@ -45,6 +45,7 @@ class AbsenceNotice:
     reason: str
     short_notice: bool
     office_hours: tuple[Period, ...]  # the affected Sprechzeiten that have not ended
+    kind: str = ""  # `Art` as entered
 
 
 def read_absences(
@@ -97,7 +98,8 @@ def _notice(
     soon = calendar.add_working_days(calendar.local_date(now), 1)
     short = same_text(absence.kind, SHORT_NOTICE_KIND) or calendar.local_date(absence.start) <= soon
     return AbsenceNotice(
-        absence.key, absence.name, absence.start, absence.end, absence.reason, short, hours
+        *(absence.key, absence.name, absence.start, absence.end, absence.reason, short, hours),
+        kind=absence.kind,
     )
 
 
