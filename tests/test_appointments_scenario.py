@@ -222,3 +222,26 @@ def test_bad_invitations_are_set_aside_with_a_reason(
         reasons = [r for _, r, _ in state.set_aside()]
     assert any(reason in (r or "") for r in reasons), reasons
     assert date(2026, 11, 3)  # the clock the run used
+
+
+def test_the_digest_lists_open_conflicts_and_unreadable_appointment_rows(site: Site) -> None:
+    site.deliver(invitation(f"[{NR}] Einladung", ics("20261109T090000")), utc(2026, 11, 3, 8), "i1")
+    site.run("poll", now="2026-11-03T09:30")
+    type_jsb_appointment(site, datetime(2026, 11, 10, 14, 0))
+    type_jsb_appointment(site, datetime(2026, 11, 10, 14, 0))
+    workbook = openpyxl.load_workbook(site.workbook)
+    workbook["Termine"].cell(4, 2, "Dienstag nachmittag")  # text instead of a date
+    workbook.save(site.workbook)
+
+    assert site.run("digest", now="2026-11-04T07:00") == 0
+    [digest] = [m for m in outgoing(site) if "Tagesüberblick" in str(m["Subject"])]
+    text = digest.get_body(("plain",)).get_content()
+    assert "TERMINE BEIDER SEITEN ABSTIMMEN" in text
+    assert (
+        "2026-0001: SGB II: 09.11.2026, 09:00 Uhr und SGB VIII: 10.11.2026, 14:00 Uhr – "
+        "nah beieinander" in text
+    )
+    assert "Termine, Zeile 4: „Termin“ enthält kein Datum" in text
+    assert "Dienstag nachmittag" not in text
+    html = digest.get_body(("html",)).get_content()
+    assert "Termine beider Seiten abstimmen" in html

@@ -92,3 +92,12 @@ def duty_calendar(duty: Duty, today: date) -> tuple[tuple[str, bytes, str], ...]
 def visit_calendar(nr: str, planned: datetime, now: datetime) -> tuple[str, bytes, str]:
     """The announced home visit, for the cover mail of the announcement letter."""
     return ics_attachment(f"{nr}-hausbesuch-termin", f"Hausbesuch (Nr. {nr})", planned, now)
+
+
+def conflict_line(conflict: Conflict) -> str:
+    """One line of the digest: case number, sides and dates only."""
+    dates = " und ".join(a.label for a in conflict.appointments)
+    if conflict.care_until is not None:
+        until = f"{conflict.care_until:%d.%m.%Y}"
+        return f"{conflict.nr}: {dates} – in der Betreuungszeit SGB VIII bis {until}"
+    return f"{conflict.nr}: {dates} – nah beieinander"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from jugendhaus_mail.app import App
+from jugendhaus_mail.jobs.appointments import conflict_line, open_conflicts
 from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
@@ -62,6 +63,8 @@ def run_digest(
         office_hours=hours,
     )
     due, organiser = data.next_qualitaetsdialog
+    clashes, appointment_problems = open_conflicts(app, snapshot)
+    problems = [*problems, *appointment_problems]
     unsent = state.unaddressed(not_in_digest=True)
     mail = mails.DigestMail(
         today=today,
@@ -87,6 +90,7 @@ def run_digest(
         since=since,
         problems=[f"{p.nr or '–'}: {p.message_de}" for p in problems][:20],
         unsent=([_unsent(u, calendar.tz) for u in unsent] + _undelivered(state, app.now))[:20],
+        appointments=[conflict_line(c) for c in clashes][:20],
     )
     if to is not None:
         recipients, key = [to], f"digest|{today.isoformat()}|{to}|{app.now.isoformat()}"
