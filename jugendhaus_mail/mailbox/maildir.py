@@ -17,6 +17,7 @@ it as sent does not store it twice when the outbox hands it over again.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import logging
@@ -26,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import make_msgid
+from email.utils import make_msgid, parsedate_to_datetime
 from pathlib import Path
 
 from jugendhaus_mail.config import Settings
@@ -132,12 +133,14 @@ class MaildirMailbox:
             if not (path / sub).is_dir():
                 continue
             for file in sorted((path / sub).iterdir()):
-                received = self._received(file)
-                if before is not None and received >= before:
-                    continue
                 try:
-                    raw = file.read_bytes() if content else b""
+                    sent = folder is Folder.POSTAUSGANG
+                    raw = file.read_bytes() if content or sent else b""
                 except FileNotFoundError:
+                    continue
+                # a sent mail's time is its Date (the file may be written later, or with --now)
+                received = (_sent_at(raw) if sent else None) or self._received(file)
+                if before is not None and received >= before:
                     continue
                 yield IncomingMessage(handle=f"{sub}/{file.name}", received=received, raw=raw)
 
@@ -227,6 +230,7 @@ class MaildirMailbox:
         moves what it has shown), from the file names only: one listing per session."""
         if self._sent is None:
             self._sent = set()
+            _remove_leftovers(folder / "tmp")
             for sub in ("new", "cur"):
                 with os.scandir(folder / sub) as it:
                     for entry in it:
@@ -270,6 +274,41 @@ def _timestamp(seconds: float) -> datetime:
         return datetime.fromtimestamp(int(seconds), UTC)
     except (OverflowError, OSError, ValueError):  # beyond year 9999: absurd, set aside
         return datetime.max.replace(tzinfo=UTC)
+
+
+_OUR_TMP = re.compile(r"^\d+\.M\d+P(\d+)R[0-9a-f]+X[0-9a-f]{24}\.jugendhaus-mail$")
+
+
+def _remove_leftovers(tmp: Path) -> None:
+    """Remove what a process that died mid-batch left in `tmp/` (never moved into `new/`,
+    so never counted as stored); files of a living process stay."""
+    with os.scandir(tmp) as it:
+        for entry in it:
+            match = _OUR_TMP.match(entry.name)
+            if match is None or _alive(int(match[1])):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would end the process there: keep the file
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _sent_at(raw: bytes) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(raw_mail.header_values(raw, "Date")[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
 
 
 def _message_id_digest(message_id: str) -> str:
