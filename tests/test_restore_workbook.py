@@ -98,3 +98,24 @@ def test_a_row_deleted_without_the_list_comes_back(site: Site) -> None:
     workbook.save(site.workbook)
     assert site.run("poll", now="2026-03-11T09:00") == 0
     assert sorted(_rows(site)) == ["2026-0001", "2026-0002"]
+
+
+def test_a_crash_right_after_rewriting_restored_rows_doubles_nothing(site: Site) -> None:
+    from jugendhaus_mail.failpoints import ENV
+
+    _deliver(site, range(1))
+    assert site.run("poll", now="2026-03-09T09:00") == 0
+    old_copy = site.root / "alte-fassung.xlsx"
+    shutil.copy(site.workbook, old_copy)
+    _deliver(site, range(1, 3), day=10)
+    assert site.run("poll", now="2026-03-10T09:00") == 0
+    shutil.copy(old_copy, site.workbook)
+    crashed = site.cli(
+        "poll", now="2026-03-11T09:00", env={ENV: "after_workbook_save"}, check=False
+    )
+    assert crashed.returncode == 137
+    site.cli("poll", now="2026-03-11T09:05")
+    site.cli("poll", now="2026-03-11T09:10")
+    numbers = [row["Nr."].value for row in site.requests()]
+    assert numbers == ["2026-0001", "2026-0002", "2026-0003"]
+    assert len(_mails(site, "fehlende Zeilen wieder eingetragen")) == 1
