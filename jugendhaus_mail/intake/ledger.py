@@ -17,12 +17,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.intake.appointments import NO_CALENDAR, CalendarParts, calendar_parts
-from jugendhaus_mail.intake.parse import ParsedMail, parse_message
+from jugendhaus_mail.intake.parse import ParsedMail, parse_with_message
 from jugendhaus_mail.mailbox.base import IncomingMessage
 
 # What makes two mails with one Message-ID the same mail: who wrote what to whom, when.
@@ -50,8 +51,8 @@ def read_batch(messages: Iterable[IncomingMessage]) -> list[Incoming]:
     run follow `Eingang` whatever order the backend listed it in."""
     batch = []
     for message in messages:
-        parsed = parse_message(message.raw)
-        key = intake_key(parsed, message.raw)
+        parsed, headers = parse_with_message(message.raw)  # the one parse of this mail
+        key = intake_key(parsed, message.raw, headers)
         legacy = parsed.key if key != parsed.key else None
         calendar = calendar_parts(message.raw)
         batch.append(Incoming(message.handle, message.received, parsed, key, legacy, calendar))
@@ -59,20 +60,25 @@ def read_batch(messages: Iterable[IncomingMessage]) -> list[Incoming]:
     return batch
 
 
-def intake_key(parsed: ParsedMail, raw: bytes) -> str:
+def intake_key(parsed: ParsedMail, raw: bytes, headers: Message | None = None) -> str:
     if parsed.key.startswith("mid:"):
-        return f"{parsed.key}#{content_digest(raw)}"
+        return f"{parsed.key}#{content_digest(raw, headers)}"
     return parsed.key
 
 
-def content_digest(raw: bytes) -> str:
+def content_digest(raw: bytes, parsed: Message | None = None) -> str:
     """16 hex digits over the identity headers and the body, independent of line endings,
-    header folding and transport headers."""
+    header folding and transport headers. `parsed` is the mail as `parse_with_message` read
+    it (compat32): its headers are the ones a header-only parse of `raw` gives, since the
+    parser ends the header block at the same line either way."""
     match = _HEADER_END.search(raw)
     head, body = (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
     digest = hashlib.sha256()
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n", headersonly=True)
+        headers = parsed
+        if headers is None:
+            parser = BytesHeaderParser(policy=compat32)
+            headers = parser.parsebytes(head + b"\n\n", headersonly=True)
         for name in _IDENTITY_HEADERS:
             for value in headers.get_all(name) or []:
                 text = " ".join(str(value).split())

@@ -98,6 +98,13 @@ class ParsedMail:
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Parse one mail. Any bytes give a result; unreadable parts are reported in `defects`."""
+    return parse_with_message(raw)[0]
+
+
+def parse_with_message(raw: bytes) -> tuple[ParsedMail, Message | None]:
+    """`parse_message`, and the parsed message itself (compat32) for whatever else the cycle
+    reads from the mail (its key), so that each mail is parsed once; None when it could not
+    be parsed."""
     try:
         data = bytes(raw)
     except Exception:  # not bytes-like at all: treat as an empty mail
@@ -110,10 +117,10 @@ def parse_message(raw: bytes) -> ParsedMail:
             sender_address=None, date_header=None, body_text="", attachment_count=0,
             references=(), automated_reason="Nachricht nicht lesbar (MIME-Struktur defekt)",
             defects=(f"Nachricht konnte nicht zerlegt werden ({type(exc).__name__})",),
-        )  # fmt: skip
+        ), None  # fmt: skip
 
 
-def _parse(data: bytes) -> ParsedMail:
+def _parse(data: bytes) -> tuple[ParsedMail, Message]:
     msg = message_from_bytes(data, policy=compat32)
     defects: list[str] = []
     subject = _safely(defects, "Betreff", lambda: _subject(msg), "")
@@ -142,7 +149,7 @@ def _parse(data: bytes) -> ParsedMail:
         references=references,
         automated_reason=reason,
         defects=tuple(dict.fromkeys(defects))[:MAX_DEFECTS],
-    )
+    ), msg
 
 
 def _safely(defects: list[str], what: str, fn: Callable[[], _T], default: _T) -> _T:
@@ -358,10 +365,19 @@ def _salvage(part: Message, depth: int, out: _Body, defects: list[str]) -> bool:
 
 def _alternative(children: list[Message], depth: int, out: _Body, defects: list[str]) -> None:
     versions: list[_Body] = []
+    html: list[Message] = []  # plain HTML versions: converted only when no plain text has text
     for child in children:
+        if _plain_html(child):
+            html.append(child)
+            continue
         version = _Body()
         _walk(child, depth + 1, version, defects, embedded=False)
         versions.append(version)
+    if not any(v.plain and any(t.strip() for t in v.texts) for v in versions):
+        for child in html:
+            version = _Body()
+            _walk(child, depth + 1, version, defects, embedded=False)
+            versions.append(version)
     with_text = [v for v in versions if any(t.strip() for t in v.texts)]
     chosen = next((v for v in with_text if v.plain), with_text[-1] if with_text else None)
     if chosen is not None:
@@ -369,6 +385,16 @@ def _alternative(children: list[Message], depth: int, out: _Body, defects: list[
         out.forwarded.extend(chosen.forwarded)
         out.plain = out.plain or chosen.plain
     out.attachments += max((v.attachments for v in versions), default=0)
+
+
+def _plain_html(part: Message) -> bool:
+    """A text/html leaf that is neither attached nor named: only ever body text."""
+    return (
+        not part.is_multipart()
+        and part.get_content_type() == "text/html"
+        and part.get_content_disposition() != "attachment"
+        and _filename(part) is None
+    )
 
 
 def _forwarded(part: Message, inner: Message, depth: int, out: _Body, defects: list[str]) -> None:
