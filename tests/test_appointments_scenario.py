@@ -245,3 +245,16 @@ def test_the_digest_lists_open_conflicts_and_unreadable_appointment_rows(site: S
     assert "Dienstag nachmittag" not in text
     html = digest.get_body(("html",)).get_content()
     assert "Termine beider Seiten abstimmen" in html
+
+
+def test_an_invitation_waits_while_the_workbook_is_open_and_is_written_once(site: Site) -> None:
+    from tests.workbook_helpers import write_excel_lock
+
+    lock = write_excel_lock(site.workbook, "Lena Kowalski")
+    site.deliver(invitation(f"[{NR}] Einladung", ics("20261109T090000")), utc(2026, 11, 3, 8), "i1")
+    assert site.run("poll", now="2026-11-03T09:30") == 0
+    assert len(site.folder("Erfasst")) == 2 and appointments(site) == []
+    lock.unlink()
+    site.run("poll", now="2026-11-03T09:32")
+    site.run("poll", now="2026-11-03T09:34")
+    assert [r["Termin"] for r in appointments(site)] == [datetime(2026, 11, 9, 9, 0)]
