@@ -65,3 +65,27 @@ def test_home_visit_reminders_and_the_announcement_carry_calendar_entries(tmp_pa
     start = event.decoded("DTSTART")
     assert start.astimezone(BERLIN).replace(tzinfo=None) == datetime(2026, 11, 13, 10, 30)
     assert start.utcoffset().total_seconds() == 3600  # CET in November
+
+
+def test_the_qualitaetsdialog_reminder_has_one_entry_per_half_year() -> None:
+    from datetime import date
+
+    from jugendhaus_mail.jobs.appointments import duty_calendar
+    from jugendhaus_mail.rules.model import Duty
+
+    duty = Duty(
+        "qualitaetsdialog", None, date(2026, 3, 31), "Qualitätsdialog organisieren", "SGB II"
+    )
+    [(name, data, mime)] = duty_calendar(duty, date(2026, 3, 3))
+    [event] = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    assert (name, mime) == ("2026-1-qualitaetsdialog.ics", "text/calendar")
+    assert event["UID"] == "2026-1-qualitaetsdialog@jugendhaus-mail"
+    start = event.decoded("DTSTART")
+    assert start.astimezone(BERLIN).replace(tzinfo=None) == datetime(2026, 3, 31, 8, 0)
+    assert start.utcoffset().total_seconds() == 7200  # summer time from 29.3.2026
+    assert (
+        duty_calendar(
+            Duty("feedback", "2026-0001", date(2026, 3, 31), "x", "beide"), date(2026, 3, 3)
+        )
+        == ()
+    )
