@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_new
-from jugendhaus_mail.workbook.add_sheet import add_sheet, has_sheet
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
 from jugendhaus_mail.workbook.reader import header_key, read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Column, Schema, Sheet
@@ -58,7 +57,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_COLUMN = 16_384
-ADDED_SHEETS = ("Gelöscht",)  # sheets a later version added: created when missing
 BACKUP_MODE = 0o600
 _TABLE_REFS = re.compile(rb'(<(?:\w+:)?(?:table|autoFilter|sortState)\b[^>]*?\sref=")([^"]*)"')
 _TABLE_COLUMNS = re.compile(rb"<(\w+:)?tableColumns\b[^>]*>")
@@ -151,13 +149,9 @@ def migrate_bytes(data: bytes, schema: Schema) -> tuple[bytes, list[tuple[str, s
         replacements[parts.sheet] = [sheet_xml]
         replacements[parts.table_part] = [table_xml]
         added += [(sheet_schema.name, c.header) for c in missing]
-    result = package.rebuild(replacements) if replacements else data
-    for name in ADDED_SHEETS:
-        grown = ZipPackage(result)
-        if not has_sheet(grown, name):
-            result = add_sheet(result, grown, schema.sheet(name))
-            added.append((name, f"Blatt {name}"))
-    return result, added
+    if not replacements:
+        return data, []
+    return package.rebuild(replacements), added
 
 
 def header_columns(sheet: SheetText, parts: WorkbookParts, shared: bytes | None) -> dict[str, int]:

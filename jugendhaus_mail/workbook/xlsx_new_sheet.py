@@ -27,7 +27,7 @@ from jugendhaus_mail.workbook.xlsx_zip import (
     rels_name,
 )
 
-NEW_SHEETS = ("Termine",)  # sheets a workbook from an older version may lack
+NEW_SHEETS = ("Termine", "Gelöscht")  # sheets a workbook from an older version may lack
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
