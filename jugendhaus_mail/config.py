@@ -243,7 +243,9 @@ class _Section:
         if self.table:
             key = sorted(self.table)[0]
             self.fail(
-                key, "ist unbekannt; bitte Schreibweise prüfen (siehe jugendhaus-mail.example.toml)"
+                key,
+                "ist unbekannt; bitte Schreibweise prüfen (alle Schlüssel stehen in "
+                "jugendhaus_mail/example_config.toml)",
             )
 
 

@@ -236,7 +236,7 @@ def _contact(
         return staff_contact(nr, "contact_person", name, staff_rows, settings)
     if visitors:
         return visitors[0]
-    raise _missing(nr, "contact_person", "bitte die Ansprechperson eintragen")
+    raise _missing(nr, "contact_person", "bitte den Ansprechpartner eintragen")
 
 
 def _common(
