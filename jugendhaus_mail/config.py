@@ -147,6 +147,15 @@ class LetterSettings:
 @dataclass(frozen=True)
 class RetentionSettings:
     months: int = 0  # clear personal columns this many months after "Fallende am"; 0 = off
+    mail_months: int = 0  # mail in Erfasst / Nicht erfasst, after receipt
+    sent_months: int = 0  # mail the service sent (Postausgang / Sent Items), after sending
+    backup_days: int = 0  # workbook backups
+    letters_days: int = 0  # letters written by `letter`
+    state_days: int = 0  # copies of written rows in the state database
+
+    @property
+    def enabled(self) -> bool:
+        return any(getattr(self, name) for name in self.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -243,9 +252,7 @@ class _Section:
         if self.table:
             key = sorted(self.table)[0]
             self.fail(
-                key,
-                "ist unbekannt; bitte Schreibweise prüfen (alle Schlüssel stehen in "
-                "jugendhaus_mail/example_config.toml)",
+                key, "ist unbekannt; bitte Schreibweise prüfen (siehe jugendhaus-mail.example.toml)"
             )
 
 
@@ -589,7 +596,14 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
     watchdog = _watchdog(watchdog_s, schedule)
     watchdog_s.done()
     retention_s = section("retention")
-    retention = RetentionSettings(months=retention_s.int_range("months", 0, 0, 240))
+    retention = RetentionSettings(
+        months=retention_s.int_range("months", 0, 0, 240),
+        mail_months=retention_s.int_range("mail_months", 0, 0, 240),
+        sent_months=retention_s.int_range("sent_months", 0, 0, 240),
+        backup_days=retention_s.int_range("backup_days", 0, 0, 3650),
+        letters_days=retention_s.int_range("letters_days", 0, 0, 3650),
+        state_days=retention_s.int_range("state_days", 0, 0, 3650),
+    )
     retention_s.done()
     letters_s = section("letters")
     letters = _letters(letters_s)

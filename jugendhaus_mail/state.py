@@ -126,6 +126,7 @@ class StateDB:
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_NAME
+        _private(self.path)
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -527,6 +528,17 @@ class StateDB:
     def put(self, key: str, value: str) -> None:
         with self.transaction() as tx:
             tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?, ?)", (key, value))
+
+
+def _private(path: Path) -> None:
+    """Social data: the database (and so its -wal and -shm, which SQLite creates with the
+    same rights) is readable by the service account only."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass  # read-only media or foreign owner: opening reports what is wrong
 
 
 def _state_error(path: Path, exc: sqlite3.DatabaseError) -> StateError:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.fsync import write_new
 from jugendhaus_mail.privacy.person import normalize, package_text
@@ -21,6 +23,7 @@ from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import BACKUP_MODE
 
 log = logging.getLogger(__name__)
+_STAMP = re.compile(r"\.(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})(?:_\d+)?\.")
 
 
 @dataclass
@@ -75,8 +78,21 @@ def _replace(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def old_backups(backup_dir: Path, before: datetime) -> list[Path]:
-    return [p for p in backups(backup_dir) if p.stat().st_mtime < before.timestamp()]
+def old_backups(backup_dir: Path, before: datetime, timezone: str) -> list[Path]:
+    """Backups made before `before`: by the office time in their name (what staff see, and
+    what a replay with --now wrote), else by the file's time."""
+    found = []
+    for path in backups(backup_dir):
+        match = _STAMP.search(path.name)
+        if match:
+            made = datetime.strptime(match[1], "%Y-%m-%d_%H-%M-%S").replace(
+                tzinfo=ZoneInfo(timezone)
+            )
+        else:
+            made = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        if made < before:
+            found.append(path)
+    return found
 
 
 def delete_files(paths: list[Path]) -> list[Path]:

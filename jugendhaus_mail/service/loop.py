@@ -102,7 +102,7 @@ class Service:
     def timetable(self) -> dict[str, tuple[clock_time, ...]]:
         schedule = self.settings.schedule
         timed: dict[str, tuple[clock_time, ...]] = {}
-        if self.settings.retention.months:
+        if self.settings.retention.enabled:
             timed["retention"] = (schedule.digest_time,)
         timed["digest"] = (schedule.digest_time,)
         timed["remind"] = schedule.reminder_times
@@ -232,3 +232,7 @@ class Service:
             if self.settings.retention.months
             else "",
         )
+        from jugendhaus_mail.privacy.perms import exposure_warnings
+
+        for warning in exposure_warnings(self.settings):
+            log.warning(warning)

@@ -150,10 +150,9 @@ class Runner:
         return "versandt" if mailbox is not None else "vorgemerkt (Postfach gesperrt)"
 
     def _retention(self, app: App) -> str:
-        from jugendhaus_mail.service.retention import apply_retention
+        from jugendhaus_mail.privacy.retention import run_retention
 
-        report = apply_retention(app, dry_run=False)
-        return report.summary()
+        return run_retention(app, dry_run=False)[1]
 
     def _watchdog(self, app: App) -> str:
         from jugendhaus_mail.service.watchdog import run_watchdog
