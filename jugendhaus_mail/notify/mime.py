@@ -16,6 +16,8 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 from urllib.parse import quote
 
@@ -137,6 +139,12 @@ def _fold(line: str, separator: str) -> str:
 
 
 def _address_field(name: str, addresses: list[Address]) -> str:
+    if any(len(a.display_name.encode("utf-8")) > _WORD_BYTES for a in addresses):
+        # a name longer than one encoded word: readers differ on the space between two
+        # words in a phrase, so the email package folds this rare header as it always did
+        message = EmailMessage(policy=SMTP)
+        message[name] = addresses
+        return str(SMTP.fold(name, message[name])).removesuffix("\r\n")
     return _fold(f"{name}: " + ", ".join(_format(a) for a in addresses), ", ")
 
 
@@ -145,7 +153,7 @@ def _format(address: Address) -> str:
     if not name:
         return address.addr_spec
     if not name.isascii():
-        phrase = " ".join(encoded_words(name))
+        phrase = _word(name)
     elif _ATOM_PHRASE.fullmatch(name):
         phrase = name
     else:
