@@ -138,3 +138,26 @@ def test_log_names_recipients_time_and_kind_without_content(
     letter = next(line for line in out.splitlines() if "Brief an den jungen Menschen" in line)
     assert "(hausbesuch)" in letter and "Anlage(n) → lena.kowalski@rostock.de" in letter
     assert "Zyprian" not in out and "Lindenweg" not in out
+
+
+def test_a_mailbox_that_is_down_is_recorded_and_finished_by_the_next_retention_run(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.maildir.rename(site.root / "postfach-weg")  # the mail server is unreachable
+    assert site.run("privacy", "erase", "--nr", "2026-0001", now="2026-03-19T09:00") == 1
+    out = capsys.readouterr().out
+    assert "NICHT erreicht: Postfach" in out and "nachgeholt" in out
+    left = files_naming(site.root, person_terms(0))
+    assert left and all(p.startswith("postfach-weg/") for p in left)
+    with StateDB(site.root / "state") as state:
+        assert state.conn.execute("SELECT store FROM erase_pending").fetchall() == [("mailbox",)]
+        traces = state.conn.execute("SELECT traces FROM erase_pending").fetchone()[0]
+    assert "Zyprian" not in traces and "111A111111" not in traces
+    (site.root / "postfach-weg").rename(site.maildir)
+    text = site.config.read_text(encoding="utf-8")
+    site.config.write_text(text + "[retention]\nbackup_days = 3650\n", encoding="utf-8")
+    assert site.run("retention", now="2026-03-20T07:00") == 0
+    # the auto-reply names them without case number or Message-ID: found by the traces
+    assert files_naming(site.root, person_terms(0)) == {}
+    with StateDB(site.root / "state") as state:
+        assert state.conn.execute("SELECT COUNT(*) FROM erase_pending").fetchone()[0] == 0

@@ -60,7 +60,11 @@ def test_dry_run_lists_every_store_and_changes_nothing(
 
 
 def test_after_retention_the_closed_case_is_in_no_file_under_the_site(site: Site) -> None:
+    # a colleague answered from the team mailbox with a mail client: not the service's to delete
+    own = request_mail("Rückfrage", "Bitte um Rückruf.", sender=TEAM, message_id="<own@rostock.de>")
+    (site.maildir / ".Postausgang" / "cur" / "1773650000.own:2,S").write_bytes(own)
     assert site.run("retention", now="2026-06-19T09:00") == 0
+    assert [p.name for p in site.folder("Postausgang")] == ["1773650000.own:2,S"]
     assert files_naming(site.root, person_terms(0)) == {}
     assert site.folder("Erfasst") == [] and site.folder("Nicht erfasst") == []
     rows = {str(r["Nr."].value): r for r in site.requests()}
@@ -107,4 +111,3 @@ def test_erase_removes_the_persons_mail_from_every_backends_folders(
     assert any(PEOPLE[1][0].encode() in raw for raw in site.mailbox.folder("Erfasst"))
     assert len(site.mailbox.kept_copies()) == 1
     assert files_naming(site.root, person_terms(0)) == {}
-    assert TEAM

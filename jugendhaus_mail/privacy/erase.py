@@ -94,7 +94,8 @@ def erase_person(
                 if ok:
                     records.clear_pending(state, nr, store)
                 else:
-                    records.note_pending(state, nr, store, why, app.now)
+                    traces = person.traced().dumps()
+                    records.note_pending(state, nr, store, why, app.now, traces)
             what = "; ".join(report.done) or "nichts mehr vorhanden"
             if report.left:
                 what += "; offen: " + "; ".join(report.left)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import html
 import io
+import json
 import re
+import secrets
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +29,7 @@ from jugendhaus_mail.workbook.model import CellValue, Row
 
 _SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w+")
 _DIGEST_SUFFIX = re.compile(r"#[0-9a-f]{8,}$")
 IDENTIFYING = ("client_name", "customer_number", "birth_date", "address")
 
@@ -56,6 +60,7 @@ class Person:
     names: list[str] = field(default_factory=list)  # normalized: "vorname nachname", swapped
     customer_numbers: list[str] = field(default_factory=list)
     message_ids: set[str] = field(default_factory=set)
+    traces: Traces | None = None  # from an unfinished erasure: the names, as salted digests
 
     def terms(self) -> list[str]:
         """Every text of the person that must vanish from the files (normalized)."""
@@ -68,7 +73,20 @@ class Person:
 
     def mentioned_in(self, text: str) -> bool:
         """Does this (normalized) text name the person or their customer number?"""
-        return any(term in text for term in (*self.names, *self.customer_numbers))
+        if any(term in text for term in (*self.names, *self.customer_numbers)):
+            return True
+        return self.traces is not None and self.traces.found_in(text)
+
+    def traced(self) -> Traces:
+        """Salted digests of the names and customer numbers: what an erasure that must be
+        finished later keeps, so it still finds mail naming the person once the workbook
+        no longer does."""
+        old = self.traces.digests if self.traces else set()
+        salt = self.traces.salt if self.traces else secrets.token_hex(16)
+        traces = Traces(salt, set(old))
+        for term in (*self.names, *self.customer_numbers):
+            traces.digests.add(traces.digest(_WORD.findall(term)))
+        return traces
 
     def concerns(self, raw: bytes) -> bool:
         """Is this mail about the person?"""
@@ -78,6 +96,34 @@ class Person:
             return True
         own_id = str(message.get("Message-ID", "")).strip().strip("<>")
         return bool(own_id and own_id in self.message_ids) or self.mentioned_in(mail_text(message))
+
+
+@dataclass
+class Traces:
+    salt: str
+    digests: set[str]
+
+    def digest(self, words: list[str]) -> str:
+        data = f"{self.salt}|{len(words)}|{' '.join(words)}".encode()
+        return hashlib.sha256(data).hexdigest()
+
+    def found_in(self, text: str) -> bool:
+        words = _WORD.findall(text)
+        for size in range(1, 5):
+            for start in range(len(words) - size + 1):
+                if self.digest(words[start : start + size]) in self.digests:
+                    return True
+        return False
+
+    def dumps(self) -> str:
+        return json.dumps({"salt": self.salt, "digests": sorted(self.digests)})
+
+    @staticmethod
+    def loads(text: str | None) -> Traces | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return Traces(str(data["salt"]), set(data["digests"]))
 
 
 def parse(raw: bytes) -> EmailMessage:

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS erase_pending (  -- stores an erasure could not reach
     store       TEXT NOT NULL,              -- workbook | mailbox
     since       TEXT NOT NULL,
     reason      TEXT NOT NULL,
+    traces      TEXT,                       -- salted digests of names (see person.Traces)
     PRIMARY KEY (nr, store)
 );
 CREATE TABLE IF NOT EXISTS letters_written (  -- letter files on disk, deleted after a while
@@ -65,14 +66,25 @@ def deletions(state: StateDB, nr: str) -> list[tuple[str, str, str]]:
     return [(str(a), str(w), str(b)) for a, w, b in rows]
 
 
-def note_pending(state: StateDB, nr: str, store: str, reason: str, now: datetime) -> None:
+def note_pending(
+    state: StateDB, nr: str, store: str, reason: str, now: datetime, traces: str
+) -> None:
     ensure(state)
     with state.transaction() as tx:
         tx.execute(
-            "INSERT OR REPLACE INTO erase_pending(nr, store, since, reason) VALUES (?, ?, "
-            "COALESCE((SELECT since FROM erase_pending WHERE nr = ? AND store = ?), ?), ?)",
-            (nr, store, nr, store, now.isoformat(), reason),
+            "INSERT OR REPLACE INTO erase_pending(nr, store, since, reason, traces) VALUES "
+            "(?, ?, COALESCE((SELECT since FROM erase_pending WHERE nr = ? AND store = ?), ?), "
+            "?, ?)",
+            (nr, store, nr, store, now.isoformat(), reason, traces),
         )
+
+
+def pending_traces(state: StateDB, nr: str) -> str | None:
+    ensure(state)
+    row = state.conn.execute(
+        "SELECT traces FROM erase_pending WHERE nr = ? AND traces IS NOT NULL LIMIT 1", (nr,)
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def clear_pending(state: StateDB, nr: str, store: str) -> None:

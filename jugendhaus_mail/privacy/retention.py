@@ -16,7 +16,7 @@ from jugendhaus_mail.mailbox.base import Folder
 from jugendhaus_mail.privacy import records
 from jugendhaus_mail.privacy.erase import blank, erase_person
 from jugendhaus_mail.privacy.files import delete_files, old_backups, scrub_backups
-from jugendhaus_mail.privacy.person import SelectionError, case_rows, parse, select
+from jugendhaus_mail.privacy.person import SelectionError, Traces, case_rows, parse, select
 from jugendhaus_mail.service.retention import apply_retention, cutoff_date
 from jugendhaus_mail.state import StateDB, encode_row
 
@@ -149,6 +149,7 @@ def _finish_erasure(app: App, nr: str) -> None:
         try:
             rows = case_rows(app.store().read().requests, state)
             person = select(rows, state, nr=nr)
+            person.traces = Traces.loads(records.pending_traces(state, nr))
         except SelectionError:
             person = None
     if person is None:
