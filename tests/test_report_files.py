@@ -231,7 +231,12 @@ def test_the_qualitaetsdialog_reminder_carries_the_last_half_year_report(tmp_pat
     assert {a.addr_spec for a in mail["To"].addresses} >= {"ralf.timmermann@jobcenter-ge.de"}
     assert "hängt an" in mail.get_body(("plain",)).get_content()
     files = {part.get_filename(): part for part in mail.iter_attachments()}
-    assert set(files) == {"Halbjahresbericht-2026-H2.xlsx", "Halbjahresbericht-2026-H2.html"}
+    # the report, its summary, and the dialog's calendar entry (.ics, tested with the reminders)
+    assert set(files) == {
+        "Halbjahresbericht-2026-H2.xlsx",
+        "Halbjahresbericht-2026-H2.html",
+        "2027-1-qualitaetsdialog.ics",
+    }
     workbook = files["Halbjahresbericht-2026-H2.xlsx"]
     assert workbook.get_content_type() == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -258,7 +263,8 @@ def test_the_reminder_still_goes_out_when_the_report_cannot_be_made(
     site = history_site(tmp_path / "site", with_unsent=False)
     assert site.run("remind", now="2027-03-03T08:00") == 0
     [mail] = dialog_mails(site)
-    assert list(mail.iter_attachments()) == []
+    names = [part.get_filename() for part in mail.iter_attachments()]
+    assert names == ["2027-1-qualitaetsdialog.ics"]  # the calendar entry, no report
     assert "hängt an" not in mail.get_body(("plain",)).get_content()
     assert "Halbjahresbericht 2026-H2 nicht erstellt (RuntimeError)" in caplog.text
 
