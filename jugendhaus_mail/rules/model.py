@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from jugendhaus_mail.workbook.model import CellValue, Row
+from jugendhaus_mail.workbook.model import CellValue, Row, header_key
 
 SGB2 = "SGB II"
 SGB8 = "SGB VIII"
@@ -118,7 +118,7 @@ def text_in(row: Row, column: str) -> str:
 
 def same_text(a: str, b: str) -> bool:
     """Names and list values typed by hand: compare trimmed, whitespace-collapsed, any case."""
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return header_key(a) == header_key(b)
 
 
 def is_yes(row: Row, column: str) -> bool:

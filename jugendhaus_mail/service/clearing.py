@@ -19,8 +19,7 @@ import re
 from collections import Counter
 
 from jugendhaus_mail.workbook.migrate import header_columns
-from jugendhaus_mail.workbook.model import Changes, CommitResult
-from jugendhaus_mail.workbook.reader import header_key
+from jugendhaus_mail.workbook.model import Changes, CommitResult, header_key
 from jugendhaus_mail.workbook.schema import Schema
 from jugendhaus_mail.workbook.xlsx_cells import cell_xml, shared_index, shared_strings, value_text
 from jugendhaus_mail.workbook.xlsx_sheet import Edit, SheetText, col_letters, render_row

@@ -12,7 +12,7 @@ import io
 
 from python_calamine import CalamineWorkbook
 
-from jugendhaus_mail.workbook.reader import header_key
+from jugendhaus_mail.workbook.model import header_key
 
 SHEET = "Gelöscht"
 NR_HEADER = "Nr."

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
-from jugendhaus_mail.workbook.reader import header_key, read_file, read_snapshot
+from jugendhaus_mail.workbook.model import header_key
+from jugendhaus_mail.workbook.reader import read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Column, Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
     cell_value,

@@ -70,3 +70,9 @@ class CommitResult:
     backup: str | None = None
     # Updates the writer declined, one German sentence each (cell, what is there, why)
     skipped: tuple[str, ...] = ()
+
+
+def header_key(text: object) -> str:
+    """How headers, sheet names and typed list values are compared everywhere: trimmed, inner
+    whitespace collapsed, any case ("Frist  ansprechpartner " is `Frist Ansprechpartner`)."""
+    return " ".join(str(text).split()).casefold()

@@ -20,7 +20,7 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from jugendhaus_mail.errors import WorkbookError
-from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot
+from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot, header_key
 from jugendhaus_mail.workbook.schema import Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_sheet import Area
 from jugendhaus_mail.workbook.xlsx_zip import ZipPackage, locate_parts
@@ -116,11 +116,6 @@ def normalise(value: RawValue | None, column_type: str) -> CellValue:
     if value is None or value == "":
         return None
     return _CONVERTERS[column_type](value)
-
-
-def header_key(text: object) -> str:
-    """How headers are compared: trimmed, inner whitespace collapsed, case-insensitive."""
-    return " ".join(str(text).split()).casefold()
 
 
 def _open(data: bytes, label: str) -> CalamineWorkbook:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from jugendhaus_mail.errors import WorkbookUnsafe
-from jugendhaus_mail.workbook.model import CellValue
+from jugendhaus_mail.workbook.model import CellValue, header_key
 from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
     cell_xml,
@@ -51,10 +51,6 @@ class WriteContext:
         return cell_xml(ref, style, value, self.date1904)
 
 
-def _normalise(header: str) -> str:
-    return " ".join(header.split()).casefold()
-
-
 def map_columns(context: WriteContext) -> dict[str, int]:
     area = context.table.area
     row = context.sheet.row(area.first_row)
@@ -64,11 +60,11 @@ def map_columns(context: WriteContext) -> dict[str, int]:
     for cell in cells:
         text = cell_text(cell, shared)
         if text:
-            found.setdefault(_normalise(text), cell.col)
+            found.setdefault(header_key(text), cell.col)
     columns = {
-        column.key: found[_normalise(column.header)]
+        column.key: found[header_key(column.header)]
         for column in context.schema.columns
-        if _normalise(column.header) in found
+        if header_key(column.header) in found
     }
     if "service_key" not in columns:
         header = context.schema.column("service_key").header

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from jugendhaus_mail.errors import WorkbookError, WorkbookUnsafe
+from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_sheet import Area
 
@@ -429,7 +430,7 @@ def _sheet_rid(root: ET.Element, name: str) -> str | None:
 def _find_table(
     package: ZipPackage, sheet_part: str, sheet: Sheet
 ) -> tuple[str, TableInfo, tuple[TableInfo, ...]]:
-    headers = {" ".join(c.header.split()).casefold() for c in sheet.columns}
+    headers = {header_key(c.header) for c in sheet.columns}
     best: tuple[int, int, str, TableInfo] | None = None
     every: list[TableInfo] = []
     for rel in read_relationships(package, sheet_part):
@@ -437,7 +438,7 @@ def _find_table(
             continue
         table = TableInfo.parse(package.read(rel.target), rel.target)
         every.append(table)
-        names = {" ".join(n.split()).casefold() for n in table.column_names}
+        names = {header_key(n) for n in table.column_names}
         score = (len(headers & names), int(table.name == sheet.table))
         if score[0] and (best is None or score > best[:2]):
             best = (*score, rel.target, table)
