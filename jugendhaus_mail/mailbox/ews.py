@@ -22,7 +22,7 @@ import email.policy
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -40,6 +40,7 @@ from oauthlib.oauth2 import OAuth2Error  # type: ignore[import-untyped]
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import ConfigError, JugendhausError, MailboxAuthError, MailboxError
+from jugendhaus_mail.mailbox import raw as raw_mail
 from jugendhaus_mail.mailbox import secret_from_env
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
 from jugendhaus_mail.mailbox.retry import TransientError, with_retries
@@ -227,8 +228,12 @@ class EwsMailbox:
 
     def send(self, message: EmailMessage) -> None:
         outgoing = self._as_team_mail(message)
-        message_id = str(outgoing["Message-ID"])
-        mime = outgoing.as_bytes(policy=email.policy.SMTP)
+        self.send_raw(outgoing.as_bytes(policy=email.policy.SMTP), ())
+
+    def send_raw(self, data: bytes, recipients: Sequence[str]) -> None:
+        """`send` for the bytes the outbox stored, uploaded as MimeContent as they are."""
+        message_id = raw_mail.message_id(data) or ""
+        mime = data
 
         def send_once() -> None:
             # A dropped connection can hide a send that went through, in this call or in an

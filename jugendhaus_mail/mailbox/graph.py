@@ -32,7 +32,7 @@ import base64
 import copy
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -41,6 +41,7 @@ from urllib.parse import quote, urlsplit
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError, MailboxAuthError, MailboxError
+from jugendhaus_mail.mailbox import raw as raw_mail
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
 from jugendhaus_mail.mailbox.graph_auth import MsalTokenProvider
 from jugendhaus_mail.mailbox.graph_http import GraphHttp, error_code, json_of
@@ -203,8 +204,13 @@ class GraphMailbox:
         Raises MailRefusedError when Graph refuses this mail for good, SendOutcomeUnknown when
         the answer to a sendMail was lost and no copy is in Sent Items yet."""
         prepared = self._prepare(message)
-        message_id = str(prepared["Message-ID"])
-        body = base64.b64encode(prepared.as_bytes(policy=prepared.policy.clone(linesep="\r\n")))
+        self.send_raw(prepared.as_bytes(policy=prepared.policy.clone(linesep="\r\n")), ())
+
+    def send_raw(self, data: bytes, recipients: Sequence[str]) -> None:
+        """`send` for the bytes the outbox stored (they carry From and Message-ID); Graph
+        takes the recipients from the MIME headers."""
+        message_id = raw_mail.message_id(data) or ""
+        body = base64.b64encode(data)
         if len(body) > MAX_SENDMAIL_BYTES:
             raise MailRefusedError(
                 f"Nachricht ist mit Anhängen {len(body) / 1_048_576:.1f} MB groß (Base64); "

@@ -24,7 +24,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import ConfigError, MailboxAuthError, MailboxError
+from jugendhaus_mail.mailbox import raw as raw_mail
 from jugendhaus_mail.mailbox import secret_from_env
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
 from jugendhaus_mail.mailbox.retry import TransientError, with_retries
@@ -51,6 +52,7 @@ from jugendhaus_mail.mailbox.smtp import (
     check_smtp,
     make_tls_context,
     send_smtp,
+    send_smtp_raw,
     translate_socket_error,
 )
 
@@ -208,8 +210,20 @@ class ImapMailbox:
         make the caller send it a second time."""
         outgoing = self._prepared(message)
         send_smtp(self._settings, outgoing, sleep=self._sleep)
+        self._keep_copy(str(outgoing["Message-ID"]), outgoing.as_bytes(policy=SMTP))
+
+    def send_raw(self, data: bytes, recipients: Sequence[str]) -> None:
+        """`send` for the bytes the outbox stored: the same bytes go over SMTP and into the
+        sent folder."""
+        send_smtp_raw(self._settings, data, recipients, sleep=self._sleep)
+        self._keep_copy(raw_mail.message_id(data) or "", data)
+
+    def _keep_copy(self, message_id: str, data: bytes) -> None:
         try:
-            self._call("Kopie im Gesendet-Ordner ablegen", lambda c: self._append_sent(c, outgoing))
+            self._call(
+                "Kopie im Gesendet-Ordner ablegen",
+                lambda c: self._append_sent(c, message_id, data),
+            )
         except MailboxError as exc:
             log.error("Mail versendet, aber keine Kopie im Gesendet-Ordner abgelegt: %s", exc)
 
@@ -477,12 +491,11 @@ class ImapMailbox:
             outgoing["Message-ID"] = make_msgid(domain=team.rpartition("@")[2] or None)
         return outgoing
 
-    def _append_sent(self, client: Any, message: EmailMessage) -> str:
+    def _append_sent(self, client: Any, message_id: str, data: bytes) -> str:
         folder = self._sent_folder(client)
-        message_id = str(message["Message-ID"])
-        if self._folder_has(client, folder, message_id):
+        if message_id and self._folder_has(client, folder, message_id):
             return folder  # an earlier attempt got through before the connection dropped
-        client.append(folder, message.as_bytes(policy=SMTP), flags=[SEEN])
+        client.append(folder, data, flags=[SEEN])
         return folder
 
     def _sent_folder(self, client: Any) -> str:
@@ -584,7 +597,10 @@ def _smtp_line(
         )
         outgoing = mailbox._prepared(message)
         send_smtp(settings, outgoing)
-        folder = mailbox._call("Kopie ablegen", lambda c: mailbox._append_sent(c, outgoing))
+        message_id, data = str(outgoing["Message-ID"]), outgoing.as_bytes(policy=SMTP)
+        folder = mailbox._call(
+            "Kopie ablegen", lambda c: mailbox._append_sent(c, message_id, data)
+        )
         return True, f"Testmail an {send_test_to} versendet, Kopie im Ordner {folder} abgelegt"
     except (MailboxError, ConfigError) as exc:
         return False, str(exc)

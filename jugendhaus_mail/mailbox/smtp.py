@@ -16,7 +16,7 @@ import logging
 import smtplib
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
@@ -63,6 +63,40 @@ def send_smtp(
             connection = _open(mailbox)
             try:
                 refused = connection.send_message(message, from_addr=sender)
+            finally:
+                _quietly_quit(connection)
+        if refused:
+            who = ", ".join(f"{a} ({code})" for a, (code, _) in refused.items())
+            log.warning(
+                "SMTP %s:%d: Empfänger abgelehnt, an die übrigen gesendet: %s", host, port, who
+            )
+
+    with_retries(
+        attempt,
+        what=f"Mail über SMTP {host}:{port} senden",
+        retries=mailbox.retries,
+        backoff_seconds=mailbox.retry_backoff_seconds,
+        sleep=sleep,
+    )
+
+
+def send_smtp_raw(
+    settings: Settings,
+    data: bytes,
+    recipients: Sequence[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Send the stored bytes of a mail as they are (no second parse) to `recipients`."""
+    mailbox = settings.mailbox
+    sender = mailbox.address or settings.mail.team_address
+    host, port = smtp_server(mailbox)
+
+    def attempt() -> None:
+        with _translated_errors(mailbox):
+            connection = _open(mailbox)
+            try:
+                refused = connection.sendmail(sender, list(recipients), data)
             finally:
                 _quietly_quit(connection)
         if refused:
