@@ -69,10 +69,10 @@ def poll(app: App, *, dry_run: bool = False) -> IntakeReport:
 
 
 def _migrate(app: App) -> None:
-    from jugendhaus_mail.workbook.migrate import migrate_for
+    from jugendhaus_mail.jobs.upgrade import upgrade_workbook
 
     try:
-        migrate_for(app)
+        upgrade_workbook(app)
     except WorkbookError as exc:
         log.warning("Anfrageliste noch nicht auf neue Spalten umgestellt: %s", exc)
     except Exception as exc:  # never let an upgrade step stop the intake

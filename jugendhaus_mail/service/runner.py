@@ -114,10 +114,10 @@ class Runner:
     def _migrate(self, app: App) -> None:
         """New schema columns, once per start; retried while the workbook is open. A problem
         never blocks the intake: it runs on the old layout (the writer finds columns by name)."""
-        from jugendhaus_mail.workbook.migrate import migrate_for
+        from jugendhaus_mail.jobs.upgrade import upgrade_workbook
 
         try:
-            migrate_for(app)
+            upgrade_workbook(app)
         except (WorkbookLocked, WorkbookChanged) as exc:
             log.info("Neue Spalten der Anfrageliste folgen später: %s", exc)
             return

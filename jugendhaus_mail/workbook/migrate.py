@@ -18,14 +18,12 @@ columns by header text, so `check` reports renamed headers as missing.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_new
@@ -52,11 +50,6 @@ from jugendhaus_mail.workbook.xlsx_sheet import (
 )
 from jugendhaus_mail.workbook.xlsx_zip import Chunks, WorkbookParts, ZipPackage, locate_parts
 
-if TYPE_CHECKING:
-    from jugendhaus_mail.app import App
-
-log = logging.getLogger(__name__)
-
 MAX_COLUMN = 16_384
 BACKUP_MODE = 0o600
 _TABLE_REFS = re.compile(rb'(<(?:\w+:)?(?:table|autoFilter|sortState)\b[^>]*?\sref=")([^"]*)"')
@@ -72,33 +65,6 @@ class Migration:
     added: tuple[tuple[str, str], ...]  # (sheet, header) per appended column
     backup: Path | None = None
     sheets: tuple[str, ...] = ()  # sheets added (xlsx_new_sheet.NEW_SHEETS)
-
-
-def migrate_for(app: App) -> Migration:
-    """Migrate the configured workbook (nothing to do when it is current or missing)."""
-    from jugendhaus_mail.workbook.schema import load_schema
-
-    path = app.settings.workbook.path
-    if not path.exists():
-        return Migration(())
-    result = migrate_workbook(
-        path,
-        load_schema(),
-        backup_dir=app.settings.state_dir / "backups",
-        now=app.now.astimezone(app.calendar.tz),  # the backup's name in office time
-    )
-    if result.sheets:
-        log.warning(
-            "Anfrageliste um neue Blätter ergänzt (%s); Sicherung: %s",
-            ", ".join(result.sheets),
-            result.backup,
-        )
-    if result.added:
-        columns = ", ".join(f"{sheet}: {header}" for sheet, header in result.added)
-        log.warning(
-            "Anfrageliste um neue Spalten ergänzt (%s); Sicherung: %s", columns, result.backup
-        )
-    return result
 
 
 def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datetime) -> Migration:
