@@ -39,6 +39,14 @@ STORES = (
         "Fachkräfte mit Zugriff auf die Datei",
     ),
     Store(
+        "Anfrageliste, Blätter Termine und Gelöscht",
+        "[workbook] path",
+        "Fallnummer, Termine, Seite, eintragende Fachkraft; bei Gelöscht Datum, wer, Grund "
+        "(Freitext der Fachkräfte); keine Daten des jungen Menschen, wenn niemand sie eintippt",
+        "pflegt das Büro von Hand",
+        "Fachkräfte mit Zugriff auf die Datei",
+    ),
+    Store(
         "Sicherungen der Anfrageliste",
         "[state] dir/backups/",
         "wie die Anfrageliste",
