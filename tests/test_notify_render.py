@@ -43,6 +43,7 @@ from jugendhaus_mail.notify.render import (
     WatchdogClearMail,
     WatchdogMail,
 )
+from jugendhaus_mail.jobs.restore import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.resources import resource_dir
 from jugendhaus_mail.service.watchdog import WorkbookOpenMail
 
@@ -238,6 +239,18 @@ SAMPLES: list[tuple[MailData, str, list[str]]] = [
         "Bitte Anfrageliste schließen – 3 Anfragen warten",
         ["Maria Meier", "3 neue Anfragen", "Donnerstag, 12.03.2026 09:05 Uhr",
          "verloren geht nichts", "~$Anfrageliste.xlsx"],
+    ),
+    (
+        RowsRestoredMail(("2026-0031", "2026-0032"), "Anfrageliste.xlsx",
+                         datetime(2026, 3, 12, 9, 5)),
+        "Anfrageliste: 2 fehlende Zeilen wieder eingetragen",
+        ["2026-0031", "2026-0032", "wiederhergestellt am", "12.03.2026 09:05 Uhr",
+         "im Blatt „Gelöscht“"],
+    ),
+    (
+        RenumberedMail(NR, "2026-0041", "Anna Schulz", datetime(2026, 3, 12, 8, 40)),
+        f"[{NR}] Neue Nummer Ihrer Anfrage (bisher 2026-0041)",
+        ["Guten Tag Anna Schulz", "12.03.2026 08:40 Uhr", f"nur noch {NR}"],
     ),
 ]  # fmt: skip
 

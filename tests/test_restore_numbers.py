@@ -46,7 +46,7 @@ def test_a_number_typed_by_staff_while_a_row_waits_is_not_doubled(
     assert rows["2026-0003"]["Anfrageart"].value == "Hausbesuch"
     told = [m for m in outgoing(site) if "Neue Nummer" in str(m["Subject"])]
     assert [str(m["Subject"]) for m in told] == [
-        "[2026-0003] Neue Nummer Ihrer Anfrage: 2026-0003 statt 2026-0002"
+        "[2026-0003] Neue Nummer Ihrer Anfrage (bisher 2026-0002)"
     ]
     assert told[0]["To"] == "anna.schulz@jobcenter-ge.de"
     assert any("2026-0002" in r.getMessage() and "2026-0003" in r.getMessage()
