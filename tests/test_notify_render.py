@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from jugendhaus_mail.jobs.restore import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.notify.render import (
     STAGE_DUE,
     STAGE_ESCALATION,
@@ -43,7 +44,6 @@ from jugendhaus_mail.notify.render import (
     WatchdogClearMail,
     WatchdogMail,
 )
-from jugendhaus_mail.jobs.restore import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.resources import resource_dir
 from jugendhaus_mail.service.watchdog import WorkbookOpenMail
 
