@@ -161,3 +161,19 @@ def test_a_mailbox_that_is_down_is_recorded_and_finished_by_the_next_retention_r
     assert files_naming(site.root, person_terms(0)) == {}
     with StateDB(site.root / "state") as state:
         assert state.conn.execute("SELECT COUNT(*) FROM erase_pending").fetchone()[0] == 0
+
+
+def test_data_staff_typed_elsewhere_is_named_as_left_for_a_person_to_remove(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(site.workbook)
+    sheet = workbook["Anfragen"]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    sheet.cell(2, headers["Beendigungsgrund"], "Umzug zu Zyprian Quellenbergs Vater")
+    workbook.save(site.workbook)
+    assert site.run("privacy", "erase", "--nr", "2026-0001", now="2026-03-19T09:00") == 1
+    out = capsys.readouterr().out
+    assert "NICHT erreicht: Anfrageliste: Daten der Person stehen noch in anderen Zellen" in out
+    assert set(files_naming(site.root, person_terms(0))) == {"Anfrageliste.xlsx"}

@@ -17,7 +17,7 @@ from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import MailboxError, WorkbookError, WorkbookLocked
 from jugendhaus_mail.mailbox.base import Folder, Mailbox
 from jugendhaus_mail.privacy import records
-from jugendhaus_mail.privacy.files import delete_files, scrub_backups
+from jugendhaus_mail.privacy.files import delete_files, holds, scrub_backups
 from jugendhaus_mail.privacy.person import Person
 from jugendhaus_mail.service.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.state import StateDB, encode_row
@@ -131,6 +131,11 @@ def _erase_workbook(
     for attempt in range(WAIT_ATTEMPTS):
         try:
             store.commit(Changes(updates=updates), now=app.now)
+            if holds(app.settings.workbook.path, person.terms()):
+                report.left.append(
+                    "Anfrageliste: Daten der Person stehen noch in anderen Zellen oder Blättern "
+                    "(von Fachkräften eingetragen) – bitte dort von Hand entfernen"
+                )
             return True
         except WorkbookLocked as exc:
             if attempt + 1 < WAIT_ATTEMPTS:
