@@ -2,8 +2,9 @@
 
 A fresh site has no staff and no admin address; `check` says which sheet or key to fill and
 exits 1. A mail the service wanted to send but could address to nobody allowed is a problem in
-`check`, in the watchdog's mail and in the next digest, not only a log line. `digest` never
-says "heute schon versandt" when nothing went out.
+`check`, in the watchdog's mail and in the next digest, not only a log line – except the
+acknowledgement to a requester outside the office's domains, which the JSB answer by hand (the
+digest lists it). `digest` never says "heute schon versandt" when nothing went out.
 """
 
 from __future__ import annotations
@@ -118,9 +119,12 @@ def test_an_alert_nobody_could_receive_is_shown_by_check_watchdog_and_the_next_d
     assert "NICHT ZUGESTELLTE" not in latest.get_body(("plain",)).get_content()
 
 
-def test_an_acknowledgement_to_an_outside_domain_is_a_problem_not_only_a_log_line(
+def test_an_outside_requester_is_for_staff_to_answer_not_a_problem_for_the_admin(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A youth workshop may not be acknowledged ([mail] internal_domains): the JSB answer by
+    hand, as the digest asks them to. The admin has nothing to fix, so check stays healthy,
+    lists it, and neither the watchdog nor monitoring raise it."""
     site = make_site(tmp_path / "site", ADMIN)
     set_staff(site, STAFF)
     mail = request_mail(
@@ -133,9 +137,36 @@ def test_an_acknowledgement_to_an_outside_domain_is_a_problem_not_only_a_log_lin
     assert site.run("poll", now="2026-03-30T09:00") == 0
     capsys.readouterr()
     code, lines = check(site, "2026-03-30T09:05", capsys)
+    assert code == 0, lines
+    [listed] = [line for line in lines if "Eingangsbestätigung" in line]
+    assert listed.startswith("OK      Nicht gesendet (30.03.2026 09:00)")
+    assert "nicht bestätigt (externe Adresse d.lorenz@jugendwerkstatt-warnowblick.de)" in listed
+    assert "bitte von Hand antworten" in listed
+    app = site.app(utc(2026, 3, 30, 9, 10))
+    with app.state() as state:
+        report = run_watchdog(app, state, Status(started=app.now.isoformat()))
+    assert "unaddressed" not in report.raised
+    assert site.run("digest", now="2026-03-31T07:00") == 0
+    [digest] = [m for m in outgoing(site) if "Tagesüberblick" in str(m["Subject"])]
+    assert "nicht bestätigt (externe Adresse" in digest.get_body(("plain",)).get_content()
+
+
+def test_a_staff_notice_with_only_outside_addresses_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSB's address points outside the office: the Kinderschutz alert reaches nobody
+    allowed. That is the admin's to fix, so check says so, not only a log line."""
+    site = make_site(tmp_path / "site", ADMIN)
+    outside_jsb = {**STAFF[0], "email": "lena.kowalski@gmail.com"}
+    outside_lead = {**STAFF[1], "email": "frank.dettmann@gmail.com"}
+    set_staff(site, [outside_jsb, outside_lead, STAFF[2], STAFF[3]])
+    site.deliver(KINDERSCHUTZ, utc(2026, 3, 30, 6, 50), "k")
+    assert site.run("poll", now="2026-03-30T09:00") == 0
+    capsys.readouterr()
+    code, lines = check(site, "2026-03-30T09:05", capsys)
     assert code == 1
-    [unsent] = problems(lines)
-    assert "Eingangsbestätigung" in unsent
+    [unsent] = [p for p in problems(lines) if p.startswith("Nicht gesendet")]
+    assert "Kinderschutz" in unsent
     assert "nur Empfänger außerhalb von [mail] internal_domains" in unsent
     # a week later it is history, no longer a problem
     code, lines = check(site, "2026-04-07T09:06", capsys)

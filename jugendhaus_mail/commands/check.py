@@ -97,11 +97,20 @@ def check_undelivered(app: App) -> list[tuple[bool, str]]:
 
 
 def check_unaddressed(app: App) -> list[tuple[bool, str]]:
-    from jugendhaus_mail.service.monitoring import recent_unaddressed, unaddressed_text
+    """Mail that reached nobody is a problem; a requester outside the office's domains is not
+    (the JSB answer by hand, as the digest asks them to) and is only listed."""
+    from jugendhaus_mail.service.monitoring import (
+        recent_unaddressed,
+        unaddressed_text,
+        unconfirmed_requesters,
+    )
 
     with app.state() as state:
         entries = recent_unaddressed(state, app.now)
-    return [(False, unaddressed_text(entry, app.calendar.tz)) for entry in entries]
+        external = unconfirmed_requesters(state, app.now)
+    lines = [(False, unaddressed_text(entry, app.calendar.tz)) for entry in entries]
+    lines += [(True, unaddressed_text(entry, app.calendar.tz)) for entry in external]
+    return lines
 
 
 def send_test_address(raw: str, settings: Settings) -> str:

@@ -199,11 +199,15 @@ class Outbox:
         log.info("Mail %s: %s", how, key)
 
 
+# how the reason of an acknowledgement to a requester outside the office's domains begins
+EXTERNAL_REQUESTER = "nicht bestätigt (externe Adresse"
+
+
 def _why(refused: tuple[str, ...], key: str = "") -> str:
     if refused and key.endswith("|acknowledgement"):
         # a youth workshop or a school asked: nobody else will answer them, so staff do
         return (
-            f"nicht bestätigt (externe Adresse {', '.join(refused)}) – bitte von Hand "
+            f"{EXTERNAL_REQUESTER} {', '.join(refused)}) – bitte von Hand "
             "antworten und die Nr. in den Betreff schreiben"
         )
     if refused:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.notify.outbox import EXTERNAL_REQUESTER
 from jugendhaus_mail.notify.outgoing import RecipientPolicy
 from jugendhaus_mail.state import StateDB, Unaddressed
 from jugendhaus_mail.workbook.model import Row
@@ -67,7 +68,20 @@ def setup_problems(settings: Settings, staff_rows: list[Row]) -> list[str]:
 
 
 def recent_unaddressed(state: StateDB, now: datetime) -> list[Unaddressed]:
-    return state.unaddressed(now - timedelta(days=UNADDRESSED_DAYS))
+    """Mail of the last week that reached nobody because of the setup: a problem for the admin."""
+    entries = state.unaddressed(now - timedelta(days=UNADDRESSED_DAYS))
+    return [entry for entry in entries if not is_external_requester(entry)]
+
+
+def unconfirmed_requesters(state: StateDB, now: datetime) -> list[Unaddressed]:
+    """Requesters outside the office's domains (a youth workshop, a school) whom the service may
+    not acknowledge. Nothing for the admin to fix: the digest asks the JSB to answer by hand."""
+    entries = state.unaddressed(now - timedelta(days=UNADDRESSED_DAYS))
+    return [entry for entry in entries if is_external_requester(entry)]
+
+
+def is_external_requester(entry: Unaddressed) -> bool:
+    return entry.key.endswith("|acknowledgement") and entry.reason.startswith(EXTERNAL_REQUESTER)
 
 
 def unaddressed_text(entry: Unaddressed, zone: ZoneInfo) -> str:
