@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from jugendhaus_mail.config import Settings, load_settings
+from jugendhaus_mail.config import Settings
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import STATUS_FILE, WorkbookStore
@@ -40,33 +38,3 @@ class App:
 
     def state(self) -> StateDB:
         return StateDB(self.settings.state_dir)
-
-
-def app_from_args(args: argparse.Namespace) -> App:
-    from jugendhaus_mail.cli import parse_now
-
-    settings = load_settings(args.config)
-    configure_logging(settings, verbose=getattr(args, "verbose", False))
-    return App(
-        settings,
-        parse_now(args.now, settings.office.timezone),
-        WorkCalendar.from_settings(settings.office),
-    )
-
-
-def configure_logging(settings: Settings, *, verbose: bool = False) -> None:
-    """Console logging: warnings only for one-off commands (their output says what happened),
-    everything at the configured level with --verbose (and for `run`). With `[logging] file`,
-    also a rotating file at the configured level, as text or JSON lines. Calling it again
-    reconfigures; a console handler someone else installed (a test runner) is left alone."""
-    from jugendhaus_mail.service import logsetup
-
-    level = getattr(logging, settings.logging.level)
-    logsetup.install(
-        level,
-        timezone=settings.office.timezone,
-        console_level=level if verbose else max(level, logging.WARNING),
-        file=settings.logging.file,
-        json_lines=settings.logging.json,
-        console=not logsetup.foreign_handlers(),
-    )

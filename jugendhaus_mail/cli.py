@@ -160,26 +160,6 @@ def _add_privacy_options(command: argparse.ArgumentParser) -> None:
             )
 
 
-def parse_now(value: str | None, timezone: str) -> datetime:
-    """The pretend clock from --now; a naive value is local office time."""
-    from datetime import UTC
-    from zoneinfo import ZoneInfo
-
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        from jugendhaus_mail.errors import ConfigError
-
-        raise ConfigError(
-            f"--now {value!r} ist kein Zeitpunkt; erwartet z. B. 2026-11-25T09:00"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment.astimezone(UTC)
-
-
 def _naming_the_file(exc: Exception, args: argparse.Namespace) -> str:
     """A workbook problem names the workbook, so the admin knows which file to open."""
     from jugendhaus_mail.errors import WorkbookError

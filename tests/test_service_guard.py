@@ -54,7 +54,7 @@ class ImapSite:
 
     def app(self, now: str) -> App:
         settings = load_settings(self.site.config)
-        from jugendhaus_mail.cli import parse_now
+        from jugendhaus_mail.service.clock import parse_now
 
         return App(
             settings, parse_now(now, "Europe/Berlin"), WorkCalendar.from_settings(settings.office)

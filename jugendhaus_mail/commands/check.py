@@ -12,7 +12,8 @@ import argparse
 import re
 from datetime import datetime, timedelta
 
-from jugendhaus_mail.app import App, app_from_args
+from jugendhaus_mail.app import App
+from jugendhaus_mail.commands.session import app_from_args
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import ConfigError, JugendhausError
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from jugendhaus_mail.cli import parse_now
 from jugendhaus_mail.errors import JugendhausError
+from jugendhaus_mail.service.clock import parse_now
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo"
 MARKER = ".jugendhaus-demo"
@@ -125,7 +125,7 @@ def _quiet_logging(settings: Any, verbose: bool) -> None:
     """The demo's output is its summary; with -v the log lines come too (as for `run`)."""
     import logging
 
-    from jugendhaus_mail.app import configure_logging
+    from jugendhaus_mail.commands.session import configure_logging
     from jugendhaus_mail.service import logsetup
 
     if verbose:

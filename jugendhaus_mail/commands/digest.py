@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from jugendhaus_mail.app import app_from_args
 from jugendhaus_mail.commands.poll import format_planned
+from jugendhaus_mail.commands.session import app_from_args, command_session
 from jugendhaus_mail.jobs.digest import run_digest
-from jugendhaus_mail.service.session import command_session
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from jugendhaus_mail.app import App, app_from_args
+from jugendhaus_mail.app import App
+from jugendhaus_mail.commands.session import app_from_args
 from jugendhaus_mail.letters.data import Letter, LetterError, build_letter, find_request
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from jugendhaus_mail.app import App, app_from_args
+from jugendhaus_mail.app import App
+from jugendhaus_mail.commands.session import app_from_args
 from jugendhaus_mail.errors import JugendhausError, WorkbookError
 from jugendhaus_mail.intake.cycle import OUTCOME_LABELS, IntakeContext, IntakeReport, run_intake
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
@@ -84,7 +85,7 @@ def _migrate(app: App) -> None:
 def _record(app: App, result: str, detail: str, *, skip: bool) -> None:
     if skip:
         return
-    from jugendhaus_mail.service.session import record_command
+    from jugendhaus_mail.commands.session import record_command
 
     with app.state() as state:
         record_command(app, state, "intake", result, detail)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jugendhaus_mail.app import App, app_from_args
+from jugendhaus_mail.app import App
+from jugendhaus_mail.commands.session import app_from_args
 from jugendhaus_mail.errors import MailboxError
 from jugendhaus_mail.privacy.person import Person, SelectionError, case_rows, select
 from jugendhaus_mail.service.lock import instance_lock

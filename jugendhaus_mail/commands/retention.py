@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from jugendhaus_mail.app import app_from_args
+from jugendhaus_mail.commands.session import app_from_args
 from jugendhaus_mail.privacy.retention import run_retention
 from jugendhaus_mail.service.lock import instance_lock
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from jugendhaus_mail.app import app_from_args, configure_logging
+from jugendhaus_mail.commands.session import app_from_args, configure_logging
 from jugendhaus_mail.service.clock import clock_for
 from jugendhaus_mail.service.lock import instance_lock
 from jugendhaus_mail.service.loop import Service, StopSignal

@@ -17,11 +17,27 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.errors import ConfigError
 
 RATE_ENV = "JUGENDHAUS_MAIL_CLOCK_RATE"
 MAX_RATE = 3600.0
+
+
+def parse_now(value: str | None, timezone: str) -> datetime:
+    """The pretend clock from --now; a naive value is local office time."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"--now {value!r} ist kein Zeitpunkt; erwartet z. B. 2026-11-25T09:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
 
 
 class Clock(Protocol):

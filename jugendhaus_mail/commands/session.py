@@ -1,16 +1,21 @@
-"""What `poll`, `remind` and `digest` need when started by hand or by a timer: the instance
-lock (so they never run beside the service), the mailbox unless a refused log-in blocks it,
-and their result in the status file (so `check` sees timer-driven sites too)."""
+"""What a command needs around its work: the App built from the command line (settings, the
+pretend clock, logging), and for `poll`, `remind` and `digest` started by hand or by a timer the
+instance lock (so they never run beside the service), the mailbox unless a refused log-in blocks
+it, and their result in the status file (so `check` sees timer-driven sites too)."""
 
 from __future__ import annotations
 
+import argparse
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from jugendhaus_mail.app import App
+from jugendhaus_mail.config import Settings, load_settings
 from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.mailbox import Mailbox
+from jugendhaus_mail.service.clock import parse_now
 from jugendhaus_mail.service.guard import current_block, guarded_mailbox
 from jugendhaus_mail.service.health import (
     FAILED,
@@ -22,6 +27,7 @@ from jugendhaus_mail.service.health import (
 )
 from jugendhaus_mail.service.lock import instance_lock
 from jugendhaus_mail.state import StateDB
+from jugendhaus_mail.workdays import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,31 @@ def record_command(app: App, state: StateDB, job: str, result: str, detail: str)
     status.record(job, app.now, result, detail)
     refresh_from_state(status, state)
     save_status(app.settings, status, app.now)
+
+
+def app_from_args(args: argparse.Namespace) -> App:
+    settings = load_settings(args.config)
+    configure_logging(settings, verbose=getattr(args, "verbose", False))
+    return App(
+        settings,
+        parse_now(args.now, settings.office.timezone),
+        WorkCalendar.from_settings(settings.office),
+    )
+
+
+def configure_logging(settings: Settings, *, verbose: bool = False) -> None:
+    """Console logging: warnings only for one-off commands (their output says what happened),
+    everything at the configured level with --verbose (and for `run`). With `[logging] file`,
+    also a rotating file at the configured level, as text or JSON lines. Calling it again
+    reconfigures; a console handler someone else installed (a test runner) is left alone."""
+    from jugendhaus_mail.service import logsetup
+
+    level = getattr(logging, settings.logging.level)
+    logsetup.install(
+        level,
+        timezone=settings.office.timezone,
+        console_level=level if verbose else max(level, logging.WARNING),
+        file=settings.logging.file,
+        json_lines=settings.logging.json,
+        console=not logsetup.foreign_handlers(),
+    )
