@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import secrets
 from collections.abc import Sequence
@@ -139,6 +140,13 @@ def _fold(line: str, separator: str) -> str:
 
 
 def _address_field(name: str, addresses: list[Address]) -> str:
+    parts = tuple((a.display_name, a.username, a.domain) for a in addresses)
+    return _address_line(name, parts)
+
+
+@functools.lru_cache(maxsize=256)  # From is the same for every mail, To often repeats
+def _address_line(name: str, parts: tuple[tuple[str, str, str], ...]) -> str:
+    addresses = [Address(display_name=n, username=u, domain=d) for n, u, d in parts]
     if any(len(a.display_name.encode("utf-8")) > _WORD_BYTES for a in addresses):
         # a name longer than one encoded word: readers differ on the space between two
         # words in a phrase, so the email package folds this rare header as it always did

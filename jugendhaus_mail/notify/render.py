@@ -342,6 +342,7 @@ class MailRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # compiled once per renderer (each cycle makes a new one)
         )
         zone = ZoneInfo(timezone)
         self._env.filters.update(
