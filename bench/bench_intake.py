@@ -194,8 +194,8 @@ def prepare(folder: Path, workbook: bytes, mails: int) -> None:
 
 def run_poll(folder: Path, expected: int) -> float:
     from jugendhaus_mail.app import App
-    from jugendhaus_mail.commands.poll import poll
     from jugendhaus_mail.config import load_settings
+    from jugendhaus_mail.jobs.intake import poll
     from jugendhaus_mail.workdays import WorkCalendar
 
     settings = load_settings(folder / "jugendhaus-mail.toml")

@@ -26,8 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from bench_workbook import cpu_model, excel_like_workbook, openpyxl_load_save  # noqa: E402
 
 from jugendhaus_mail.app import App  # noqa: E402
-from jugendhaus_mail.commands.poll import poll  # noqa: E402
 from jugendhaus_mail.config import load_settings  # noqa: E402
+from jugendhaus_mail.jobs.intake import poll  # noqa: E402
 from jugendhaus_mail.mailbox.maildir import deliver  # noqa: E402
 from jugendhaus_mail.workbook.schema import load_schema  # noqa: E402
 from jugendhaus_mail.workdays import WorkCalendar  # noqa: E402

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
+
 
 class JugendhausError(Exception):
     """Base class: the message is shown to the admin as it is."""
@@ -33,3 +36,10 @@ class MailboxError(JugendhausError):
 
 class MailboxAuthError(MailboxError):
     """Credentials were refused. Not retried until the admin fixes them."""
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """Type and code location only: the message of an unexpected error may hold mail data."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" in {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"unerwarteter Fehler ({type(exc).__name__}{where}); bitte mit dem Protokoll melden"

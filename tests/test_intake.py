@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.commands.poll import poll
+from jugendhaus_mail.jobs.intake import poll
 from jugendhaus_mail.workbook.locks import lock_paths
 from tests.site import Site, make_site, request_mail, utc
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.commands.poll import poll
 from jugendhaus_mail.intake.cycle import IntakeContext, run_intake
+from jugendhaus_mail.jobs.intake import poll
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 from jugendhaus_mail.workbook.locks import lock_paths
 from tests.site import STAFF, Site, make_site, outgoing, request_mail, set_staff, utc

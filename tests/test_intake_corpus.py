@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.commands.poll import poll
+from jugendhaus_mail.jobs.intake import poll
 from tests.site import Site, make_site, utc
 from tests.test_parse_corpus import corpus_files
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jugendhaus_mail.commands.poll import poll
+from jugendhaus_mail.jobs.intake import poll
 from tests.site import make_site, request_mail, utc
 
 NOW = utc(2026, 3, 10, 8, 0)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.commands.poll import poll
 from jugendhaus_mail.intake.cycle import CaseIndex, IntakeContext, request_row
 from jugendhaus_mail.intake.ledger import content_digest
 from jugendhaus_mail.intake.parse import parse_message
+from jugendhaus_mail.jobs.intake import poll
 from tests.site import Site, make_site, outgoing, request_mail, utc
 
 NOW = utc(2026, 3, 10, 8, 0)

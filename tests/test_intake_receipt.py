@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.commands.poll import poll
 from jugendhaus_mail.intake.cycle import IntakeContext, run_intake
+from jugendhaus_mail.jobs.intake import poll
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 from tests.site import Site, make_site, request_mail, utc
 

@@ -51,7 +51,7 @@ def site(tmp_path: Path) -> Site:
     workbook.create_sheet("Notizen")["A1"] = "Telefonliste Jobcenter"
     workbook.save(site.workbook)
     # the old version's writer works on the old layout
-    from jugendhaus_mail.commands.poll import poll
+    from jugendhaus_mail.jobs.intake import poll
 
     poll(site.app(datetime(2026, 3, 10, 8, 0, tzinfo=UTC)))
     return site

@@ -14,7 +14,7 @@ import pytest
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.config import load_settings
-from jugendhaus_mail.service.guard import current_block
+from jugendhaus_mail.jobs.guard import current_block
 from jugendhaus_mail.service.health import Status
 from jugendhaus_mail.service.watchdog import run_watchdog
 from jugendhaus_mail.state import StateDB

@@ -218,7 +218,7 @@ def check_service(app: App) -> list[tuple[bool, str]]:
 
 
 def check_auth_block(app: App, *, mailbox_ok: bool) -> list[tuple[bool, str]]:
-    from jugendhaus_mail.service.guard import clear_auth_block, current_block
+    from jugendhaus_mail.jobs.guard import clear_auth_block, current_block
 
     with app.state() as state:
         block = current_block(state)

@@ -66,8 +66,9 @@ def play(
 ) -> int:
     """The demo in `folder`; `now` is --now, `real_now` the wall clock (a parameter for tests)."""
     from jugendhaus_mail.app import App
-    from jugendhaus_mail.commands.poll import format_report, poll
+    from jugendhaus_mail.commands.poll import format_report
     from jugendhaus_mail.config import load_settings
+    from jugendhaus_mail.jobs.intake import poll
     from jugendhaus_mail.workdays import WorkCalendar
 
     folder = folder.resolve()

@@ -12,9 +12,10 @@ import logging
 from jugendhaus_mail.app import App
 from jugendhaus_mail.commands.session import app_from_args
 from jugendhaus_mail.errors import JugendhausError, WorkbookError
-from jugendhaus_mail.intake.cycle import OUTCOME_LABELS, IntakeContext, IntakeReport, run_intake
-from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
-from jugendhaus_mail.service.guard import MailboxBlocked, guarded_mailbox
+from jugendhaus_mail.intake.cycle import OUTCOME_LABELS, IntakeReport
+from jugendhaus_mail.jobs.guard import MailboxBlocked
+from jugendhaus_mail.jobs.intake import poll
+from jugendhaus_mail.notify.outbox import PlannedMail
 from jugendhaus_mail.service.health import FAILED, OK, SKIPPED
 from jugendhaus_mail.service.lock import instance_lock
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             _migrate(app)
         try:
             if backfill:
-                from jugendhaus_mail.service.progress import run_backfill
+                from jugendhaus_mail.commands.progress import run_backfill
 
                 exit_code = run_backfill(app)
             else:
@@ -49,26 +50,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def poll(app: App, *, dry_run: bool = False) -> IntakeReport:
-    """One intake cycle. Raises MailboxBlocked (without trying) while a refused log-in blocks
-    the mailbox; a successful listing ends such a block."""
-    with (
-        app.state() as state,
-        guarded_mailbox(app, state, required=True, proves_login=True) as mailbox,
-    ):
-        assert mailbox is not None
-        outbox = Outbox(app.settings, state, app.now, dry_run=dry_run)
-        if not dry_run:  # rows lost to a restored workbook, numbers staff took meanwhile
-            from jugendhaus_mail.jobs.restore import reconcile_workbook
-
-            reconcile_workbook(app, state, outbox)
-        ctx = IntakeContext(app.settings, app.calendar, state, app.store(), app.now, outbox)
-        report = run_intake(ctx, mailbox, dry_run=dry_run)
-        outbox.flush(mailbox)
-        report.planned = outbox.planned
-        return report
-
-
 def _migrate(app: App) -> None:
     from jugendhaus_mail.jobs.upgrade import upgrade_workbook
 
@@ -77,7 +58,7 @@ def _migrate(app: App) -> None:
     except WorkbookError as exc:
         log.warning("Anfrageliste noch nicht auf neue Spalten umgestellt: %s", exc)
     except Exception as exc:  # never let an upgrade step stop the intake
-        from jugendhaus_mail.service.runner import describe_unexpected
+        from jugendhaus_mail.errors import describe_unexpected
 
         log.error("Anfrageliste nicht umgestellt: %s", describe_unexpected(exc))
 

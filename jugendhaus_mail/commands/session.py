@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from jugendhaus_mail.app import App
 from jugendhaus_mail.config import Settings, load_settings
 from jugendhaus_mail.errors import JugendhausError
+from jugendhaus_mail.jobs.guard import current_block, guarded_mailbox
 from jugendhaus_mail.mailbox import Mailbox
 from jugendhaus_mail.service.clock import parse_now
-from jugendhaus_mail.service.guard import current_block, guarded_mailbox
 from jugendhaus_mail.service.health import (
     FAILED,
     OK,

@@ -71,7 +71,7 @@ class Status:
 
 def refresh_from_state(status: Status, state: StateDB) -> None:
     """The pending queue and the log-in block, as the state database has them now."""
-    from jugendhaus_mail.service.guard import current_block
+    from jugendhaus_mail.jobs.guard import current_block
 
     pending = state.pending_rows()
     status.pending = len(pending)

@@ -136,7 +136,7 @@ def unknown_line(reason: str) -> str:
 def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> Figures:
     """Everything from files on this machine; `staff_rows` None when the workbook is unreadable
     (a critical problem, reported by the caller)."""
-    from jugendhaus_mail.service.guard import current_block
+    from jugendhaus_mail.jobs.guard import current_block
     from jugendhaus_mail.service.health import FAILED, JOB_LABELS, intake_overdue, load_status
     from jugendhaus_mail.service.lock import holder
 

@@ -13,14 +13,19 @@ import sqlite3
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.config import Settings
-from jugendhaus_mail.errors import JugendhausError, WorkbookChanged, WorkbookError, WorkbookLocked
+from jugendhaus_mail.errors import (
+    JugendhausError,
+    WorkbookChanged,
+    WorkbookError,
+    WorkbookLocked,
+    describe_unexpected,
+)
 from jugendhaus_mail.intake.cycle import IntakeReport
+from jugendhaus_mail.jobs.guard import MailboxBlocked, guarded_mailbox
 from jugendhaus_mail.service.clock import Clock
-from jugendhaus_mail.service.guard import MailboxBlocked, guarded_mailbox
 from jugendhaus_mail.service.health import (
     FAILED,
     JOB_LABELS,
@@ -103,7 +108,7 @@ class Runner:
     # --- the jobs: each returns a few words for the log and the status file ------------------
 
     def _intake(self, app: App) -> str:
-        from jugendhaus_mail.commands.poll import poll
+        from jugendhaus_mail.jobs.intake import poll
 
         if self.migration_pending:
             self._migrate(app)
@@ -227,10 +232,3 @@ def alarm_without_state(app: App, problem: str) -> bool:
         "Warnmail an %s versandt (%d Bytes)", mail.admin_address, len(message.as_bytes(policy=SMTP))
     )
     return True
-
-
-def describe_unexpected(exc: BaseException) -> str:
-    """Type and code location only: the message of an unexpected error may hold mail data."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" in {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    return f"unerwarteter Fehler ({type(exc).__name__}{where}); bitte mit dem Protokoll melden"

@@ -17,8 +17,8 @@ from typing import Protocol
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import JugendhausError
+from jugendhaus_mail.jobs.guard import current_block
 from jugendhaus_mail.service.clock import Clock
-from jugendhaus_mail.service.guard import current_block
 
 log = logging.getLogger(__name__)
 

@@ -138,7 +138,7 @@ def backfill(
 
 
 def run_backfill(app: App) -> int:
-    from jugendhaus_mail.commands.poll import poll
+    from jugendhaus_mail.jobs.intake import poll
 
     with stop_after_batch() as stop:
         summary = backfill(app, poll, stream=sys.stderr, stop=stop)
