@@ -19,8 +19,8 @@ from jugendhaus_mail.mailbox.base import Folder, Mailbox
 from jugendhaus_mail.privacy import records
 from jugendhaus_mail.privacy.files import delete_files, holds, scrub_backups
 from jugendhaus_mail.privacy.person import Person
-from jugendhaus_mail.service.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.state import StateDB, encode_row
+from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Row
 from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import WorkbookStore

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.fsync import write_new
 from jugendhaus_mail.privacy.person import normalize, package_text
-from jugendhaus_mail.service.clearing import PERSONAL_COLUMNS, clear_personal
+from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes
 from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import BACKUP_MODE

@@ -1,5 +1,5 @@
 """Retention across every store (`[retention]`): besides the workbook's personal columns
-(`service/retention.py`), mail in the service's folders, workbook backups, letters and the
+(`jobs/retention.py`), mail in the service's folders, workbook backups, letters and the
 copies of written rows in the state database are deleted or reduced after their period, and
 erasures that could not reach a store are finished. Each key is off (0) until configured."""
 
@@ -12,12 +12,12 @@ from email.utils import parseaddr
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import MailboxError
+from jugendhaus_mail.jobs.retention import apply_retention, cutoff_date
 from jugendhaus_mail.mailbox.base import Folder
 from jugendhaus_mail.privacy import records
 from jugendhaus_mail.privacy.erase import blank, erase_person
 from jugendhaus_mail.privacy.files import delete_files, old_backups, scrub_backups
 from jugendhaus_mail.privacy.person import SelectionError, Traces, case_rows, parse, select
-from jugendhaus_mail.service.retention import apply_retention, cutoff_date
 from jugendhaus_mail.state import StateDB, encode_row
 
 log = logging.getLogger(__name__)

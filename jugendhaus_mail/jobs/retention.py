@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.service.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.state import StateDB
+from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Snapshot
 from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import WorkbookStore
