@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from jugendhaus_mail.report.build import build_report, write_report
+from jugendhaus_mail.jobs.report import build_report, write_report
 from jugendhaus_mail.report.period import half_year
 from tests.look_pdf import Word, words
 from tests.test_report_figures import history_site

@@ -150,7 +150,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture(scope="module")
 def report(site: Site) -> Report:
-    from jugendhaus_mail.report.build import build_report
+    from jugendhaus_mail.jobs.report import build_report
 
     app = site.app(datetime(2027, 3, 2, 8, 0, tzinfo=UTC))
     with app.state() as state:

@@ -254,7 +254,7 @@ def test_the_reminder_still_goes_out_when_the_report_cannot_be_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Fault injection: the reminder matters more than its attachment."""
-    import jugendhaus_mail.report.build as build
+    import jugendhaus_mail.jobs.report as build
 
     def broken(report: object) -> bytes:
         raise RuntimeError("Platte voll")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.report.build import build_report, write_report
+from jugendhaus_mail.jobs.report import build_report, write_report
 from jugendhaus_mail.report.period import half_year
 from tests.screenshots import (
     ARTIFACTS,

@@ -150,7 +150,7 @@ def _unaddressed(app: Any) -> None:
 
 def _half_year_report(app: Any, folder: Path) -> None:
     """The Qualitätsdialog report for the half-year the demo mail arrived in (still running)."""
-    from jugendhaus_mail.report.build import build_report, write_report
+    from jugendhaus_mail.jobs.report import build_report, write_report
     from jugendhaus_mail.report.period import half_year_of
 
     with app.state() as state:

@@ -7,7 +7,7 @@ import argparse
 
 def run(args: argparse.Namespace) -> int:
     from jugendhaus_mail.commands.session import app_from_args
-    from jugendhaus_mail.report.build import build_report, write_report
+    from jugendhaus_mail.jobs.report import build_report, write_report
     from jugendhaus_mail.report.period import parse_period
 
     period = parse_period(args.period, args.date_from, args.date_to)

@@ -13,12 +13,12 @@ from datetime import date, datetime
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.jobs.appointments import duty_calendar, queue_appointment_notices
+from jugendhaus_mail.jobs.letters import letter_triggers
+from jugendhaus_mail.jobs.report import dialog_statistics
 from jugendhaus_mail.jobs.staff import Staff
-from jugendhaus_mail.letters.triggers import letter_triggers
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox
-from jugendhaus_mail.report.build import dialog_statistics
 from jugendhaus_mail.rules import (
     ESCALATION,
     Notice,

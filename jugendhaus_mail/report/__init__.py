@@ -7,5 +7,7 @@ list and the sent-mail log, as an Excel workbook with native charts and a one-pa
 - `tables`   the tables behind the charts
 - `content`  `make_report`: all of the above for one period, as a `Report`
 - `xlsx`, `html`  the two renderings
-- `build`    reading the live sources, writing files, the Qualitätsdialog attachment
+
+Reading the live sources, writing the files and the Qualitätsdialog attachment is a job:
+`jugendhaus_mail/jobs/report.py`.
 """
