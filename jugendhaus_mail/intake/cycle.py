@@ -7,9 +7,9 @@ Order of durable steps, chosen so that a crash at any instant loses nothing and 
    case number counted in memory under the instance lock); per group of mails (`batch.py`)
    record every outcome, the numbers and the acknowledgements in the state database in one
    transaction; only then file the group into `Erfasst`/`Nicht erfasst`. A mail seen again
-   (crash before the move) is
-   recognised by its key (Message-ID and content digest, see `ledger`) and only filed; a mail
-   already handled in this run is a duplicate, never "recovered";
+   (crash before the move) is recognised by its key (Message-ID and content digest, see
+   `ledger`) and only filed; a mail already handled in this run is a duplicate, never
+   "recovered";
 3. write every pending row in one workbook save. A row whose key is already in the workbook
    (crash after the save) is not written again; the database is then brought up to date.
 """
