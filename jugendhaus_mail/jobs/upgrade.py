@@ -29,6 +29,12 @@ def upgrade_workbook(app: App) -> Migration:
             ", ".join(result.sheets),
             result.backup,
         )
+    if result.look:
+        log.warning(
+            "Anfrageliste: neues Aussehen ergänzt (%s); Sicherung: %s",
+            ", ".join(result.look),
+            result.backup,
+        )
     if result.added:
         columns = ", ".join(f"{sheet}: {header}" for sheet, header in result.added)
         log.warning(

@@ -17,6 +17,8 @@ reading and printing the list in Excel and LibreOffice alike:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import Rule
@@ -42,6 +44,8 @@ JSB_LIST = "Liste_JSB"
 JSB_ROWS = 100  # how many active JSB members the dropdown can show
 JSB_COLUMNS = {("Anfragen", "contact_person")}
 AUTHOR = "jugendhaus-mail"
+FOOTER = ("&F – &A", "Seite &P von &N", "Gedruckt am &D")  # left, centre, right
+JSB_HEADER = "Ansprechpartner JSB (aktiv)"  # the column on `Listen` behind Liste_JSB
 
 _WHO = {
     "service": "Trägt der Dienst ein und hält es aktuell – bitte nicht ändern.",
@@ -114,9 +118,7 @@ def print_setup(ws: Worksheet, columns: int) -> None:
     ws.print_area = f"A1:{get_column_letter(columns)}1048576"
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddFooter.left.text = "&F – &A"
-    ws.oddFooter.center.text = "Seite &P von &N"
-    ws.oddFooter.right.text = "Gedruckt am &D"
+    ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text = FOOTER
     for part in (ws.oddFooter.left, ws.oddFooter.center, ws.oddFooter.right):
         part.size, part.font = 8, f"{FONT},Regular"
 
@@ -129,19 +131,30 @@ def add_contact_deadline_colours(
     letters = {c.key: get_column_letter(i) for i, c in enumerate(sheet.columns, start=1)}
     if "contact_due" not in letters:
         return
-    cell = f"${letters['contact_due']}2"
-    still_open = [f'${letters["status"]}2<>"{v}"' for v in sheet.finished_statuses]
+    area = f"{letters['contact_due']}2:{letters['contact_due']}1048576"
+    formulas = contact_deadline_formulas(letters, sheet.finished_statuses, 2)
+    for formula, style in zip(formulas, (overdue, soon), strict=True):
+        rule = Rule(type="expression", dxf=style, stopIfTrue=True)
+        rule.formula = [formula]
+        ws.conditional_formatting.add(area, rule)
+
+
+def contact_deadline_formulas(
+    letters: Mapping[str, str], finished: Sequence[str], row: int
+) -> tuple[str, str]:
+    """(overdue, due soon) for `Frist Ansprechpartner`, relative to `row`, the first data row;
+    `letters` maps column keys (contact_due, status, contact_notified) to column letters."""
+    cell = f"${letters['contact_due']}{row}"
+    still_open = (
+        [f'${letters["status"]}{row}<>"{v}"' for v in finished] if "status" in letters else []
+    )
     if "contact_notified" in letters:
-        still_open.append(f'${letters["contact_notified"]}2=""')
+        still_open.append(f'${letters["contact_notified"]}{row}=""')
     overdue_if = ",".join([f"ISNUMBER({cell})", f"{cell}<TODAY()", *still_open])
     soon_if = ",".join(
         [f"ISNUMBER({cell})", f"{cell}>=TODAY()", f"{cell}<=WORKDAY(TODAY(),2)", *still_open]
     )
-    area = f"{letters['contact_due']}2:{letters['contact_due']}1048576"
-    for formula, style in ((overdue_if, overdue), (soon_if, soon)):
-        rule = Rule(type="expression", dxf=style, stopIfTrue=True)
-        rule.formula = [f"AND({formula})"]
-        ws.conditional_formatting.add(area, rule)
+    return f"AND({overdue_if})", f"AND({soon_if})"
 
 
 def print_columns(sheet: Sheet) -> int:
@@ -165,7 +178,7 @@ def add_jsb_list(workbook: Workbook, lists: Worksheet, column: int, staff: Sheet
         return f"{ref}!${letters[key]}$2:${letters[key]}$2000"
 
     letter = get_column_letter(column)
-    header = lists.cell(row=1, column=column, value="Ansprechpartner JSB (aktiv)")
+    header = lists.cell(row=1, column=column, value=JSB_HEADER)
     header.font = header_font("service")
     header.fill = header_fill("service")
     lists.column_dimensions[letter].width = 28

@@ -28,6 +28,7 @@ from pathlib import Path
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
+from jugendhaus_mail.workbook.xlsx_look_upgrade import upgrade_look
 from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.reader import read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Column, Schema, Sheet
@@ -65,6 +66,7 @@ class Migration:
     added: tuple[tuple[str, str], ...]  # (sheet, header) per appended column
     backup: Path | None = None
     sheets: tuple[str, ...] = ()  # sheets added (xlsx_new_sheet.NEW_SHEETS)
+    look: tuple[str, ...] = ()  # parts of the new look added to Anfragen (xlsx_look_upgrade)
 
 
 def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datetime) -> Migration:
@@ -73,7 +75,8 @@ def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datet
     _refuse_lost_keys(original, schema)
     data, added = migrate_bytes(original, schema)
     data, sheets = add_missing_sheets(data, schema)
-    if not added and not sheets:
+    data, look = upgrade_look(data, schema)
+    if not added and not sheets and not look.added:
         return Migration(())
     _ensure_closed(path)
     _verify(schema, original, data, added)
@@ -93,7 +96,7 @@ def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datet
     finally:
         temp.unlink(missing_ok=True)
     sync_directory(path.parent)
-    return Migration(tuple(added), backup, tuple(sheets))
+    return Migration(tuple(added), backup, tuple(sheets), look.added)
 
 
 def migrate_bytes(data: bytes, schema: Schema) -> tuple[bytes, list[tuple[str, str]]]:

@@ -1,0 +1,365 @@
+"""The new look (look.py) for an existing `Anfragen` sheet, added at the zip level where safe.
+
+A workbook made by an older `init` gets what `init` makes today and can be added without
+touching anything staff made, part by part, and only where staff have not set it themselves:
+
+- print setup (landscape, one page wide, header row on every page, page number and print date,
+  a print area up to `Status`) when the sheet has no print setup of its own: a footer, scaling,
+  portrait, page breaks, print options, a print area or other print titles are their own;
+- the `Frist Ansprechpartner` colours when no conditional format touches that column yet;
+- the `Ansprechpartner JSB` dropdown with active JSB staff only, when the column's dropdown
+  still points at the all-staff list the old `init` made (`Liste_Mitarbeitende`);
+- a note on each header (xlsx_look_notes.py) when the sheet has no comments of its own.
+
+Header colours and column widths are never changed. Each part recognises itself, so a second
+run changes nothing. Only the parts a change needs are rewritten (the sheet, the workbook part,
+styles, `Listen`, relationships, content types); every other member keeps its bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from jugendhaus_mail.errors import WorkbookError, WorkbookUnsafe
+from jugendhaus_mail.workbook import look
+from jugendhaus_mail.workbook.build import DUE_SOON, LAST_ROW, OVERDUE, STAFF_NAMES
+from jugendhaus_mail.workbook.model import header_key
+from jugendhaus_mail.workbook.schema import Schema, Sheet
+from jugendhaus_mail.workbook.xlsx_cells import shared_index, shared_strings, xml_escape
+from jugendhaus_mail.workbook.xlsx_look_notes import add_notes
+from jugendhaus_mail.workbook.xlsx_look_parts import (
+    Work,
+    add_defined_names,
+    add_jsb_list,
+    defined_names,
+    insert_in_order,
+    set_attributes,
+    sheet_index,
+)
+from jugendhaus_mail.workbook.xlsx_sheet import SheetText, attributes, cell_text, col_letters
+from jugendhaus_mail.workbook.xlsx_zip import ZipPackage, locate_parts
+
+PRINT = "Druckeinstellungen"
+COLOURS = "Farben für Frist Ansprechpartner"
+JSB = "Auswahlliste Ansprechpartner JSB (nur aktive JSB)"
+NOTES = "Hinweise an den Überschriften"
+LISTS_SHEET = "Listen"
+
+# pageSetup attributes Excel writes on every save: they do not make a print setup staff's own
+_NEUTRAL_SETUP = {"paperSize", "paperHeight", "paperWidth", "horizontalDpi", "verticalDpi"}
+_NEUTRAL_SETUP |= {"copies", "r:id", "id", "orientation"}
+_ELEMENT = r"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)"
+
+
+@dataclass(frozen=True)
+class LookUpgrade:
+    added: tuple[str, ...] = ()  # parts added, in German for the log
+    kept: tuple[str, ...] = ()  # parts left alone: staff set their own (or it cannot be added)
+
+
+def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
+    """The package with the new look added where safe, and what was added or left alone."""
+    sheet = schema.requests
+    try:
+        package = ZipPackage(data)
+        located = locate_parts(package, sheet)
+    except WorkbookError:
+        return data, LookUpgrade()  # no such sheet or table: `check` reports it
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = tuple(archive.namelist())
+    work = Work(package, located.workbook, package.read(located.workbook), names=names)
+    xml = package.read(located.sheet)
+    if not re.search(rb"<worksheet\b", xml):
+        return data, LookUpgrade()  # a prefixed part: rare, and left as it is
+    text = SheetText(xml, sheet.name)
+    shared = package.read(located.shared) if located.shared else None
+    columns = _header_columns(text, located.table.area.first_row, located.table, shared, sheet)
+    header_row = located.table.area.first_row
+    added: list[str] = []
+    kept: list[str] = []
+    head, body, tail = (
+        xml[: text.data_start],
+        xml[text.data_start : text.data_end],
+        xml[text.data_end :],
+    )
+    steps: tuple[tuple[str, Callable[[bytes, bytes], Outcome]], ...] = (
+        (PRINT, lambda h, t: _print_setup(work, sheet, h, t, columns, header_row)),
+        (COLOURS, lambda h, t: _colours(work, sheet, h, t, columns, header_row)),
+        (JSB, lambda h, t: _jsb_dropdown(work, schema, h, t, columns, header_row)),
+        (NOTES, lambda h, t: add_notes(work, located.sheet, sheet, h, t, columns, header_row)),
+    )
+    for label, step in steps:
+        saved = (dict(work.parts), dict(work.new), work.workbook)
+        try:
+            outcome = step(head, tail)
+        except WorkbookError:
+            work.parts, work.new, work.workbook = saved
+            kept.append(label)
+            continue
+        if outcome is None:
+            continue  # already there
+        if outcome is False:
+            kept.append(label)
+            continue
+        head, tail = outcome
+        added.append(label)
+    if not added:
+        return data, LookUpgrade(kept=tuple(kept))
+    work.parts[located.sheet] = head + body + tail
+    work.parts[located.workbook] = work.workbook
+    rebuilt = package.rebuild({name: [content] for name, content in work.parts.items()})
+    if work.new:
+        buffer = io.BytesIO(rebuilt)
+        with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, content in work.new.items():
+                archive.writestr(name, content)
+        rebuilt = buffer.getvalue()
+    return rebuilt, LookUpgrade(tuple(added), tuple(kept))
+
+
+Outcome = (
+    tuple[bytes, bytes] | Literal[False] | None
+)  # new (head, tail); False: staff's own; None: done
+
+
+def _header_columns(
+    text: SheetText, header_row: int, table: object, shared: bytes | None, sheet: Sheet
+) -> dict[str, int]:
+    """Schema column key -> column index, for the headers found in the table's header row."""
+    row = text.row(header_row)
+    cells = list(row.cells) if row else []
+    wanted = {i for c in cells if (i := shared_index(c.attrs.get("t", "n"), c.inner)) is not None}
+    strings = shared_strings(shared, wanted)
+    by_header = {header_key(t): c.col for c in cells if (t := cell_text(c, strings))}
+    return {c.key: by_header[k] for c in sheet.columns if (k := header_key(c.header)) in by_header}
+
+
+# --- print setup ------------------------------------------------------------------------------
+
+
+def _print_setup(
+    work: Work, sheet: Sheet, head: bytes, tail: bytes, columns: dict[str, int], header_row: int
+) -> Outcome:
+    index = sheet_index(work.workbook, sheet.name)
+    names = defined_names(work.workbook, index)
+    footer = re.search(_ELEMENT.format(tag="headerFooter").encode(), tail, re.S)
+    if footer and b"Seite &amp;P von &amp;N" in footer.group(0):
+        return None  # ours
+    titles = f"{_quoted(sheet.name)}!${header_row}:${header_row}"
+    own = (
+        re.search(rb"<pageSetUpPr\b[^>]*\bfitToPage=\"(1|true)\"", head)
+        or (footer and re.sub(rb"<(\w+)\s*/>|<(\w+)>\s*</\2>", b"", footer.group(0))
+            not in (b"<headerFooter></headerFooter>", b"<headerFooter/>"))
+        or re.search(rb"<(printOptions|rowBreaks|colBreaks)\b", tail)
+        or "_xlnm.Print_Area" in names
+        or names.get("_xlnm.Print_Titles", titles).replace("'", "") != titles.replace("'", "")
+    )  # fmt: skip
+    setup = re.search(rb"<pageSetup\b([^>]*?)/?>", tail)
+    setup_attrs = attributes(setup.group(1)) if setup else {}
+    if any(k not in _NEUTRAL_SETUP for k in setup_attrs) or setup_attrs.get(
+        "orientation", "landscape"
+    ) not in ("landscape", "default"):
+        own = True
+    if own:
+        return False
+    head = _fit_to_page(head)
+    new_setup = {"orientation": "landscape", "fitToWidth": "1", "fitToHeight": "0"}
+    if "paperSize" not in setup_attrs:
+        new_setup["paperSize"] = "9"
+    if setup:
+        element = b"<pageSetup" + set_attributes(setup.group(1), new_setup) + b"/>"
+        tail = tail[: setup.start()] + element + tail[setup.end() :]
+    else:
+        element = b"<pageSetup" + set_attributes(b"", new_setup) + b"/>"
+        tail = insert_in_order(tail, "pageSetup", element)
+    left, centre, right = (xml_escape(f'&"{look.FONT},Regular"&8 {p}') for p in look.FOOTER)
+    footer_xml = (
+        f"<headerFooter><oddFooter>&amp;L{left}&amp;C{centre}&amp;R{right}</oddFooter>"
+        "</headerFooter>"
+    )
+    if footer:
+        tail = tail[: footer.start()] + tail[footer.end() :]
+    tail = insert_in_order(tail, "headerFooter", footer_xml.encode())
+    last = col_letters(columns.get("status", max(columns.values(), default=1)))
+    new_names = {"_xlnm.Print_Area": f"{_quoted(sheet.name)}!$A$1:${last}${LAST_ROW}"}
+    if "_xlnm.Print_Titles" not in names:
+        new_names["_xlnm.Print_Titles"] = titles
+    work.workbook = add_defined_names(work.workbook, new_names, index)
+    return head, tail
+
+
+def _fit_to_page(head: bytes) -> bytes:
+    existing = re.search(rb"<pageSetUpPr\b([^>]*?)/>", head)
+    if existing:
+        element = b"<pageSetUpPr" + set_attributes(existing.group(1), {"fitToPage": "1"}) + b"/>"
+        return head[: existing.start()] + element + head[existing.end() :]
+    empty = re.search(rb"<sheetPr\b([^>]*?)/>", head)
+    if empty:
+        new = b"<sheetPr" + empty.group(1) + b'><pageSetUpPr fitToPage="1"/></sheetPr>'
+        return head[: empty.start()] + new + head[empty.end() :]
+    closing = head.find(b"</sheetPr>")
+    if closing >= 0:  # pageSetUpPr is the last child sheetPr may have
+        return head[:closing] + b'<pageSetUpPr fitToPage="1"/>' + head[closing:]
+    root = re.search(rb"<worksheet\b[^>]*>", head)
+    if root is None:
+        raise WorkbookUnsafe("Blatt ohne <worksheet>")
+    return (
+        head[: root.end()] + b'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' + head[root.end() :]
+    )
+
+
+def _quoted(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+# --- Frist Ansprechpartner ----------------------------------------------------------------------
+
+
+def _colours(
+    work: Work, sheet: Sheet, head: bytes, tail: bytes, columns: dict[str, int], header_row: int
+) -> Outcome:
+    if "contact_due" not in columns:
+        return None
+    due = columns["contact_due"]
+    first = header_row + 1
+    letters = {key: col_letters(col) for key, col in columns.items()}
+    overdue, soon = look.contact_deadline_formulas(letters, sheet.finished_statuses, first)
+    sqrefs = [
+        attributes(m.group(1)).get("sqref", "")
+        for m in re.finditer(rb"<conditionalFormatting\b([^>]*)>", tail)
+    ]
+    sqrefs += [m.decode() for m in re.findall(rb"<xm:sqref>([^<]*)</xm:sqref>", tail)]
+    if any(_touches(sqref, due, first) for sqref in sqrefs):
+        return None if xml_escape(overdue).encode() in tail else False
+    styles_part = _styles_part(work)
+    styles = work.read(styles_part)
+    styles, first_dxf = _add_dxfs(styles, [OVERDUE, DUE_SOON])
+    work.parts[styles_part] = styles
+    priorities = [int(p) for p in re.findall(rb'<(?:\w+:)?cfRule\b[^>]*?\spriority="(\d+)"', tail)]
+    top = max(priorities, default=0)
+    rules = "".join(
+        f'<cfRule type="expression" dxfId="{first_dxf + i}" priority="{top + 1 + i}" '
+        f'stopIfTrue="1"><formula>{xml_escape(formula)}</formula></cfRule>'
+        for i, formula in enumerate((overdue, soon))
+    )
+    area = f"{letters['contact_due']}{first}:{letters['contact_due']}{LAST_ROW}"
+    element = f'<conditionalFormatting sqref="{area}">{rules}</conditionalFormatting>'
+    return head, insert_in_order(tail, "conditionalFormatting", element.encode())
+
+
+def _touches(sqref: str, col: int, first_row: int) -> bool:
+    """Whether a range list (A2:B9 C:C 4:7 …) reaches a cell of `col` at or below `first_row`."""
+    for token in sqref.replace("$", "").upper().split():
+        ends = [re.fullmatch(r"([A-Z]{0,3})(\d*)", end) for end in token.split(":")]
+        if len(ends) > 2 or any(end is None for end in ends):
+            return True  # cannot tell: count it as theirs
+        (c1, _r1), (c2, r2) = (end.groups() for end in (ends[0], ends[-1]) if end)
+        low, high = (_col(c1) if c1 else 1), (_col(c2) if c2 else 16_384)
+        if low <= col <= high and (int(r2) if r2 else LAST_ROW) >= first_row:
+            return True
+    return False
+
+
+def _col(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index
+
+
+def _styles_part(work: Work) -> str:
+    from jugendhaus_mail.workbook.xlsx_zip import read_relationships
+
+    rels = read_relationships(work.package, work.workbook_part)
+    part = next((r.target for r in rels if r.type.endswith("/styles")), None)
+    if part is None or work.package.find(part) is None:
+        raise WorkbookUnsafe("keine Formatvorlagen")
+    return part
+
+
+def _add_dxfs(styles: bytes, dxfs: list[object]) -> tuple[bytes, int]:
+    """Append differential formats; returns the new part and the index of the first one."""
+    if re.search(rb"<\w+:styleSheet\b", styles):
+        raise WorkbookUnsafe("Formatvorlagen mit Präfix")
+    new = b"".join(
+        ET.tostring(d.to_tree()).replace(b"ns0:", b"").replace(b' xmlns:ns0="', b' x="')  # type: ignore[attr-defined]
+        for d in dxfs
+    )
+    new = re.sub(rb' x="[^"]*"', b"", new)
+    block = re.search(rb"<dxfs\b[^>]*?(/>|>(.*?)</dxfs>)", styles, re.S)
+    if block is None:
+        element = b'<dxfs count="%d">' % len(dxfs) + new + b"</dxfs>"
+        later = [
+            m.start()
+            for t in (b"tableStyles", b"colors", b"extLst")
+            if (m := re.search(b"<" + t + rb"\b", styles))
+        ]
+        at = min(later) if later else styles.rindex(b"</styleSheet>")
+        return styles[:at] + element + styles[at:], 0
+    existing = len(re.findall(rb"<dxf\b", block.group(2) or b""))
+    element = (
+        b'<dxfs count="%d">' % (existing + len(dxfs)) + (block.group(2) or b"") + new + b"</dxfs>"
+    )
+    return styles[: block.start()] + element + styles[block.end() :], existing
+
+
+# --- the JSB dropdown ----------------------------------------------------------------------------
+
+
+def _jsb_dropdown(
+    work: Work, schema: Schema, head: bytes, tail: bytes, columns: dict[str, int], header_row: int
+) -> Outcome:
+    if "contact_person" not in columns:
+        return None
+    col = columns["contact_person"]
+    found = [
+        m
+        for m in re.finditer(_ELEMENT.format(tag="dataValidation").encode(), tail, re.S)
+        if _touches(
+            attributes(m.group(0)[: m.group(0).index(b">")]).get("sqref", ""), col, header_row + 1
+        )
+    ]
+    if len(found) != 1:
+        return False  # none (staff removed it) or several of their own
+    match = found[0]
+    formula = re.search(rb"<formula1>\s*=?\s*([^<]*?)\s*</formula1>", match.group(0))
+    target = formula.group(1).decode() if formula else ""
+    names = defined_names(work.workbook, None)
+    if target == look.JSB_LIST and look.JSB_LIST in names:
+        return None
+    if target not in (STAFF_NAMES, look.JSB_LIST):
+        return False
+    if look.JSB_LIST not in names:
+        add_jsb_list(work, schema.staff, LISTS_SHEET)
+    new = _repointed(match.group(0), col, header_row + 1)
+    tail = tail[: match.start()] + new + tail[match.end() :]
+    count = re.search(rb'(<dataValidations\b[^>]*?\scount=")(\d+)"', tail)
+    if count and b"</dataValidation><dataValidation" in new:
+        tail = tail[: count.start(2)] + str(int(count.group(2)) + 1).encode() + tail[count.end(2) :]
+    return head, tail
+
+
+def _repointed(element: bytes, col: int, first_row: int) -> bytes:
+    """The validation pointing at Liste_JSB; when it also covers other columns (Excel merges
+    equal validations), those keep the old list in a copy."""
+    pointed = re.sub(
+        rb"<formula1>[^<]*</formula1>", f"<formula1>{look.JSB_LIST}</formula1>".encode(), element
+    )
+    sqref = re.search(rb'\ssqref="([^"]*)"', element)
+    assert sqref is not None
+    tokens = sqref.group(1).decode().split()
+    ours = [t for t in tokens if _touches(t, col, first_row)]
+    others = [t for t in tokens if t not in ours]
+    if not others:
+        return pointed
+
+    def with_sqref(xml: bytes, refs: list[str]) -> bytes:
+        return re.sub(rb'\ssqref="[^"]*"', f' sqref="{" ".join(refs)}"'.encode(), xml, count=1)
+
+    return with_sqref(element, others) + with_sqref(pointed, ours)
