@@ -156,6 +156,45 @@ def test_libreoffice_and_openpyxl_read_the_notes(tmp_path: Path, soffice: str) -
     assert notes["Nr."].startswith("Nr.\nLaufende Nummer")
 
 
+def test_a_workbook_made_by_todays_init_is_left_as_it_is(tmp_path: Path) -> None:
+    from jugendhaus_mail.workbook.build import build_workbook
+
+    path = tmp_path / "neu.xlsx"
+    build_workbook(path, SCHEMA)
+    data, result = up.upgrade_look(path.read_bytes(), SCHEMA)
+    assert data == path.read_bytes() and result == up.LookUpgrade()
+
+
+def test_a_workbook_staff_saved_in_libreoffice_is_upgraded_and_prints_one_page_wide(
+    tmp_path: Path, soffice: str, pdftotext: str
+) -> None:
+    def ten_requests(workbook: openpyxl.Workbook) -> None:
+        ws = workbook["Anfragen"]
+        for row in range(2, 12):
+            ws.cell(row, 1, f"2026-{row - 1:04d}")
+            ws.cell(row, KEYS.index("subject") + 1, f"Fallanfrage {row}")
+            ws.cell(row, KEYS.index("status") + 1, "Neu")
+        ws.tables["Anfragen"].ref = ws.tables["Anfragen"].autoFilter.ref = "A1:AP11"
+
+    source = tmp_path / "staff.xlsx"
+    source.write_bytes(edited(old_workbook(tmp_path), ten_requests))
+    profile = f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}"
+    saved = tmp_path / "gespeichert"
+    command = [soffice, profile, "--headless", "--convert-to", "xlsx", "--outdir", str(saved)]
+    subprocess.run([*command, str(source)], check=True, capture_output=True, timeout=180)
+    data, result = up.upgrade_look((saved / "staff.xlsx").read_bytes(), SCHEMA)
+    assert set(result.added) == {up.PRINT, up.COLOURS, up.JSB, up.NOTES}, result
+    assert up.upgrade_look(data, SCHEMA)[0] == data
+    upgraded = tmp_path / "Anfrageliste.xlsx"
+    upgraded.write_bytes(data)
+    command = [soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path)]
+    subprocess.run([*command, str(upgraded)], check=True, capture_output=True, timeout=180)
+    found = words(pdftotext, tmp_path / "Anfrageliste.pdf")
+    assert {w.page for w in found if w.text.startswith("2026-00")} == {1}
+    page_one = [w.text for w in found if w.page == 1]
+    assert page_one.count("Neu") == 10 and "Seite" in page_one and "Gedruckt" in page_one
+
+
 def test_staff_print_setup_colours_and_validation_are_left_alone(tmp_path: Path) -> None:
     def staff_edits(workbook: openpyxl.Workbook) -> None:
         ws = workbook["Anfragen"]

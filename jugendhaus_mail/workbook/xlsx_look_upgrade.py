@@ -18,6 +18,7 @@ styles, `Listen`, relationships, content types); every other member keeps its by
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -51,9 +52,17 @@ JSB = "Auswahlliste Ansprechpartner JSB (nur aktive JSB)"
 NOTES = "Hinweise an den Überschriften"
 LISTS_SHEET = "Listen"
 
-# pageSetup attributes Excel writes on every save: they do not make a print setup staff's own
-_NEUTRAL_SETUP = {"paperSize", "paperHeight", "paperWidth", "horizontalDpi", "verticalDpi"}
-_NEUTRAL_SETUP |= {"copies", "r:id", "id", "orientation"}
+# pageSetup values that are nobody's choice (ECMA-376 defaults, as LibreOffice writes them all);
+# paper size, resolution and copies are not print setup staff made either
+_DEFAULT_SETUP = {
+    "scale": "100",
+    "pageOrder": "downThenOver",
+    "blackAndWhite": "false",
+    "draft": "false",
+    "cellComments": "none",
+    "useFirstPageNumber": "false",
+    "errors": "displayed",
+}
 _ELEMENT = r"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)"
 
 
@@ -152,22 +161,12 @@ def _print_setup(
     if footer and b"Seite &amp;P von &amp;N" in footer.group(0):
         return None  # ours
     titles = f"{_quoted(sheet.name)}!${header_row}:${header_row}"
-    own = (
-        re.search(rb"<pageSetUpPr\b[^>]*\bfitToPage=\"(1|true)\"", head)
-        or (footer and re.sub(rb"<(\w+)\s*/>|<(\w+)>\s*</\2>", b"", footer.group(0))
-            not in (b"<headerFooter></headerFooter>", b"<headerFooter/>"))
-        or re.search(rb"<(printOptions|rowBreaks|colBreaks)\b", tail)
-        or "_xlnm.Print_Area" in names
-        or names.get("_xlnm.Print_Titles", titles).replace("'", "") != titles.replace("'", "")
-    )  # fmt: skip
     setup = re.search(rb"<pageSetup\b([^>]*?)/?>", tail)
     setup_attrs = attributes(setup.group(1)) if setup else {}
-    if any(k not in _NEUTRAL_SETUP for k in setup_attrs) or setup_attrs.get(
-        "orientation", "landscape"
-    ) not in ("landscape", "default"):
-        own = True
-    if own:
+    if _own_print_setup(head, tail, setup_attrs, footer) or "_xlnm.Print_Area" in names:
         return False
+    if names.get("_xlnm.Print_Titles", titles).replace("'", "") != titles.replace("'", ""):
+        return False  # other rows repeated than the header row: theirs
     head = _fit_to_page(head)
     new_setup = {"orientation": "landscape", "fitToWidth": "1", "fitToHeight": "0"}
     if "paperSize" not in setup_attrs:
@@ -192,6 +191,33 @@ def _print_setup(
         new_names["_xlnm.Print_Titles"] = titles
     work.workbook = add_defined_names(work.workbook, new_names, index)
     return head, tail
+
+
+def _own_print_setup(
+    head: bytes, tail: bytes, setup: dict[str, str], footer: re.Match[bytes] | None
+) -> bool:
+    """Whether staff set up printing: fit to page, scaling, portrait, a header or footer,
+    print options, page breaks. Values Excel and LibreOffice write on every save (paper size,
+    resolution, the defaults) are nobody's choice."""
+    if re.search(rb'<pageSetUpPr\b[^>]*\bfitToPage="(1|true)"', head):
+        return True
+    if re.search(rb"<(rowBreaks|colBreaks)\b", tail):
+        return True
+    options = re.search(rb"<printOptions\b([^>]*?)/?>", tail)
+    if options and any(
+        v in ("1", "true") for k, v in attributes(options.group(1)).items() if k != "gridLinesSet"
+    ):
+        return True
+    if footer is not None:
+        texts = re.findall(rb">([^<]+)</", footer.group(0))
+        flags = attributes(footer.group(0)[: footer.group(0).index(b">")])
+        if any(t.strip() for t in texts) or any(v in ("1", "true") for v in flags.values()):
+            return True
+    flag = {"0": "false", "1": "true"}
+    chosen = {k: flag.get(v, v) for k, v in setup.items()}
+    return any(chosen.get(k, v) != v for k, v in _DEFAULT_SETUP.items()) or setup.get(
+        "orientation", "default"
+    ) not in ("landscape", "default")
 
 
 def _fit_to_page(head: bytes) -> bytes:
@@ -236,7 +262,7 @@ def _colours(
     ]
     sqrefs += [m.decode() for m in re.findall(rb"<xm:sqref>([^<]*)</xm:sqref>", tail)]
     if any(_touches(sqref, due, first) for sqref in sqrefs):
-        return None if xml_escape(overdue).encode() in tail else False
+        return None if overdue in html.unescape(tail.decode("utf-8", "replace")) else False
     styles_part = _styles_part(work)
     styles = work.read(styles_part)
     styles, first_dxf = _add_dxfs(styles, [OVERDUE, DUE_SOON])
