@@ -21,7 +21,8 @@ from jugendhaus_mail.config import Settings, parse_settings
 from jugendhaus_mail.errors import ConfigError, MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox import open_mailbox
 from jugendhaus_mail.mailbox.base import Folder
-from jugendhaus_mail.mailbox.ews import EwsMailbox, diagnose
+from jugendhaus_mail.mailbox.ews import EwsMailbox
+from jugendhaus_mail.mailbox.ews_diagnose import diagnose
 from tests.fake_ews import BACKOFF_MILLISECONDS, RETRY_AFTER_SECONDS, FakeEwsServer, start_server
 
 T0 = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)

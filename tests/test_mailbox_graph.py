@@ -21,8 +21,9 @@ from fake_graph import FakeGraphServer, self_signed_certificate, start_server
 from jugendhaus_mail.config import Settings, load_settings
 from jugendhaus_mail.errors import ConfigError, MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox import Folder, Mailbox, graph, graph_auth, open_mailbox
-from jugendhaus_mail.mailbox.graph import GraphMailbox, diagnose
+from jugendhaus_mail.mailbox.graph import GraphMailbox
 from jugendhaus_mail.mailbox.graph_auth import MsalTokenProvider
+from jugendhaus_mail.mailbox.graph_diagnose import diagnose
 from jugendhaus_mail.mailbox.retry import ThrottledError
 
 T0 = datetime(2026, 3, 9, 7, 45, tzinfo=UTC)

@@ -20,7 +20,8 @@ from imap_server import PASSWORD, PASSWORD_ENV, TEAM_ADDRESS, ImapTestServer, st
 from jugendhaus_mail.config import Settings, load_settings
 from jugendhaus_mail.errors import MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox import Folder, open_mailbox
-from jugendhaus_mail.mailbox.imap import ImapMailbox, diagnose
+from jugendhaus_mail.mailbox.imap import ImapMailbox
+from jugendhaus_mail.mailbox.imap_diagnose import diagnose
 from jugendhaus_mail.mailbox.smtp import send_smtp
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -254,7 +254,7 @@ def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
             found.append(_maildir_test_mail(app, send_test_to))
         return found
     module_name, _class_name = BACKENDS[settings.mailbox.backend]
-    module = importlib.import_module(module_name)
+    module = importlib.import_module(f"{module_name}_diagnose")
     try:
         lines: list[tuple[bool, str]] = module.diagnose(settings, send_test_to)
     except JugendhausError as exc:

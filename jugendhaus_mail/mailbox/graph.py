@@ -486,19 +486,6 @@ class GraphMailbox:
         return prepared
 
 
-def diagnose(
-    settings: Settings,
-    send_test_to: str | None = None,
-    *,
-    token_provider: Callable[[], str] | None = None,
-    graph_url: str | None = None,
-) -> list[tuple[bool, str]]:
-    """`check` for this backend (see graph_diagnose)."""
-    from jugendhaus_mail.mailbox.graph_diagnose import diagnose as run
-
-    return run(settings, send_test_to, token_provider=token_provider, graph_url=graph_url)
-
-
 def _unknown_outcome() -> SendOutcomeUnknown:
     return SendOutcomeUnknown(
         "Nachricht senden: die Antwort von Microsoft Graph ging verloren und in „Gesendete "

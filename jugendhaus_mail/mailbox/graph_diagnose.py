@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.message import EmailMessage
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError
+from jugendhaus_mail.mailbox import graph
 from jugendhaus_mail.mailbox.base import Folder
-from jugendhaus_mail.mailbox.graph import GRAPH_URL, GraphMailbox
+from jugendhaus_mail.mailbox.diagnose import test_message
 from jugendhaus_mail.mailbox.graph_auth import authority_host_for
 
 
@@ -25,11 +25,13 @@ def diagnose(
         (
             True,
             f"Microsoft Graph: Anmeldung bei {authority_host_for(settings)}, Postfach über "
-            f"{graph_url or settings.mailbox.endpoint or GRAPH_URL}.",
+            f"{graph_url or settings.mailbox.endpoint or graph.GRAPH_URL}.",
         )
     ]
     try:
-        with GraphMailbox(settings, token_provider=token_provider, graph_url=graph_url) as box:
+        with graph.GraphMailbox(
+            settings, token_provider=token_provider, graph_url=graph_url
+        ) as box:
             box.sign_in()
             app = settings.mailbox.client_id
             lines.append((True, f"Anmeldung bei Microsoft Entra ID als App {app} erfolgreich."))
@@ -40,22 +42,9 @@ def diagnose(
                 state = "neu angelegt" if created else "vorhanden"
                 lines.append((True, f"Ordner „{folder.value}“ unter dem Posteingang: {state}."))
             if send_test_to:
-                box.send(_test_message(settings, send_test_to))
+                box.send(test_message(settings, send_test_to, "Microsoft Graph"))
                 sent = f"Testnachricht an {send_test_to} gesendet; Kopie in „Gesendete Elemente“."
                 lines.append((True, sent))
     except JugendhausError as exc:
         lines.append((False, str(exc)))
     return lines
-
-
-def _test_message(settings: Settings, recipient: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail.team_address
-    message["To"] = recipient
-    message["Subject"] = "Testnachricht von jugendhaus-mail"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        "Diese Nachricht prüft, ob jugendhaus-mail über Microsoft Graph als "
-        f"{settings.mail.team_address} senden kann. Sie müssen nichts weiter tun.\n"
-    )
-    return message

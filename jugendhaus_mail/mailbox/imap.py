@@ -26,7 +26,6 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -43,13 +42,12 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 )
 
 from jugendhaus_mail.config import Settings
-from jugendhaus_mail.errors import ConfigError, MailboxAuthError, MailboxError
+from jugendhaus_mail.errors import MailboxAuthError, MailboxError
 from jugendhaus_mail.mailbox import raw as raw_mail
 from jugendhaus_mail.mailbox import secret_from_env
 from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
 from jugendhaus_mail.mailbox.retry import TransientError, with_retries
 from jugendhaus_mail.mailbox.smtp import (
-    check_smtp,
     make_tls_context,
     send_smtp,
     send_smtp_raw,
@@ -541,66 +539,3 @@ def _header_message_id(fetched: dict[bytes, Any]) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def diagnose(settings: Settings, send_test_to: str | None = None) -> list[tuple[bool, str]]:
-    """The `check` command for IMAP/SMTP: login, inbox, folders, SMTP (and a test mail)."""
-    quick = replace(settings, mailbox=replace(settings.mailbox, retries=0))
-    lines: list[tuple[bool, str]] = []
-    mailbox = ImapMailbox(quick)
-    host, port = mailbox._server
-    steps: list[tuple[str, Callable[[Any], str]]] = [
-        ("Anmeldung", lambda c: f"Anmeldung am IMAP-Server {host}:{port} erfolgreich"),
-        ("Posteingang lesen", lambda c: _inbox_line(mailbox, c)),
-        ("Ordner anlegen", lambda c: f"Ordner {mailbox._ensure_folder(c, Folder.ERFASST)} da"),
-        (
-            "Ordner anlegen",
-            lambda c: f"Ordner {mailbox._ensure_folder(c, Folder.NICHT_ERFASST)} da",
-        ),
-        ("Gesendet-Ordner anlegen", lambda c: f"Gesendet-Ordner {mailbox._sent_folder(c)} da"),
-        ("Fähigkeiten lesen", lambda c: _idle_line(c.has_capability("IDLE"))),
-    ]
-    try:
-        for what, step in steps:
-            lines.append((True, mailbox._call(what, step)))
-    except (MailboxError, ConfigError) as exc:
-        lines.append((False, str(exc)))
-    lines.append(_smtp_line(quick, mailbox, send_test_to))
-    mailbox.close()
-    return lines
-
-
-def _idle_line(idle: bool) -> str:
-    if idle:
-        return "Server meldet neue Mail sofort (IDLE)"
-    return f"Server kann kein IDLE; neue Mail wird alle {POLL_SECONDS:.0f} s abgefragt"
-
-
-def _inbox_line(mailbox: ImapMailbox, client: Any) -> str:
-    mailbox._select_inbox(client)
-    count = len(client.search(["UNDELETED"]))
-    return f"Posteingang {mailbox._inbox} lesbar: {count} Nachricht(en) warten auf Erfassung"
-
-
-def _smtp_line(
-    settings: Settings, mailbox: ImapMailbox, send_test_to: str | None
-) -> tuple[bool, str]:
-    try:
-        if not send_test_to:
-            return True, check_smtp(settings)
-        message = EmailMessage()
-        message["To"] = send_test_to
-        message["Subject"] = "Testmail von jugendhaus-mail"
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(
-            "Diese Testmail zeigt: Der Versand aus dem Teampostfach funktioniert.\n"
-        )
-        outgoing = mailbox._prepared(message)
-        send_smtp(settings, outgoing)
-        message_id, data = str(outgoing["Message-ID"]), outgoing.as_bytes(policy=SMTP)
-        folder = mailbox._call(
-            "Kopie ablegen", lambda c: mailbox._append_sent(c, message_id, data)
-        )
-        return True, f"Testmail an {send_test_to} versendet, Kopie im Ordner {folder} abgelegt"
-    except (MailboxError, ConfigError) as exc:
-        return False, str(exc)
