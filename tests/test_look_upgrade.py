@@ -253,6 +253,36 @@ def test_staff_comments_formatting_validations_and_tables_survive(tmp_path: Path
     assert up.upgrade_look(data, SCHEMA)[0] == data
 
 
+def test_a_dropdown_excel_merged_with_another_column_is_split(tmp_path: Path) -> None:
+    other = openpyxl.utils.get_column_letter(KEYS.index("home_visit_staff") + 1)
+
+    def merged(workbook: openpyxl.Workbook) -> None:
+        ws = workbook["Anfragen"]
+        [dv] = [dv for dv in ws.data_validations.dataValidation if CONTACT in str(dv.sqref)]
+        dv.add(f"{other}2:{other}1048576")
+
+    data, result = up.upgrade_look(edited(old_workbook(tmp_path), merged), SCHEMA)
+    assert up.JSB in result.added
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Anfragen"]
+    lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert lists[f"{CONTACT}2:{CONTACT}1048576"] == look.JSB_LIST
+    assert lists[f"{other}2:{other}1048576"] == "Liste_Mitarbeitende"
+
+
+def test_without_the_listen_sheet_the_dropdown_is_left_out_and_the_rest_added(
+    tmp_path: Path,
+) -> None:
+    def no_lists(workbook: openpyxl.Workbook) -> None:
+        workbook["Listen"].title = "Auswahl"
+
+    data, result = up.upgrade_look(edited(old_workbook(tmp_path), no_lists), SCHEMA)
+    assert result.skipped == (up.JSB,) and set(result.added) == {up.PRINT, up.COLOURS, up.NOTES}
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Anfragen"]
+    [contact] = [dv for dv in ws.data_validations.dataValidation if CONTACT in str(dv.sqref)]
+    assert contact.formula1 == "Liste_Mitarbeitende"
+    assert (look.JSB_LIST, None) not in defined(data)
+
+
 def test_a_title_row_above_the_table_is_minded(tmp_path: Path) -> None:
     def title_row(workbook: openpyxl.Workbook) -> None:
         ws = workbook["Anfragen"]

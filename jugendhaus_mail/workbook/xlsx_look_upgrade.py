@@ -66,10 +66,17 @@ _DEFAULT_SETUP = {
 _ELEMENT = r"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)"
 
 
+# what a part did: the new (head, tail) of the sheet; False: staff's own; None: there already
+Outcome = tuple[bytes, bytes] | Literal[False] | None
+# a part that meets something it cannot read is left out; the rest is still added
+_UNREADABLE = (WorkbookError, ValueError, LookupError, SyntaxError)
+
+
 @dataclass(frozen=True)
 class LookUpgrade:
     added: tuple[str, ...] = ()  # parts added, in German for the log
-    kept: tuple[str, ...] = ()  # parts left alone: staff set their own (or it cannot be added)
+    kept: tuple[str, ...] = ()  # parts left alone: staff set their own
+    skipped: tuple[str, ...] = ()  # parts left out: the workbook holds something unexpected
 
 
 def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
@@ -88,10 +95,11 @@ def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
         return data, LookUpgrade()  # a prefixed part: rare, and left as it is
     text = SheetText(xml, sheet.name)
     shared = package.read(located.shared) if located.shared else None
-    columns = _header_columns(text, located.table.area.first_row, located.table, shared, sheet)
+    columns = _header_columns(text, located.table.area.first_row, shared, sheet)
     header_row = located.table.area.first_row
     added: list[str] = []
     kept: list[str] = []
+    skipped: list[str] = []
     head, body, tail = (
         xml[: text.data_start],
         xml[text.data_start : text.data_end],
@@ -107,9 +115,9 @@ def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
         saved = (dict(work.parts), dict(work.new), work.workbook)
         try:
             outcome = step(head, tail)
-        except WorkbookError:
+        except _UNREADABLE:
             work.parts, work.new, work.workbook = saved
-            kept.append(label)
+            skipped.append(label)
             continue
         if outcome is None:
             continue  # already there
@@ -119,9 +127,15 @@ def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
         head, tail = outcome
         added.append(label)
     if not added:
-        return data, LookUpgrade(kept=tuple(kept))
+        return data, LookUpgrade(kept=tuple(kept), skipped=tuple(skipped))
     work.parts[located.sheet] = head + body + tail
     work.parts[located.workbook] = work.workbook
+    try:
+        for name, content in (*work.parts.items(), *work.new.items()):
+            if not name.endswith(".vml"):  # VML is not well-formed XML in Excel's own files
+                ET.fromstring(content)
+    except ET.ParseError:
+        return data, LookUpgrade(kept=tuple(kept), skipped=tuple(added + skipped))
     rebuilt = package.rebuild({name: [content] for name, content in work.parts.items()})
     if work.new:
         buffer = io.BytesIO(rebuilt)
@@ -129,16 +143,11 @@ def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
             for name, content in work.new.items():
                 archive.writestr(name, content)
         rebuilt = buffer.getvalue()
-    return rebuilt, LookUpgrade(tuple(added), tuple(kept))
-
-
-Outcome = (
-    tuple[bytes, bytes] | Literal[False] | None
-)  # new (head, tail); False: staff's own; None: done
+    return rebuilt, LookUpgrade(tuple(added), tuple(kept), tuple(skipped))
 
 
 def _header_columns(
-    text: SheetText, header_row: int, table: object, shared: bytes | None, sheet: Sheet
+    text: SheetText, header_row: int, shared: bytes | None, sheet: Sheet
 ) -> dict[str, int]:
     """Schema column key -> column index, for the headers found in the table's header row."""
     row = text.row(header_row)
