@@ -101,6 +101,9 @@ class MailSettings:
     internal_domains: tuple[str, ...] = ()
     admin_address: str = ""
     from_name: str = ""  # display name in From; "" = the office's name
+    # mail taken in later than this many working days after receipt gets a short
+    # "nachträglich erfasst" note instead of an acknowledgement that promises a date
+    acknowledge_max_age_working_days: int = 2
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,9 @@ class _Section:
         if self.table:
             key = sorted(self.table)[0]
             self.fail(
-                key, "ist unbekannt; bitte Schreibweise prüfen (siehe jugendhaus-mail.example.toml)"
+                key,
+                "ist unbekannt; bitte Schreibweise prüfen (alle Schlüssel stehen in "
+                "jugendhaus_mail/example_config.toml)",
             )
 
 
@@ -571,6 +576,9 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
         or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
         admin_address=mail_s.get("admin_address", "", str, _check_email),
         from_name=mail_s.get("from_name", office.name, str, _check_display_name).strip(),
+        acknowledge_max_age_working_days=mail_s.int_range(
+            "acknowledge_max_age_working_days", 2, 0, 250
+        ),
     )
     mail_s.done()
     deadlines_s = section("deadlines")
