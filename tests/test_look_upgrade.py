@@ -154,6 +154,8 @@ def test_libreoffice_and_openpyxl_read_the_notes(tmp_path: Path, soffice: str) -
     assert len(notes) == len(SCHEMA.requests.columns)
     assert "Tragen Sie ein" in notes["Ansprechpartner JSB"]
     assert notes["Nr."].startswith("Nr.\nLaufende Nummer")
+    # saved again in LibreOffice: the next upgrade finds everything in place
+    assert up.upgrade_look((out / "neu.xlsx").read_bytes(), SCHEMA)[1].added == ()
 
 
 def test_a_workbook_made_by_todays_init_is_left_as_it_is(tmp_path: Path) -> None:
