@@ -93,6 +93,8 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     snapshot = ctx.store.read()
     report = IntakeReport()
     run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), _highest_numbers(snapshot), dry_run)
+    in_workbook = {str(r["service_key"]) for r in snapshot.requests if r.get("service_key")}
+    del snapshot  # a large list stays out of memory while the workbook is written
     batch = None if dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
     try:
         for mail in read_batch(mailbox.list_new()):
@@ -112,7 +114,7 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
         if batch is not None:  # a group cut off by an error was never recorded nor filed
             batch.close()
     if not dry_run:
-        _write_pending(ctx, snapshot, run.cases, report)
+        _write_pending(ctx, in_workbook, run.cases, report)
         report.waiting_reason = appointments.write_pending(ctx) or report.waiting_reason
     return report
 
@@ -280,9 +282,8 @@ def request_row(
 
 
 def _write_pending(
-    ctx: IntakeContext, snapshot: Snapshot, cases: CaseIndex, report: IntakeReport
+    ctx: IntakeContext, in_workbook: set[str], cases: CaseIndex, report: IntakeReport
 ) -> None:
-    in_workbook = {str(r.get("service_key")) for r in snapshot.requests if r.get("service_key")}
     pending = ctx.state.pending_rows()
     already = [p.key for p in pending if p.key in in_workbook]
     if already:
@@ -335,7 +336,7 @@ class CaseIndex:
 
     def add(self, nr: str, row: Row, message_id: str | None = None) -> None:
         """Know a request, also one taken in during this cycle (a reply may follow at once)."""
-        self.rows[nr] = row
+        self.rows[nr] = {"last_feedback": row.get("last_feedback")}  # all intake reads of it
         self.note_message(message_id, nr)
         people = {str(row.get("requester_email") or "").strip().lower()}
         for name_key in ("contact_person", "sgb2_contact"):
