@@ -6,7 +6,8 @@ zip level like every other write: the header row, the table part (range, filter 
 `tableColumn` per new column), the column widths and the sheet dimension change, every other
 byte of the package stays as it was. A new column gets the width from the schema and the
 number format of a column of the same type (so a date the service writes later shows as a
-date). Dropdowns and colour rules are not added to new columns.
+date). Dropdowns and colour rules are not added to new columns. Then missing sheets are added
+(xlsx_new_sheet.py) and the new look where staff set nothing of their own (xlsx_look_upgrade.py).
 
 Before the file is replaced, the result is read back and compared with the original (same rows,
 same values, the new columns present), and a backup is written to the backup folder
@@ -28,7 +29,6 @@ from pathlib import Path
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
-from jugendhaus_mail.workbook.xlsx_look_upgrade import upgrade_look
 from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.reader import read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Column, Schema, Sheet
@@ -39,6 +39,7 @@ from jugendhaus_mail.workbook.xlsx_cells import (
     shared_strings,
     xml_escape,
 )
+from jugendhaus_mail.workbook.xlsx_look_upgrade import upgrade_look
 from jugendhaus_mail.workbook.xlsx_new_sheet import add_missing_sheets
 from jugendhaus_mail.workbook.xlsx_sheet import (
     Area,
