@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -135,6 +136,14 @@ def test_every_other_part_keeps_its_bytes_and_a_second_run_changes_nothing(
     for name, raw in old.items():
         if name not in touched:
             assert new[name] == raw, name
+    for name in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet6.xml"):
+        rows_before = members(before)[name].split(b"<sheetData>")[1].split(b"</sheetData>")[0]
+        rows_after = members(data)[name].split(b"<sheetData>")[1].split(b"</sheetData>")[0]
+        if name.endswith("sheet1.xml"):
+            assert rows_after == rows_before  # Anfragen: every row and cell as it was
+        else:  # Listen: the JSB column appended to the right of every row, nothing else
+            stripped = re.sub(rb'<c r="M\d+".*?</c>', b"", rows_after)
+            assert re.sub(rb'<row r="\d+"></row>', b"", stripped) == rows_before
     added = set(new) - set(old)
     assert added == {"xl/comments/comment_jhm1.xml", "xl/drawings/vmlDrawing_jhm1.vml"}, added
     again, result = up.upgrade_look(data, SCHEMA)
