@@ -3,7 +3,6 @@ where the schema wants them, defined names, and the `Liste_JSB` column on `Liste
 
 from __future__ import annotations
 
-import html
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -13,7 +12,13 @@ from jugendhaus_mail.workbook import look
 from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_cells import shared_index, shared_strings, xml_escape
-from jugendhaus_mail.workbook.xlsx_sheet import SheetText, attributes, cell_text, col_letters
+from jugendhaus_mail.workbook.xlsx_sheet import (
+    SheetText,
+    attributes,
+    cell_text,
+    col_index,
+    col_letters,
+)
 from jugendhaus_mail.workbook.xlsx_zip import (
     ZipPackage,
     locate_parts,
@@ -222,7 +227,7 @@ def add_jsb_list(work: Work, staff: Sheet, lists_name: str) -> None:
         raise WorkbookUnsafe("Listen mit Präfix")
     text = SheetText(lists, lists_name)
     body = lists[text.data_start : text.data_end]
-    used = [_col(m) for m in _CELL_REF.findall(body)]
+    used = [col_index(m.decode()) for m in _CELL_REF.findall(body)]
     col = max(used, default=0) + 1
     letter = col_letters(col)
     header = text.row(1)
@@ -281,14 +286,3 @@ def _with_cells(body: bytes, new_cells: dict[int, str]) -> bytes:
     out.append(body[position:])
     out += [b'<row r="%d">%s</row>' % (n, new_cells[n].encode()) for n in pending]
     return b"".join(out)
-
-
-def _col(letters: bytes) -> int:
-    index = 0
-    for char in letters.decode():
-        index = index * 26 + ord(char) - 64
-    return index
-
-
-def unescape(text: bytes) -> str:
-    return html.unescape(text.decode("utf-8", "replace"))

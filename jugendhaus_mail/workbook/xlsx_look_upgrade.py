@@ -43,7 +43,13 @@ from jugendhaus_mail.workbook.xlsx_look_parts import (
     set_attributes,
     sheet_index,
 )
-from jugendhaus_mail.workbook.xlsx_sheet import SheetText, attributes, cell_text, col_letters
+from jugendhaus_mail.workbook.xlsx_sheet import (
+    SheetText,
+    attributes,
+    cell_text,
+    col_index,
+    col_letters,
+)
 from jugendhaus_mail.workbook.xlsx_zip import ZipPackage, locate_parts
 
 PRINT = "Druckeinstellungen"
@@ -295,17 +301,10 @@ def _touches(sqref: str, col: int, first_row: int) -> bool:
         if len(ends) > 2 or any(end is None for end in ends):
             return True  # cannot tell: count it as theirs
         (c1, _r1), (c2, r2) = (end.groups() for end in (ends[0], ends[-1]) if end)
-        low, high = (_col(c1) if c1 else 1), (_col(c2) if c2 else 16_384)
+        low, high = (col_index(c1) if c1 else 1), (col_index(c2) if c2 else 16_384)
         if low <= col <= high and (int(r2) if r2 else LAST_ROW) >= first_row:
             return True
     return False
-
-
-def _col(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index
 
 
 def _styles_part(work: Work) -> str:
