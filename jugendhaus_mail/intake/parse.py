@@ -12,6 +12,9 @@ Decisions worth knowing:
   attachment or a file name); its readable text is always appended to the body under a marker
   line, its own attachments are not counted.
 - Dates without a zone are taken as UTC, so `date_header` is always timezone-aware.
+
+Why one module: hostile mail is handled in one pass over the MIME tree (sender, ids, text,
+attachments), and each decision above guards the others; `htmltext` (HTML to text) lives apart.
 """
 
 from __future__ import annotations

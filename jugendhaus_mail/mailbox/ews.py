@@ -12,6 +12,10 @@ exchangelib is imported at the top: this module is loaded only when `backend = "
 `wait_for_mail` lets the service wake up early: a pull subscription on the inbox (Subscribe, then
 GetEvents every few seconds) reports new mail within seconds, without a callback URL (push) or a
 long-held connection (streaming).
+
+Why one module: it is one conversation with one server (log-in, list, move, send, look into Sent
+Items, wake up early), and each step leans on the same retry policy, error translation and
+folder cache; `ews_diagnose` (the `check` steps) lives apart.
 """
 
 from __future__ import annotations

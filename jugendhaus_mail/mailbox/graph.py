@@ -24,6 +24,9 @@ msal are imported only inside this backend.
 webhook that Microsoft can reach from the internet, which an office service behind a firewall
 does not have; so it looks at the newest inbox mail every `poll_seconds` (one small request: id
 and receipt time of one message) and reports mail received after the newest one seen so far.
+
+Why one module: the mailbox operations above are one conversation with Graph; the HTTP side
+(`graph_http`), sign-in (`graph_auth`) and the `check` steps (`graph_diagnose`) live apart.
 """
 
 from __future__ import annotations

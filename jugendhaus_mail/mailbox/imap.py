@@ -15,6 +15,10 @@ connection the mail is either still in the inbox or in the folder. Otherwise COP
 original in the inbox. So before copying, the target folder is searched for the Message-ID and
 the copy is skipped if it is already there; `list_new` ignores \\Deleted mail and expunges
 \\Deleted mail whose Message-ID is already filed (a move cut off before its UID EXPUNGE).
+
+Why one module: the moves, the UIDVALIDITY checks and the sent-folder copy share one selected
+connection and its state; split, each part would need the others' internals. `imap_diagnose`
+(the `check` steps) and `smtp` (sending) live apart.
 """
 
 from __future__ import annotations

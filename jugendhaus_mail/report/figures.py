@@ -28,6 +28,9 @@ Definitions (also printed in the report, see `summary.DEFINITIONS`):
 
 Messy rows never stop the report: a cell that is needed but cannot be read leaves the row out of
 that figure, and the reason is counted in `Figures.skipped` (by column, never by content).
+
+Why one module: the definitions above are printed in the report as one text; the functions that
+implement them stand beside them so that a reader can hold one against the other.
 """
 
 from __future__ import annotations

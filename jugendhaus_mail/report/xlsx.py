@@ -3,6 +3,9 @@
 A new file, so openpyxl is the right tool here (the shared request list is never written with
 it). Each table is written as plain cells and each chart references those cells, so Excel and
 LibreOffice draw the charts themselves and anyone can reuse the numbers.
+
+Why one module: the sheets share one layout (fonts, widths, row heights, page breaks) that keeps
+charts and their tables on one printed page; split, that layout would be repeated.
 """
 
 from __future__ import annotations

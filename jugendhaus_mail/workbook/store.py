@@ -7,6 +7,9 @@ look again for locks and make sure the file is still byte for byte what was read
 start over, up to three times); keep a backup of the old version; check once more and
 `os.replace` (retried while antivirus holds the file); the new file gets the old one's mode
 and owner; fsync the directory; read the result back.
+
+Why one module: these steps are one commit protocol; each depends on what the one before proved,
+and a reader should see the whole order in one place.
 """
 
 from __future__ import annotations

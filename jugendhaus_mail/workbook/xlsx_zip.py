@@ -4,6 +4,9 @@ while every other member is copied as the very same bytes (header, compressed da
 Only plain zips are copied raw; anything unusual (zip64, leading bytes, odd compression of a
 replaced part) takes the slower path through `zipfile`, which still keeps each member's content,
 name, order and compression type.
+
+Why one module: reading a member and copying it back raw depend on the same parsed central
+directory; split, the byte-for-byte guarantee would be spread over two files.
 """
 
 from __future__ import annotations
