@@ -13,6 +13,7 @@ from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_cells import shared_index, shared_strings, xml_escape
 from jugendhaus_mail.workbook.xlsx_sheet import (
+    Area,
     SheetText,
     attributes,
     cell_text,
@@ -248,10 +249,15 @@ def add_jsb_list(work: Work, staff: Sheet, lists_name: str) -> None:
     body = _with_cells(body, new_cells)
     head = lists[: text.data_start]
     dimension = re.search(rb'(<dimension\b[^>]*?\sref=")([^"]*)"', head)
-    if dimension:
-        start = dimension.group(2).split(b":")[0] or b"A1"
-        new_ref = start + f":{letter}{look.JSB_ROWS + 1}".encode()
-        head = head[: dimension.start(2)] + new_ref + head[dimension.end(2) :]
+    old = Area.parse(dimension.group(2).decode()) if dimension else None
+    if dimension and old:
+        grown = Area(
+            old.first_col,
+            old.first_row,
+            max(old.last_col, col),
+            max(old.last_row, look.JSB_ROWS + 1),
+        )
+        head = head[: dimension.start(2)] + str(grown).encode() + head[dimension.end(2) :]
     work.parts[part] = head + body + lists[text.data_end :]
     target = f"'{lists_name}'!${letter}$2"
     counted = f"'{lists_name}'!${letter}$2:${letter}${look.JSB_ROWS + 1}"
