@@ -55,13 +55,7 @@ def add_missing_sheets(data: bytes, schema: Schema) -> tuple[bytes, list[str]]:
     wanted = [known[n] for n in NEW_SHEETS if n in known and n.casefold() not in present]
     if not wanted:
         return data, []
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = {name.lower() for name in archive.namelist()}
-        tables = [archive.read(n) for n in archive.namelist() if n.lower().startswith("xl/tables/")]
-    table_ids = [int(m) for xml in tables for m in _TABLE_ID.findall(xml)]
-    table_names = {
-        m.decode("utf-8", "replace").casefold() for x in tables for m in _TABLE_NAME.findall(x)
-    }
+    members, table_ids, table_names = _existing_tables(data)
     sheet_ids = [int(n.get("sheetId", "0") or 0) for n in root.iter() if n.tag.endswith("}sheet")]
     rels_part = rels_name(workbook_part)
     rels_xml = package.read(rels_part)
@@ -100,11 +94,27 @@ def add_missing_sheets(data: bytes, schema: Schema) -> tuple[bytes, list[str]]:
     rebuilt = package.rebuild(
         {workbook_part: [workbook_xml], rels_part: [rels_xml], "[Content_Types].xml": [types_xml]}
     )
-    buffer = io.BytesIO(rebuilt)
+    return _with_members(rebuilt, new_members), [sheet.name for sheet in wanted]
+
+
+def _existing_tables(data: bytes) -> tuple[set[str], list[int], set[str]]:
+    """Member names (lower case), table ids and table names (case-folded) already in use."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name.lower() for name in archive.namelist()}
+        tables = [archive.read(n) for n in archive.namelist() if n.lower().startswith("xl/tables/")]
+    table_ids = [int(m) for xml in tables for m in _TABLE_ID.findall(xml)]
+    table_names = {
+        m.decode("utf-8", "replace").casefold() for x in tables for m in _TABLE_NAME.findall(x)
+    }
+    return members, table_ids, table_names
+
+
+def _with_members(data: bytes, new_members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO(data)
     with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in new_members.items():
             archive.writestr(name, content)
-    return buffer.getvalue(), [sheet.name for sheet in wanted]
+    return buffer.getvalue()
 
 
 def _unused(members: set[str], pattern: str) -> str:
