@@ -54,6 +54,7 @@ TOOLS: dict[str, tuple[Callable[[], str | None], str]] = {
     "dovecot": (lambda: _which("dovecot") or _sbin("dovecot"), "apt-get install -y dovecot-imapd"),
     "doveadm": (lambda: _which("doveadm") or _sbin("doveadm"), "apt-get install -y dovecot-imapd"),
     "systemd-analyze": (lambda: _which("systemd-analyze"), "apt-get install -y systemd"),
+    "make": (lambda: _which("make"), "apt-get install -y make"),
 }
 
 

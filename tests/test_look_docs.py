@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jugendhaus_mail.workbook.schema import load_schema
+from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -115,9 +116,7 @@ def test_the_readme_lists_every_column_the_service_writes() -> None:
 
 
 def test_make_demo_installs_only_what_the_program_needs(tmp_path: Path) -> None:
-    make = shutil.which("make")
-    if make is None:
-        pytest.skip("make fehlt")
+    make = require_tool("make")
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jugendhaus_mail.fsync import write_new
+from jugendhaus_mail.fsync import write_durably
 from jugendhaus_mail.privacy.person import normalize, package_text
 from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes
@@ -70,12 +70,9 @@ def scrub_backups(
 
 
 def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
     before = path.stat()
-    write_new(tmp, data, BACKUP_MODE, label="backup")
-    os.utime(tmp, ns=(before.st_atime_ns, before.st_mtime_ns))  # its age stays the backup's
-    os.replace(tmp, path)
+    write_durably(path, data, BACKUP_MODE, label="backup")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # its age stays the backup's
 
 
 def old_backups(backup_dir: Path, before: datetime, timezone: str) -> list[Path]:
