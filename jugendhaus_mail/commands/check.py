@@ -11,16 +11,34 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from jugendhaus_mail.app import App
-from jugendhaus_mail.commands.session import app_from_args
-from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import ConfigError, JugendhausError
 
+if TYPE_CHECKING:
+    from jugendhaus_mail.app import App
+    from jugendhaus_mail.config import Settings
+
+HELP = "Konfiguration, Anfrageliste und Postfach prüfen"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--send-test", metavar="ADRESSE",
+        help="zusätzlich eine Testmail an ADRESSE senden (nur an eine Adresse in "
+        "[mail] internal_domains)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--nagios", action="store_true",
+        help="eine Zeile für Nagios/Icinga/Checkmk/Zabbix ausgeben; Exit 0/1/2/3 = "
+        "OK/WARNING/CRITICAL/UNKNOWN (ohne Anmeldung am Postfach)",
+    )  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.commands.session import app_from_args
+
     if getattr(args, "nagios", False):
         return nagios(args)
     app = app_from_args(args)
@@ -43,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def nagios(args: argparse.Namespace) -> int:
     """One line for Nagios, Icinga, Checkmk or Zabbix; exit 0 OK, 1 WARNING, 2 CRITICAL,
     3 UNKNOWN. Reads only local files (no log-in to the mailbox), so it may run every minute."""
+    from jugendhaus_mail.commands.session import app_from_args
     from jugendhaus_mail.service import monitoring
 
     try:

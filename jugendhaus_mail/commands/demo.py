@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from jugendhaus_mail.errors import JugendhausError
-from jugendhaus_mail.service.clock import parse_now
 
+HELP = "Demo mit mitgeliefertem Postfach in einem Arbeitsordner durchspielen"
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo"
 MARKER = ".jugendhaus-demo"
 
@@ -51,6 +51,13 @@ admin_address = "it-jugendhaus@rostock.de"
 DEMO_TIME = time(9, 30)  # after the digest (07:00) and the first Sprechzeit has begun
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir", type=Path, default=Path("demo"),
+        help="Arbeitsordner für die Demo (Standard: ./demo; wird neu angelegt)",
+    )  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     return play(args.dir, now=args.now, verbose=args.verbose)
 
@@ -69,6 +76,7 @@ def play(
     from jugendhaus_mail.commands.poll import format_report
     from jugendhaus_mail.config import load_settings
     from jugendhaus_mail.jobs.intake import poll
+    from jugendhaus_mail.service.clock import parse_now
     from jugendhaus_mail.workdays import WorkCalendar
 
     folder = folder.resolve()

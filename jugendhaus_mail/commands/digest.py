@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from jugendhaus_mail.commands.poll import format_planned
-from jugendhaus_mail.commands.session import app_from_args, command_session
-from jugendhaus_mail.jobs.digest import run_digest
+from jugendhaus_mail.commands.options import add_dry_run
+
+HELP = "Tagesübersicht an Teamleitungen und Sachgebietsleitung senden"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dry_run(parser)
+    parser.add_argument(
+        "--to", metavar="ADRESSE", help="nur an diese Adresse senden (z. B. zum Testen)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.commands.poll import format_planned
+    from jugendhaus_mail.commands.session import app_from_args, command_session
+    from jugendhaus_mail.jobs.digest import run_digest
+
     app = app_from_args(args)
     with command_session(app, "digest", dry_run=args.dry_run) as session:
         report = run_digest(app, session.state, session.mailbox, dry_run=args.dry_run, to=args.to)

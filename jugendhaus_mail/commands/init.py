@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from jugendhaus_mail.config import load_settings
 from jugendhaus_mail.errors import WorkbookError
 
+HELP = "Konfiguration (falls nötig) und eine neue Anfrageliste anlegen"
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "example_config.toml"
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Only the global options."""
+
+
 def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.config import load_settings
+
     config_path: Path = args.config
     if not config_path.exists():
         config_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,13 +6,26 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jugendhaus_mail.app import App
-from jugendhaus_mail.commands.session import app_from_args
-from jugendhaus_mail.letters.data import Letter, LetterError, build_letter, find_request
+if TYPE_CHECKING:
+    from jugendhaus_mail.app import App
+    from jugendhaus_mail.letters.data import Letter
+
+HELP = "vorausgefüllten Brief (Word) zu einer Anfrage erstellen"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("nr", metavar="NR", help="Nr. der Anfrage, z. B. 2026-0042")
+    parser.add_argument(
+        "kind", metavar="ART", choices=("hausbesuch", "nicht-angetroffen", "einladung"),
+        help="hausbesuch | nicht-angetroffen | einladung",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, required=True, help="Zieldatei (.docx)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.commands.session import app_from_args
     from jugendhaus_mail.letters.pdf import PdfError, convert_to_pdf, find_soffice
     from jugendhaus_mail.letters.render import render_letter
 
@@ -50,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def make_letter(app: App, nr: str, kind: str) -> Letter:
+    from jugendhaus_mail.letters.data import build_letter, find_request
+
     snapshot = app.store().read()
     row = find_request(snapshot.requests, nr)
     return build_letter(kind, row, snapshot.staff, app.settings, app.calendar, app.now)
@@ -57,6 +72,8 @@ def make_letter(app: App, nr: str, kind: str) -> Letter:
 
 def output_path(out: Path, letter: Letter) -> Path:
     """`--out` as given; a folder gets the letter's default file name inside it."""
+    from jugendhaus_mail.letters.data import LetterError
+
     if out.is_dir():
         return out / letter.filename
     if out.suffix.lower() != ".docx":
@@ -79,6 +96,7 @@ def file_mode(configured: int | None) -> int:
 def _write(target: Path, data: bytes, mode: int) -> None:
     """Write via a temporary file, so an open or half-written old letter is never left broken."""
     from jugendhaus_mail.fsync import write_durably
+    from jugendhaus_mail.letters.data import LetterError
 
     try:
         write_durably(target, data, mode)
@@ -91,6 +109,8 @@ def _write(target: Path, data: bytes, mode: int) -> None:
 
 def _remove_stale(pdf: Path) -> bool:
     """The PDF beside a letter is this letter's or none at all: remove an older one first."""
+    from jugendhaus_mail.letters.data import LetterError
+
     if not pdf.exists():
         return False
     try:

@@ -8,21 +8,35 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
-from jugendhaus_mail.app import App
-from jugendhaus_mail.commands.session import app_from_args
+from jugendhaus_mail.commands.options import add_dry_run
 from jugendhaus_mail.errors import JugendhausError, WorkbookError
-from jugendhaus_mail.intake.cycle import OUTCOME_LABELS, IntakeReport
-from jugendhaus_mail.jobs.guard import MailboxBlocked
-from jugendhaus_mail.jobs.intake import poll
-from jugendhaus_mail.notify.outbox import PlannedMail
-from jugendhaus_mail.service.health import FAILED, OK, SKIPPED
-from jugendhaus_mail.service.lock import instance_lock
 
+if TYPE_CHECKING:
+    from jugendhaus_mail.app import App
+    from jugendhaus_mail.intake.cycle import IntakeReport
+    from jugendhaus_mail.notify.outbox import PlannedMail
+
+HELP = "Posteingang einmal abholen und neue Anfragen eintragen"
 log = logging.getLogger(__name__)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dry_run(parser)
+    parser.add_argument(
+        "--backfill", action="store_true",
+        help="alten Posteingang in Etappen abholen, mit Fortschrittsanzeige (unterbrechbar)",
+    )  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.commands.session import app_from_args
+    from jugendhaus_mail.jobs.guard import MailboxBlocked
+    from jugendhaus_mail.jobs.intake import poll
+    from jugendhaus_mail.service.health import FAILED, OK, SKIPPED
+    from jugendhaus_mail.service.lock import instance_lock
+
     app = app_from_args(args)
     backfill = args.backfill and not args.dry_run
     with instance_lock(app.settings, "poll", app.now, skip=args.dry_run):
@@ -73,6 +87,8 @@ def _record(app: App, result: str, detail: str, *, skip: bool) -> None:
 
 
 def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
+    from jugendhaus_mail.intake.cycle import OUTCOME_LABELS
+
     lines = []
     if not report.mails:
         lines.append("Keine neuen Mails im Posteingang.")

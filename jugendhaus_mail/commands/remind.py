@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from jugendhaus_mail.commands.poll import format_planned
-from jugendhaus_mail.commands.session import app_from_args, command_session
-from jugendhaus_mail.jobs.remind import run_remind
+from jugendhaus_mail.commands.options import add_dry_run
+
+HELP = "Fristen berechnen, Erinnerungen und Eskalationen senden"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dry_run(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.commands.poll import format_planned
+    from jugendhaus_mail.commands.session import app_from_args, command_session
+    from jugendhaus_mail.jobs.remind import run_remind
+
     app = app_from_args(args)
     with command_session(app, "remind", dry_run=args.dry_run) as session:
         report = run_remind(app, session.state, session.mailbox, dry_run=args.dry_run)

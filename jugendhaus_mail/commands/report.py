@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+HELP = "Halbjahresbericht für den Qualitätsdialog erstellen"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("period", metavar="ZEITRAUM", nargs="?", help="z. B. 2026-H2")
+    parser.add_argument("--from", dest="date_from", metavar="DATUM", help="Beginn, JJJJ-MM-TT")
+    parser.add_argument("--to", dest="date_to", metavar="DATUM", help="Ende (JJJJ-MM-TT)")
+    parser.add_argument("--out", type=Path, required=True, help="Zieldatei (.xlsx)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import argparse
 
-from jugendhaus_mail.commands.session import app_from_args, configure_logging
-from jugendhaus_mail.service.clock import clock_for
-from jugendhaus_mail.service.lock import instance_lock
-from jugendhaus_mail.service.loop import Service, StopSignal
+HELP = "als Dienst laufen: Abholen, Erinnerungen und Tagesübersicht nach Zeitplan"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-seconds", type=float, default=None,
+        help="nach so vielen Sekunden sauber beenden (für Tests und Probeläufe)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
+    from jugendhaus_mail.commands.session import app_from_args, configure_logging
+    from jugendhaus_mail.service.clock import clock_for
+    from jugendhaus_mail.service.lock import instance_lock
+    from jugendhaus_mail.service.loop import Service, StopSignal
+
     app = app_from_args(args)
     configure_logging(app.settings, verbose=True)  # a service logs what it does
     clock = clock_for(args.now, app.now)
