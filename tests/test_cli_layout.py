@@ -64,6 +64,8 @@ def test_a_command_module_imports_only_light_modules_at_its_top(command: str) ->
     imported = _top_level_imports(PACKAGE / "commands" / f"{module}.py")
     project = {name for name in imported if name.startswith("jugendhaus_mail")}
     assert project <= LIGHT, sorted(project - LIGHT)
+    others = {name.partition(".")[0] for name in imported - project}
+    assert others <= set(sys.stdlib_module_names) | {"__future__"}, others
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
