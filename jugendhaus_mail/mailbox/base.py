@@ -2,6 +2,11 @@
 
 A backend knows nothing about requests or workbooks: it lists new mail in the team inbox,
 files a message into one of the service's folders, and sends mail as the team mailbox.
+
+Beyond the protocol, a backend may offer (the callers look them up with getattr):
+`send_raw(data, recipients)` sends the bytes the outbox stored as they are (every backend has
+it); `move_many(moves)` files a batch in one go and `commit_sent()` ends a batch of
+`send_raw` calls (Maildir: one sync for the whole batch; the outbox notes it as sent after).
 """
 
 from __future__ import annotations
