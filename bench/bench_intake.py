@@ -279,7 +279,8 @@ def main() -> int:
         print(f"  stdlib parse of the {args.mails} mails   {parse:7.2f} s")
         verdict = "ok" if ratio <= TARGET_POLL_RATIO else "MISSED"
         print(
-            f"    poll / openpyxl load+save  {ratio:6.3f}  (target <= {TARGET_POLL_RATIO})  {verdict}"
+            f"    poll / openpyxl load+save  {ratio:6.3f}  "
+            f"(target <= {TARGET_POLL_RATIO})  {verdict}"
         )
         verdict = "ok" if marginal <= TARGET_MARGINAL_RATIO else "MISSED"
         print(
@@ -292,7 +293,8 @@ def main() -> int:
             rss, seconds = measure_peak(big, args.mails)
             verdict = "ok" if rss <= TARGET_PEAK_MIB else "MISSED"
             print(
-                f"  poll of {args.mails} mails into {args.big_rows} rows, fresh process: {seconds:.2f} s"
+                f"  poll of {args.mails} mails into {args.big_rows} rows, "
+                f"fresh process: {seconds:.2f} s"
             )
             print(f"    peak RSS {rss:.0f} MiB (target <= {TARGET_PEAK_MIB})  {verdict}")
     return 0

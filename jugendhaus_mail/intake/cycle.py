@@ -176,8 +176,12 @@ def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run)
     try:
         reason = reason or parsed.automated_reason
         replied = None if reason else cases.replied_case(parsed, ctx.state)
-        dates = None if reason else appointments.read_mail(
-            mail.calendar, parsed.body_text, ctx.calendar.tz, ctx.calendar.local_date(ctx.now)
+        dates = (
+            None
+            if reason
+            else appointments.read_mail(
+                mail.calendar, parsed.body_text, ctx.calendar.tz, ctx.calendar.local_date(ctx.now)
+            )
         )
         side = None if dates is None else appointments.sender_side(ctx, parsed, cases)
         reason = reason or appointments.set_aside_reason(dates, replied, side)
