@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 
 from jugendhaus_mail.config import load_settings
-from jugendhaus_mail.service.loop import Service, StopSignal
 from jugendhaus_mail.jobs.retention import cutoff_date
+from jugendhaus_mail.service.loop import Service, StopSignal
 from jugendhaus_mail.service.watcher import Sleeper
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workdays import WorkCalendar
