@@ -41,6 +41,7 @@ test: lint
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/bench_workbook.py
 	$(BIN)/python bench/bench_poll.py
+	$(BIN)/python bench/bench_intake.py
 
 clean:
 	rm -rf $(VENV) demo build dist .pytest_cache .mypy_cache .ruff_cache
