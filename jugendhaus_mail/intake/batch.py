@@ -61,11 +61,7 @@ class Batch:
         if self.records or mails or self.counters:
             self.state.record_batch(self.records, mails, self.now, self.counters)
             failpoint("after_record")
-        half = len(self.moves) // 2
-        move_all(self.mailbox, self.moves[:half])
-        if half:
-            failpoint("batch_half_filed")
-        move_all(self.mailbox, self.moves[half:])
+        move_all(self.mailbox, self.moves)
         if self.moves:
             failpoint("after_move")
         for key in self.filed:
@@ -80,10 +76,13 @@ class Batch:
 
 
 def move_all(mailbox: Mailbox, moves: Sequence[tuple[str, Folder]]) -> None:
-    """File many mails: in one go where the backend can (Maildir syncs each folder once)."""
+    """File many mails: in one go where the backend can (Maildir syncs each folder once).
+    Half-way the failpoint `batch_half_filed` may end the process (Maildir: before the sync)."""
     many = getattr(mailbox, "move_many", None)
     if callable(many):
         many(moves)
         return
-    for handle, folder in moves:
+    for index, (handle, folder) in enumerate(moves):
+        if index and index == len(moves) // 2:
+            failpoint("batch_half_filed")
         mailbox.move(handle, folder)

@@ -97,7 +97,9 @@ class MaildirMailbox:
     def move_many(self, moves: Sequence[tuple[str, Folder]]) -> None:
         """File many messages; each target folder is synced once, after all renames."""
         touched: set[Path] = set()
-        for handle, folder in moves:
+        for index, (handle, folder) in enumerate(moves):
+            if index and index == len(moves) // 2:
+                failpoint("batch_half_filed")  # for the crash tests: half the batch filed
             target_dir = self._folder(folder) / "cur"
             if self._rename(handle, target_dir):
                 touched.add(target_dir)
