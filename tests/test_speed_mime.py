@@ -126,3 +126,23 @@ def test_control_characters_cannot_break_out_of_the_subject() -> None:
     message = parsed(raw)
     assert message["Bcc"] is None
     assert str(message["Subject"]) == "Anfrage Bcc: x@evil.example"
+
+
+@given(st.lists(NAMES, min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_queued_mail_of_the_old_build_is_read_from_its_header_lines(names: list[str]) -> None:
+    """Mail queued before the update (an `EmailMessage` flattened) is sent from the same bytes:
+    its Message-ID and recipients come from the header lines alone."""
+    to = [f"{n} <p{i}@rostock.de>" if n else f"p{i}@rostock.de" for i, n in enumerate(names)]
+    old = build_message(
+        RenderedMail("Erinnerung", "t", "h"),
+        sender="FM-Jugendhaus@rostock.de",
+        to=to[:3],
+        cc=to[3:],
+        now=NOW,
+        domain="rostock.de",
+    ).as_bytes(policy=email.policy.SMTP)
+    message = parsed(old)
+    assert message_id(old) == str(message["Message-ID"])
+    assert recipients(old) == [f"p{i}@rostock.de" for i in range(len(names))]
+    assert attachment_count(old) == 0
