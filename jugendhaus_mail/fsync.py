@@ -37,11 +37,15 @@ def sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+SYNCFS_FROM = 8  # files; below this, one fsync each costs less than flushing the disk
+
+
 def sync_files(paths: list[Path], folder: Path) -> None:
     """Make the content of many files written in `folder` durable at once: one syncfs(2) of
     the file system on Linux (the same guarantee as an fsync of every file), else one fsync
-    per file. Raises OSError when the data cannot be written."""
-    syncfs = _syncfs()
+    per file. A few files are fsynced one by one: syncfs also writes out whatever else is
+    pending on that file system. Raises OSError when the data cannot be written."""
+    syncfs = _syncfs() if len(paths) >= SYNCFS_FROM else None
     if syncfs is not None:
         fd = os.open(folder, os.O_RDONLY)
         try:
