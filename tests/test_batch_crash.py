@@ -17,7 +17,8 @@ import pytest
 
 from jugendhaus_mail.failpoints import ENV
 from jugendhaus_mail.intake import batch as batch_module
-from jugendhaus_mail.intake.cycle import IntakeContext, run_intake
+from jugendhaus_mail.intake.context import IntakeContext
+from jugendhaus_mail.intake.cycle import run_intake
 from jugendhaus_mail.mailbox import open_mailbox
 from jugendhaus_mail.notify.outbox import Outbox
 from tests.site import Site, make_site, request_mail, utc

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.intake.cycle import CaseIndex, IntakeContext, request_row
+from jugendhaus_mail.intake.context import CaseIndex, IntakeContext
+from jugendhaus_mail.intake.cycle import request_row
 from jugendhaus_mail.intake.ledger import content_digest
 from jugendhaus_mail.intake.parse import parse_message
 from jugendhaus_mail.jobs.intake import poll

@@ -15,7 +15,7 @@ from jugendhaus_mail.errors import JugendhausError, WorkbookError
 
 if TYPE_CHECKING:
     from jugendhaus_mail.app import App
-    from jugendhaus_mail.intake.cycle import IntakeReport
+    from jugendhaus_mail.intake.context import IntakeReport
     from jugendhaus_mail.notify.outbox import PlannedMail
 
 HELP = "Posteingang einmal abholen und neue Anfragen eintragen"
@@ -87,7 +87,7 @@ def _record(app: App, result: str, detail: str, *, skip: bool) -> None:
 
 
 def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
-    from jugendhaus_mail.intake.cycle import OUTCOME_LABELS
+    from jugendhaus_mail.intake.context import OUTCOME_LABELS
 
     lines = []
     if not report.mails:

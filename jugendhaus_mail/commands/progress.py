@@ -29,7 +29,7 @@ from typing import TextIO
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.config import Settings
-from jugendhaus_mail.intake.cycle import OUTCOME_LABELS, IntakeReport
+from jugendhaus_mail.intake.context import OUTCOME_LABELS, IntakeReport, Outcome
 
 BAR_WIDTH = 30
 INTERRUPTED_EXIT = 130
@@ -39,7 +39,7 @@ INTERRUPTED_EXIT = 130
 class BackfillSummary:
     batches: int = 0
     mails: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
     written: int = 0
     pending: int = 0
     interrupted: bool = False

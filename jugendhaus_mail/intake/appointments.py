@@ -39,7 +39,7 @@ from jugendhaus_mail.workbook.store import WorkbookStore
 from jugendhaus_mail.workbook.xlsx_appointments import AppointmentChanges, write_appointments
 
 if TYPE_CHECKING:
-    from jugendhaus_mail.intake.cycle import CaseIndex, IntakeContext
+    from jugendhaus_mail.intake.context import CaseIndex, IntakeContext
 
 MAX_CALENDAR_BYTES = 512 * 1024
 MAX_EVENTS = 20

@@ -19,9 +19,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.intake import appointments
@@ -32,59 +31,26 @@ from jugendhaus_mail.intake.classify import (
     rechtskreis_for,
     request_kind,
 )
+from jugendhaus_mail.intake.context import (
+    OUTCOME_LABELS,
+    CaseIndex,
+    IntakeContext,
+    IntakeReport,
+    MailResult,
+    Outcome,
+)
 from jugendhaus_mail.intake.ledger import Incoming, implausible_receipt, read_batch
 from jugendhaus_mail.intake.notices import queue_intake_notices
 from jugendhaus_mail.intake.parse import ParsedMail
-from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.mailbox.base import Folder, Mailbox
-from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
 from jugendhaus_mail.rules.cases import contact_person_due
-from jugendhaus_mail.state import FEEDBACK, Record, SeenMessage, StateDB
-from jugendhaus_mail.workbook.model import CellUpdate, Changes, NewRow, Row, Snapshot
-from jugendhaus_mail.workbook.store import WorkbookStore
-from jugendhaus_mail.workdays import WorkCalendar
+from jugendhaus_mail.rules.staff import Staff
+from jugendhaus_mail.state import FEEDBACK, Record, SeenMessage
+from jugendhaus_mail.workbook.model import Changes, NewRow, Row, Snapshot
 
 log = logging.getLogger(__name__)
 
 _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
-_CASE_IN_SUBJECT = re.compile(r"\[(\d{4}-\d{4,6})\]")
-
-OUTCOME_LABELS = {
-    "request": "erfasst",
-    "set_aside": "nicht erfasst",
-    "duplicate": "doppelt, nicht erfasst",
-    "recovered": "erfasst (nachgeholt)",
-    "reply": "Antwort zu bestehender Anfrage",
-}
-
-
-@dataclass(frozen=True)
-class MailResult:
-    received: datetime
-    outcome: str  # request | set_aside | duplicate | recovered
-    nr: str | None = None
-    kind: str | None = None
-    rechtskreis: str | None = None
-    reason: str | None = None
-
-
-@dataclass
-class IntakeReport:
-    mails: list[MailResult] = field(default_factory=list)
-    written: int = 0
-    pending: int = 0
-    waiting_reason: str | None = None
-    planned: list[PlannedMail] = field(default_factory=list)  # mail sent (or planned) meanwhile
-
-
-@dataclass(frozen=True)
-class IntakeContext:
-    settings: Settings
-    calendar: WorkCalendar
-    state: StateDB
-    store: WorkbookStore
-    now: datetime
-    outbox: Outbox | None = None  # acknowledgements and Kinderschutz alerts; None sends nothing
 
 
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
@@ -140,90 +106,130 @@ class _Run:
 
 
 def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run) -> MailResult:
-    """Decide one mail; what changes goes into `batch` (None: a dry run changes nothing)."""
-    parsed, received, cases = mail.parsed, mail.received, run.cases
+    """Decide one mail and hand it to the handler of its outcome; what changes goes into
+    `batch` (None: a dry run changes nothing)."""
     known = _known(ctx, mail, run)
     if known is not None:
-        seen, stored_key = known
-        recovered = not seen.filed and stored_key not in run.handled
-        if stored_key == mail.key:  # a digest key: the very same mail
-            recovered = recovered and seen.received == received
-        run.handled[mail.key] = seen.nr
-        run.handled[stored_key] = seen.nr
-        if not recovered:
-            result = MailResult(
-                received,
-                "duplicate",
-                seen.nr,
-                reason=f"bereits erfasst als {seen.nr}" if seen.nr else "bereits bearbeitet",
-            )
-            folder = Folder.NICHT_ERFASST
-        else:
-            result = MailResult(received, "recovered", seen.nr, reason=seen.reason)
-            folder = (
-                Folder.ERFASST if seen.outcome in ("request", "reply") else Folder.NICHT_ERFASST
-            )
-            if seen.outcome == "request" and seen.nr:
-                row = request_row(ctx, parsed, received, cases.staff_rechtskreis, cases.staff_names)
-                cases.add(seen.nr, row, parsed.message_id)
-                _announce(ctx, seen.nr, row, received, run.staff)
-        if batch is not None:
-            batch.file(mail.handle, folder, stored_key)
-        return result
-
+        return _seen_before(ctx, batch, mail, run, *known)
     run.handled[mail.key] = None
-    reason = implausible_receipt(received, ctx.now, ctx.calendar.tz)
+    decision = _decide(ctx, mail, run.cases)
+    if decision.reason is not None:
+        return _set_aside(batch, mail, decision.reason)
+    if decision.replied is not None:
+        return _reply(ctx, batch, mail, run, decision)
+    return _request(ctx, batch, mail, run, decision.row)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What a new mail is: set aside (`reason`), a reply to case `replied` (perhaps with an
+    appointment: `dates`, `side`), or else a new request with `row`."""
+
+    reason: str | None = None
+    replied: str | None = None
+    dates: appointments.Reading | None = None
+    side: str | None = None
+    row: Row = field(default_factory=dict)
+
+
+def _decide(ctx: IntakeContext, mail: Incoming, cases: CaseIndex) -> _Decision:
+    parsed = mail.parsed
+    reason = implausible_receipt(mail.received, ctx.now, ctx.calendar.tz) or parsed.automated_reason
+    if reason is not None:
+        return _Decision(reason)
     try:
-        reason = reason or parsed.automated_reason
-        replied = None if reason else cases.replied_case(parsed, ctx.state)
-        dates = (
-            None
-            if reason
-            else appointments.read_mail(
-                mail.calendar, parsed.body_text, ctx.calendar.tz, ctx.calendar.local_date(ctx.now)
-            )
-        )
+        replied = cases.replied_case(parsed, ctx.state)
+        today = ctx.calendar.local_date(ctx.now)
+        dates = appointments.read_mail(mail.calendar, parsed.body_text, ctx.calendar.tz, today)
         side = None if dates is None else appointments.sender_side(ctx, parsed, cases)
-        reason = reason or appointments.set_aside_reason(dates, replied, side)
-        row = (
-            {}
-            if reason
-            else request_row(ctx, parsed, received, cases.staff_rechtskreis, cases.staff_names)
-        )
+        reason = appointments.set_aside_reason(dates, replied, side)
+        if reason is not None:
+            return _Decision(reason)
+        if replied is not None:
+            return _Decision(replied=replied, dates=dates, side=side)
+        row = request_row(ctx, parsed, mail.received, cases.staff_rechtskreis, cases.staff_names)
     except Exception as exc:  # a mail must never block the inbox: set it aside, say why
         log.error("Mail %s nicht verarbeitbar: %s", parsed.key[:24], type(exc).__name__)
-        reason = f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen"
-    if reason is not None:
-        result = MailResult(received, "set_aside", reason=reason)
-        if batch is not None:
-            batch.record(Record(mail.key, "set_aside", received, reason=reason))
-            batch.file(mail.handle, Folder.NICHT_ERFASST, mail.key)
-        return result
+        return _Decision(f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen")
+    return _Decision(row=row)
 
-    if replied is not None:
-        # feedback is recorded durably with the reply and written with the next workbook save
-        feedback = FEEDBACK if cases.is_participant(replied, parsed.sender_address) else None
-        run.handled[mail.key] = replied
-        cases.note_message(parsed.message_id, replied)
-        if batch is not None:
-            if dates is not None and side is not None:  # Termine, written with the next save
-                appointments.record(ctx, mail.key, replied, dates, side, parsed, received)
-            batch.record(Record(mail.key, "reply", received, nr=replied, reason=feedback))
-            batch.file(mail.handle, Folder.ERFASST, mail.key)
-        return MailResult(received, "reply", replied, reason=feedback)
 
-    year = ctx.calendar.local_date(received).year
+def _seen_before(
+    ctx: IntakeContext,
+    batch: Batch | None,
+    mail: Incoming,
+    run: _Run,
+    seen: SeenMessage,
+    stored_key: str,
+) -> MailResult:
+    """A mail recorded before: filed once more after a crash (recovered), else a duplicate."""
+    recovered = not seen.filed and stored_key not in run.handled
+    if stored_key == mail.key:  # a digest key: the very same mail
+        recovered = recovered and seen.received == mail.received
+    run.handled[mail.key] = seen.nr
+    run.handled[stored_key] = seen.nr
+    if not recovered:
+        already = f"bereits erfasst als {seen.nr}" if seen.nr else "bereits bearbeitet"
+        result = MailResult(mail.received, Outcome.DUPLICATE, seen.nr, reason=already)
+        folder = Folder.NICHT_ERFASST
+    else:
+        result = MailResult(mail.received, Outcome.RECOVERED, seen.nr, reason=seen.reason)
+        taken = seen.outcome in (Outcome.REQUEST, Outcome.REPLY)
+        folder = Folder.ERFASST if taken else Folder.NICHT_ERFASST
+        if seen.outcome == Outcome.REQUEST and seen.nr:
+            cases = run.cases
+            row = request_row(
+                ctx, mail.parsed, mail.received, cases.staff_rechtskreis, cases.staff_names
+            )
+            cases.add(seen.nr, row, mail.parsed.message_id)
+            _announce(ctx, seen.nr, row, mail.received, run.staff)
+    if batch is not None:
+        batch.file(mail.handle, folder, stored_key)
+    return result
+
+
+def _set_aside(batch: Batch | None, mail: Incoming, reason: str) -> MailResult:
+    if batch is not None:
+        batch.record(Record(mail.key, Outcome.SET_ASIDE, mail.received, reason=reason))
+        batch.file(mail.handle, Folder.NICHT_ERFASST, mail.key)
+    return MailResult(mail.received, Outcome.SET_ASIDE, reason=reason)
+
+
+def _reply(
+    ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run, decision: _Decision
+) -> MailResult:
+    """Feedback is recorded durably with the reply and written with the next workbook save."""
+    replied, parsed = decision.replied, mail.parsed
+    assert replied is not None
+    feedback = FEEDBACK if run.cases.is_participant(replied, parsed.sender_address) else None
+    run.handled[mail.key] = replied
+    run.cases.note_message(parsed.message_id, replied)
+    if batch is not None:
+        if decision.dates is not None and decision.side is not None:  # Termine, next save
+            appointments.record(
+                ctx, mail.key, replied, decision.dates, decision.side, parsed, mail.received
+            )
+        batch.record(Record(mail.key, Outcome.REPLY, mail.received, nr=replied, reason=feedback))
+        batch.file(mail.handle, Folder.ERFASST, mail.key)
+    return MailResult(mail.received, Outcome.REPLY, replied, reason=feedback)
+
+
+def _request(
+    ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run, row: Row
+) -> MailResult:
+    year = ctx.calendar.local_date(mail.received).year
     nr = run.next_number(ctx, year)
     run.handled[mail.key] = nr
-    cases.add(nr, row, parsed.message_id)
+    run.cases.add(nr, row, mail.parsed.message_id)
     # queued with the record (one transaction for the batch), before the mail is filed: a
     # crash after the record files the mail only; no acknowledgement or alert is ever lost
-    _announce(ctx, nr, row, received, run.staff)
+    _announce(ctx, nr, row, mail.received, run.staff)
     if batch is not None:
-        batch.record(Record(mail.key, "request", received, nr=nr, row=row))
+        batch.record(Record(mail.key, Outcome.REQUEST, mail.received, nr=nr, row=row))
         batch.number_taken(year, run.planned[year])
         batch.file(mail.handle, Folder.ERFASST, mail.key)
-    return MailResult(received, "request", nr, row["kind"], row["rechtskreis"])  # type: ignore[arg-type]
+    kind, rechtskreis = str(row["kind"]), str(row["rechtskreis"])
+    return MailResult(mail.received, Outcome.REQUEST, nr, kind, rechtskreis)
 
 
 def _known(ctx: IntakeContext, mail: Incoming, run: _Run) -> tuple[SeenMessage, str] | None:
@@ -310,80 +316,6 @@ def _write_pending(
     ctx.state.mark_written([*result.appended_keys, *feedback_keys], ctx.now)
     report.written = len(to_write)
     report.pending = len(to_write) - len(set(result.appended_keys) & {p.key for p in to_write})
-
-
-class CaseIndex:
-    """What intake needs to know about existing requests: who takes part in which case,
-    and which mails started them, so that a reply is recognised as feedback."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        by_role = {"IFK SGB II": "SGB II", "IFK SGB III": "SGB III", "JSB": "SGB VIII"}
-        self.staff_rechtskreis: dict[str, str] = {}
-        self.staff_names: dict[str, str] = {}  # e-mail -> Name in Mitarbeitende
-        email_by_name: dict[str, str] = {}
-        for person in snapshot.staff:
-            email = str(person.get("email") or "").strip().lower()
-            role = str(person.get("role") or "")
-            rechtskreis = str(person.get("rechtskreis") or "").strip() or by_role.get(role, "")
-            if email and rechtskreis:
-                self.staff_rechtskreis[email] = rechtskreis
-            if email and person.get("name"):
-                self.staff_names.setdefault(email, str(person["name"]))
-                email_by_name[str(person["name"]).strip().casefold()] = email
-        self.email_by_name = email_by_name
-        self.rows: dict[str, Row] = {}
-        self.message_nrs: dict[str, str] = {}
-        self.participants: dict[str, set[str]] = {}
-        for row in snapshot.requests:
-            if row.get("nr"):
-                self.add(str(row["nr"]).strip(), row)
-
-    def add(self, nr: str, row: Row, message_id: str | None = None) -> None:
-        """Know a request, also one taken in during this cycle (a reply may follow at once)."""
-        self.rows[nr] = {"last_feedback": row.get("last_feedback")}  # all intake reads of it
-        self.note_message(message_id, nr)
-        people = {str(row.get("requester_email") or "").strip().lower()}
-        for name_key in ("contact_person", "sgb2_contact"):
-            people.add(self.email_by_name.get(str(row.get(name_key) or "").strip().casefold(), ""))
-        self.participants[nr] = people - {""}
-
-    def replied_case(self, parsed: ParsedMail, state: StateDB) -> str | None:
-        for nr in _CASE_IN_SUBJECT.findall(parsed.subject):
-            if nr in self.rows or state.request_known(nr):
-                return str(nr)
-        for reference in parsed.references:
-            if reference in self.message_nrs:
-                return self.message_nrs[reference]
-            seen = state.seen_message_id(reference)
-            if seen is not None and seen.nr:
-                return seen.nr
-        return None
-
-    def note_message(self, message_id: str | None, nr: str) -> None:
-        """A mail of this run belongs to case `nr`: a reply to it in the same run (also in a
-        dry run, which records nothing) is a reply, not a new request."""
-        if message_id:
-            self.message_nrs.setdefault(message_id, nr)
-
-    def is_participant(self, nr: str, sender: str | None) -> bool:
-        return bool(sender) and sender in self.participants.get(nr, set())
-
-    def feedback_updates(
-        self, pending: list[tuple[str, str, datetime]], calendar: WorkCalendar
-    ) -> tuple[list[CellUpdate], list[str]]:
-        """`Letzte Rückmeldung` moves forward to the newest feedback; returns the updates and
-        the keys of the replies that are then accounted for."""
-        newest: dict[str, date] = {}
-        for _key, nr, received in pending:
-            day = calendar.local_date(received)
-            newest[nr] = max(day, newest.get(nr, day))
-        updates = []
-        for nr, day in newest.items():
-            current = self.rows[nr].get("last_feedback") if nr in self.rows else None
-            current_day = current.date() if isinstance(current, datetime) else current
-            if not isinstance(current_day, date) or day > current_day:
-                updates.append(CellUpdate(nr, "last_feedback", day))
-        return updates, [key for key, nr, _ in pending if nr in self.rows]
 
 
 def _highest_numbers(snapshot: Snapshot) -> dict[int, int]:

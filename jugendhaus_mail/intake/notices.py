@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from jugendhaus_mail.jobs.staff import Staff
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.rules import next_office_hour
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.workbook.model import Row
 from jugendhaus_mail.workdays import WorkCalendar
 

@@ -7,7 +7,7 @@ from datetime import datetime, tzinfo
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.jobs.appointments import conflict_line, open_conflicts
-from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox

@@ -7,7 +7,8 @@ Used by `poll`, `poll --backfill` and the service; what the cycle does step by s
 from __future__ import annotations
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.intake.cycle import IntakeContext, IntakeReport, run_intake
+from jugendhaus_mail.intake.context import IntakeContext, IntakeReport
+from jugendhaus_mail.intake.cycle import run_intake
 from jugendhaus_mail.jobs.guard import guarded_mailbox
 from jugendhaus_mail.jobs.restore import reconcile_workbook
 from jugendhaus_mail.notify.outbox import Outbox

@@ -20,7 +20,7 @@ import logging
 from datetime import date
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.jobs.staff import Member, Staff
+from jugendhaus_mail.rules.staff import Member, Staff
 from jugendhaus_mail.letters import TITLES
 from jugendhaus_mail.letters.data import LetterError, build_letter, planned_visit, visit_day
 from jugendhaus_mail.letters.render import DOCX_MIME, render_letter

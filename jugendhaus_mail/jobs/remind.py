@@ -15,7 +15,7 @@ from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsa
 from jugendhaus_mail.jobs.appointments import duty_calendar, queue_appointment_notices
 from jugendhaus_mail.jobs.letters import letter_triggers
 from jugendhaus_mail.jobs.report import dialog_statistics
-from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import ClassVar
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import MailData
 from jugendhaus_mail.state import StateDB, encode_row

@@ -23,7 +23,7 @@ from jugendhaus_mail.errors import (
     WorkbookLocked,
     describe_unexpected,
 )
-from jugendhaus_mail.intake.cycle import IntakeReport
+from jugendhaus_mail.intake.context import IntakeReport
 from jugendhaus_mail.jobs.guard import MailboxBlocked, guarded_mailbox
 from jugendhaus_mail.service.clock import Clock
 from jugendhaus_mail.service.health import (

@@ -28,7 +28,7 @@ from typing import ClassVar
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.jobs.guard import current_block, guarded_mailbox
-from jugendhaus_mail.jobs.staff import Staff
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import MailData, WatchdogClearMail, WatchdogMail
 from jugendhaus_mail.service.health import Status, intake_overdue

@@ -1,4 +1,4 @@
-"""The sheet `Mitarbeitende` as the jobs need it: who is who, and who leads."""
+"""The sheet `Mitarbeitende` as intake, rules and jobs need it: who is who, and who leads."""
 
 from __future__ import annotations
 
