@@ -24,6 +24,12 @@ TEXT = st.text(
 NAMES = st.sampled_from(
     ["", "Jana Krüger", "Dr. Max Mustermann", "O'Neill", "Ünal Öztürk-Şahin", "A" * 90]
 )
+# The old build (EmailMessage flattened by CPython) folds a 90-letter word after other names
+# into an empty header line, which ends the header block: such mail was already broken when it
+# was queued, so mail queued before the update is read back only for names it could fold.
+OLD_BUILD_NAMES = st.sampled_from(
+    ["", "Jana Krüger", "Dr. Max Mustermann", "O'Neill", "Ünal Öztürk-Şahin"]
+)
 
 
 def parsed(data: bytes) -> EmailMessage:
@@ -128,7 +134,7 @@ def test_control_characters_cannot_break_out_of_the_subject() -> None:
     assert str(message["Subject"]) == "Anfrage Bcc: x@evil.example"
 
 
-@given(st.lists(NAMES, min_size=1, max_size=6))
+@given(st.lists(OLD_BUILD_NAMES, min_size=1, max_size=6))
 @settings(max_examples=60, deadline=None)
 def test_queued_mail_of_the_old_build_is_read_from_its_header_lines(names: list[str]) -> None:
     """Mail queued before the update (an `EmailMessage` flattened) is sent from the same bytes:
