@@ -19,6 +19,7 @@ Throttling or a refused log-in stop the flush; the rest waits for the next cycle
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -145,13 +146,10 @@ class Outbox:
             if known is not None and not known.due(self.now):
                 continue
             if known is not None and known.unknown_since is not None:
-                copy = _sent_copy_exists(mailbox, raw)
-                if copy:
-                    self._sent(key, "Kopie in „Gesendete Elemente“ gefunden")
-                    sent += 1
-                    continue
-                if copy is None or self.now - known.unknown_since < grace:
-                    continue  # the copy may still appear; the rest of the queue goes on
+                found = self._look_for_copy(mailbox, key, raw, known.unknown_since, grace)
+                if found != "send again":
+                    sent += found == "found"
+                    continue  # found, or the copy may still appear: the rest goes on
             try:
                 _send(mailbox, raw)
             except MailRefusedError as exc:
@@ -180,17 +178,37 @@ class Outbox:
             sent += 1
         if batch:
             assert callable(commit)
-            try:
-                commit()
-            except MailboxError as exc:
-                log.warning("Versand nicht abgeschlossen, der nächste Durchgang holt nach: %s", exc)
-                return sent - len(batch)
-            self.state.mark_mails_sent(batch, self.now)
-            for key in batch:
-                if key in trouble:
-                    _clear(self.state, key)
-                log.info("Mail gesendet: %s", key)
+            sent -= self._commit_batch(commit, batch, trouble)
         return sent
+
+    def _look_for_copy(
+        self, mailbox: Mailbox, key: str, raw: bytes, unknown_since: datetime, grace: timedelta
+    ) -> str:
+        """A mail whose send outcome is unknown: "found" (its copy is in Sent Items, so it was
+        sent), "wait" (no copy yet, within the grace period) or "send again"."""
+        copy = _sent_copy_exists(mailbox, raw)
+        if copy:
+            self._sent(key, "Kopie in „Gesendete Elemente“ gefunden")
+            return "found"
+        if copy is None or self.now - unknown_since < grace:
+            return "wait"
+        return "send again"
+
+    def _commit_batch(
+        self, commit: Callable[[], object], batch: list[str], trouble: dict[str, Trouble]
+    ) -> int:
+        """End a batch the backend stores at once; returns how many stay unconfirmed."""
+        try:
+            commit()
+        except MailboxError as exc:
+            log.warning("Versand nicht abgeschlossen, der nächste Durchgang holt nach: %s", exc)
+            return len(batch)
+        self.state.mark_mails_sent(batch, self.now)
+        for key in batch:
+            if key in trouble:
+                _clear(self.state, key)
+            log.info("Mail gesendet: %s", key)
+        return 0
 
     def _sent(self, key: str, how: str, troubled: bool = True) -> None:
         self.state.mark_mail_sent(key, self.now)
