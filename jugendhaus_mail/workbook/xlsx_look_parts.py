@@ -198,6 +198,12 @@ def _insert_before(xml: bytes, tags: list[str], element: bytes) -> bytes:
 def add_jsb_list(work: Work, staff: Sheet, lists_name: str) -> None:
     """A column on `Listen` picking active JSB staff from `Mitarbeitende` like `init` makes it,
     and the defined name `Liste_JSB` over it."""
+    names, keep, first = _jsb_filter(work, staff)
+    _add_jsb_column(work, lists_name, names, keep, first)
+
+
+def _jsb_filter(work: Work, staff: Sheet) -> tuple[str, str, int]:
+    """The range of staff names, the array condition "active JSB" over it, and its first row."""
     located = locate_parts(work.package, staff)
     staff_text = SheetText(work.package.read(located.sheet), staff.name)
     header_row = located.table.area.first_row
@@ -222,6 +228,10 @@ def add_jsb_list(work: Work, staff: Sheet, lists_name: str) -> None:
     names = area("name")
     keep = f'(TRIM({area("role")})="{look.JSB_ROLE}")*(TRIM({area("active")})="{look.ACTIVE}")'
     keep += f'*({names}<>"")'
+    return names, keep, first
+
+
+def _add_jsb_column(work: Work, lists_name: str, names: str, keep: str, first: int) -> None:
     part = sheet_part(work, lists_name)
     lists = work.read(part)
     if not re.search(rb"<worksheet\b", lists):

@@ -136,20 +136,28 @@ def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
         return data, LookUpgrade(kept=tuple(kept), skipped=tuple(skipped))
     work.parts[located.sheet] = head + body + tail
     work.parts[located.workbook] = work.workbook
+    rebuilt = _rebuilt(package, work)
+    if rebuilt is None:
+        return data, LookUpgrade(kept=tuple(kept), skipped=tuple(added + skipped))
+    return rebuilt, LookUpgrade(tuple(added), tuple(kept), tuple(skipped))
+
+
+def _rebuilt(package: ZipPackage, work: Work) -> bytes | None:
+    """The package with the changed and new parts; None when one of them is not well-formed."""
     try:
         for name, content in (*work.parts.items(), *work.new.items()):
             if not name.endswith(".vml"):  # VML is not well-formed XML in Excel's own files
                 ET.fromstring(content)
     except ET.ParseError:
-        return data, LookUpgrade(kept=tuple(kept), skipped=tuple(added + skipped))
+        return None
     rebuilt = package.rebuild({name: [content] for name, content in work.parts.items()})
-    if work.new:
-        buffer = io.BytesIO(rebuilt)
-        with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, content in work.new.items():
-                archive.writestr(name, content)
-        rebuilt = buffer.getvalue()
-    return rebuilt, LookUpgrade(tuple(added), tuple(kept), tuple(skipped))
+    if not work.new:
+        return rebuilt
+    buffer = io.BytesIO(rebuilt)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in work.new.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
 
 
 def _header_columns(
