@@ -1,9 +1,14 @@
 """The service's own durable memory: an SQLite database in the state folder.
 
 It records every mail the service has seen (by message key) with its outcome and case number,
-keeps rows that could not be written to the workbook yet (the pending queue), and counts case
-numbers per year. Every change is one transaction; SQLite with synchronous=FULL survives kill -9.
-Row contents are kept only while a row is pending and cleared once it is in the workbook.
+keeps rows that could not be written to the workbook yet (the pending queue), counts case
+numbers per year, queues outgoing mail, and keeps a copy of every row it wrote so that a restored
+older workbook loses nothing (`written_rows`, cleared by retention and erasure). Every change is
+one transaction; SQLite with synchronous=FULL survives kill -9.
+
+Why one module: every table and every SQL statement of the service stand in one place, so a
+reader (and a data protection officer, see docs/datenschutz.md) sees all that is stored and how
+each transaction keeps it consistent.
 """
 
 from __future__ import annotations

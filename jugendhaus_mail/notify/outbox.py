@@ -14,6 +14,9 @@ refused). Each mail's trouble is recorded in `outbox_trouble`:
   `[mailbox] sent_copy_grace_minutes`; only when none has appeared is it sent again.
 Throttling or a refused log-in stop the flush; the rest waits for the next cycle.
 `undelivered_mail` lists failed and stuck mail for `check`, the watchdog and the digest.
+
+Why one module: queueing, sending and the trouble records together make "exactly once, one
+failure never blocks the rest"; split, that promise would have to be read across files.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ touching anything staff made, part by part, and only where staff have not set it
 Header colours and column widths are never changed. Each part recognises itself, so a second
 run changes nothing. Only the parts a change needs are rewritten (the sheet, the workbook part,
 styles, `Listen`, relationships, content types); every other member keeps its bytes.
+
+Why one module: each part's "is it staff's own?" check stands beside the part it guards (helpers
+in xlsx_look_parts.py, the notes in xlsx_look_notes.py).
 """
 
 from __future__ import annotations
