@@ -167,3 +167,43 @@ def test_ten_thousand_rows(tmp_path: Path) -> None:
     assert last["contact_due"] == date(2026, 4, 3)
     assert last["received"] == datetime(2026, 4, 3, 9)
     assert last["feedback_weeks"] == 4
+
+
+def test_a_narrow_read_keeps_only_the_asked_columns_and_every_row(tmp_path: Path) -> None:
+    """A caller that needs a few columns of a long list gets only those; a row filled only in
+    a column not asked for still counts (the store's check counts rows that way)."""
+    rows: list[list[CellValue]] = [
+        [HEADERS["nr"], HEADERS["subject"], HEADERS["notes"], HEADERS["service_key"]],
+        ["A-1", "eins", "Notiz", "k1"],
+        [None, None, "nur Bemerkungen", None],
+        [None, "   ", None, None],  # blank text only: no row, as in a full read
+        ["A-2", None, None, "k2"],
+    ]
+    path = write_sheet(tmp_path / "a.xlsx", rows)
+    full = read_snapshot(path, SCHEMA).requests
+    narrow = read_snapshot(path, SCHEMA, columns={"subject"}).requests
+    assert [r["_row"] for r in narrow] == [r["_row"] for r in full] == [2, 3, 5]
+    assert narrow[0] == {"nr": "A-1", "subject": "eins", "service_key": "k1", "_row": 2}
+    assert narrow[1] == {"nr": None, "subject": None, "service_key": None, "_row": 3}
+    assert full[1]["notes"] == "nur Bemerkungen"
+
+
+def test_a_table_starting_further_right_and_down_is_read_in_place(tmp_path: Path) -> None:
+    """Staff put a title above the list and left column A empty: cells keep their columns."""
+    rows: list[list[CellValue]] = [
+        [None, "Anfrageliste 2026"],
+        [],
+        [None, HEADERS["nr"], HEADERS["subject"]],
+        [None, "A-1", "eins"],
+        [None, None, None, "außerhalb"],
+    ]
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.title = "Anfragen"
+    for row in rows:
+        ws.append(row)
+    ws.add_table(openpyxl.worksheet.table.Table(displayName="Anfragen", ref="B3:C4"))
+    workbook.save(tmp_path / "a.xlsx")
+    for columns in (None, {"subject"}):
+        requests = read_snapshot(tmp_path / "a.xlsx", SCHEMA, columns=columns).requests
+        assert [(r["nr"], r["subject"], r["_row"]) for r in requests] == [("A-1", "eins", 4)]

@@ -442,3 +442,53 @@ def test_a_symlinked_workbook_open_in_excel_at_its_target_is_not_written(tmp_pat
         make_store(link).commit(ONE_ROW, now=NOW)
     assert find_lock(link) is not None
     assert target.read_bytes() == original and link.is_symlink()
+
+
+def test_a_written_file_that_loses_a_row_only_staff_filled_is_never_put_in_place(
+    tmp_path: Path,
+) -> None:
+    """The check reads back only Nr., key and updated columns, yet still counts a row whose
+    only filled cell is one it does not read (here `Bemerkungen`, typed by a colleague)."""
+    path = built(tmp_path)
+    make_store(path).commit(ONE_ROW, now=NOW)
+    staff_edit(path, "Anfragen", "Bemerkungen", 3, "Anruf Frau K., noch ohne Nr.")
+    original = path.read_bytes()
+
+    def forgetting_writer(
+        data: bytes, schema: Schema, changes: Changes
+    ) -> tuple[bytes, CommitResult]:
+        data, result = openpyxl_writer(data, schema, changes)
+        workbook = openpyxl.load_workbook(io.BytesIO(data))
+        ws = workbook["Anfragen"]
+        for row in ws.iter_rows(min_row=2):
+            if any(cell.value == "Anruf Frau K., noch ohne Nr." for cell in row):
+                for cell in row:
+                    cell.value = None
+        out = io.BytesIO()
+        workbook.save(out)
+        return out.getvalue(), result
+
+    store = WorkbookStore(path, SCHEMA, writer=forgetting_writer, backup_dir=tmp_path / "s")
+    update = CellUpdate(nr="2026-0001", column="contact_notified", value=date(2026, 4, 6))
+    with pytest.raises(WorkbookUnsafe, match="fehlen Zeilen"):
+        store.commit(Changes(updates=(update,)), now=NOW)
+    assert path.read_bytes() == original and leftovers(path) == []
+
+
+def test_a_narrow_read_and_a_full_read_of_the_same_version(tmp_path: Path) -> None:
+    """read(columns=…) gives only those request columns (with Nr., key and row number); a full
+    read after it, and after a commit, still has every column and fresh dicts."""
+    path = built(tmp_path)
+    store = make_store(path)
+    store.commit(ONE_ROW, now=NOW)
+    staff_edit(path, "Anfragen", "Bemerkungen", 2, "Rückruf erbeten")
+    full = store.read().requests[0]
+    (narrow,) = store.read(columns={"subject"}).requests
+    assert narrow == {key: full[key] for key in ("nr", "subject", "service_key", "_row")}
+    narrow["subject"] = "nur in meiner Kopie"
+    assert store.read(columns=["subject"]).requests[0]["subject"] == full["subject"]
+    assert store.read().requests[0] == full
+    store.commit(Changes(appends=(new_row("mail:2", "2026-0002"),)), now=NOW)
+    after = store.read().requests
+    assert after[0] == full and after[1]["nr"] == "2026-0002" and "notes" in after[1]
+    assert store.fingerprint() == read_snapshot(path, SCHEMA).fingerprint

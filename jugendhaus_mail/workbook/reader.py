@@ -13,11 +13,11 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineSheet, CalamineWorkbook
 
 from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot, header_key
@@ -29,6 +29,7 @@ RawValue = int | float | str | bool | time | date | datetime | timedelta
 Converter = Callable[[RawValue], CellValue]
 
 ROW_KEY = "_row"  # the Excel row number, for messages only
+ALWAYS_KEPT = frozenset({"nr", "service_key"})  # how rows are found and told apart
 APPOINTMENTS = "Termine"
 EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0 in the 1900 date system
 # A bare number in a date column is read as an Excel serial date only inside this range
@@ -42,8 +43,15 @@ _GERMAN_DATE = re.compile(
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s](\d{2}):(\d{2})(?::(\d{2}))?)?")
 
 
-def read_snapshot(source: Path | bytes, schema: Schema) -> Snapshot:
-    """Read `Anfragen`, `Mitarbeitende` and `Abwesenheiten` from a file or its bytes."""
+def read_snapshot(
+    source: Path | bytes, schema: Schema, *, columns: Collection[str] | None = None
+) -> Snapshot:
+    """Read `Anfragen`, `Mitarbeitende` and `Abwesenheiten` from a file or its bytes.
+
+    `columns` (keys of `Anfragen`) keeps only those request columns in the rows (`nr` and
+    `service_key` always): a caller that needs a few columns of 50,000 rows holds a fraction
+    of the memory. Which rows exist does not depend on it: a row counts when any column of the
+    schema is filled, kept or not."""
     if isinstance(source, bytes):
         data, label = source, "Arbeitsmappe"
         fingerprint = FileFingerprint(len(data), 0, hashlib.sha256(data).hexdigest())
@@ -65,7 +73,8 @@ def read_snapshot(source: Path | bytes, schema: Schema) -> Snapshot:
             missing[sheet.name] = tuple(c.header for c in sheet.columns)
             sheets.append([])
             continue
-        rows, absent = _read_sheet(workbook, name, sheet, label, _table_area(package, sheet))
+        keep = _kept(columns) if sheet is schema.requests else None
+        rows, absent = _read_sheet(workbook, name, sheet, label, _table_area(package, sheet), keep)
         if absent:
             missing[sheet.name] = absent
         sheets.append(rows)
@@ -151,20 +160,66 @@ def _find_sheet(names: list[str], wanted: str) -> str | None:
     return next((n for n in names if header_key(n) == header_key(wanted)), None)
 
 
+def _kept(columns: Collection[str] | None) -> frozenset[str] | None:
+    return None if columns is None else frozenset(columns) | ALWAYS_KEPT
+
+
 def _read_sheet(
-    workbook: CalamineWorkbook, name: str, sheet: Sheet, label: str, table: Area | None
+    workbook: CalamineWorkbook,
+    name: str,
+    sheet: Sheet,
+    label: str,
+    table: Area | None,
+    keep: frozenset[str] | None = None,
 ) -> tuple[list[Row], tuple[str, ...]]:
     try:
-        cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        cells = workbook.get_sheet_by_name(name)
+        try:
+            return _parse_sheet(_iter_cells(cells), sheet, table, keep)
+        except _Misread:  # an older python-calamine numbers rows differently: the slow way
+            return _parse_sheet(cells.to_python(skip_empty_area=False), sheet, table, keep)
+    except WorkbookError:
+        raise
     except Exception as exc:
         raise WorkbookError(
             f"Das Blatt {name!r} in {label} lässt sich nicht lesen ({type(exc).__name__}). "
             "Bitte die Datei in Excel öffnen und prüfen."
         ) from exc
-    header_at = table.first_row - 1 if table else 0  # cells start at A1 (skip_empty_area)
-    if len(cells) <= header_at:
+
+
+class _Misread(Exception):
+    pass
+
+
+def _iter_cells(cells: CalamineSheet) -> Iterable[list[RawValue]]:
+    """The sheet's rows from A1 one at a time, as `to_python(skip_empty_area=False)` gives
+    them all at once (which holds every cell of 50,000 rows as Python objects: ~135 MiB).
+    `iter_rows` starts at row 1 but at the first used column; the columns before it are empty,
+    so they are put back as ""."""
+    start, end = cells.start, cells.end
+    if start is None or end is None:
+        return
+    pad: list[RawValue] = [""] * start[1]
+    count = 0
+    for raw in cells.iter_rows():
+        count += 1
+        yield pad + raw if pad else raw
+    if count != end[0] + 1:
+        raise _Misread
+
+
+def _parse_sheet(
+    cells: Iterable[list[RawValue]], sheet: Sheet, table: Area | None, keep: frozenset[str] | None
+) -> tuple[list[Row], tuple[str, ...]]:
+    header_at = table.first_row - 1 if table else 0  # cells start at A1
+    rows_in = iter(cells)
+    header: list[RawValue] | None = None
+    for index, raw in enumerate(rows_in):
+        if index == header_at:
+            header = raw
+            break
+    if header is None:
         return [], tuple(c.header for c in sheet.columns)
-    header = cells[header_at]
     indices = list(range(len(header)))
     if table:  # the table's own headers first, then anything else in that row
         indices.sort(key=lambda i: not table.first_col - 1 <= i <= table.last_col - 1)
@@ -173,35 +228,48 @@ def _read_sheet(
         if header[index] != "":
             positions.setdefault(header_key(header[index]), index)
     plan: list[tuple[str, int, Converter]] = []
+    unkept: list[int] = []  # columns only looked at to tell whether a row is there
     absent: list[str] = []
     for column in sheet.columns:
         found = positions.get(header_key(column.header))
         if found is None:
             absent.append(column.header)
-        else:
+        elif keep is None or column.key in keep:
             plan.append((column.key, found, _CONVERTERS[column.type]))
-    return _rows(cells, plan, header_at + 1), tuple(absent)
+        else:
+            unkept.append(found)
+    return _rows(rows_in, plan, unkept, header_at + 1), tuple(absent)
 
 
 def _rows(
-    cells: list[list[RawValue]], plan: list[tuple[str, int, Converter]], first: int
+    cells: Iterable[list[RawValue]],
+    plan: list[tuple[str, int, Converter]],
+    unkept: list[int],
+    first: int,
 ) -> list[Row]:
+    """One dict per filled row, every planned key present (None when empty), in plan order."""
     rows: list[Row] = []
-    for number, raw in enumerate(cells[first:], start=first + 1):
+    for number, raw in enumerate(cells, start=first + 1):
         row: Row = {}
+        filled = False
         width = len(raw)
         for key, index, convert in plan:
             value = raw[index] if index < width else ""
-            if value != "":
-                converted = convert(value)
-                if converted is not None:
-                    row[key] = converted
-        if row:
-            for key, _, _ in plan:
-                row.setdefault(key, None)
+            converted = None if value == "" else convert(value)
+            row[key] = converted
+            if converted is not None:
+                filled = True
+        if not filled:
+            filled = any(index < width and _filled(raw[index]) for index in unkept)
+        if filled:
             row[ROW_KEY] = number
             rows.append(row)
     return rows
+
+
+def _filled(value: RawValue) -> bool:
+    """What the converters would not turn into None: anything but "" and blank text."""
+    return value != "" and not (isinstance(value, str) and not value.strip())
 
 
 def _to_text(value: RawValue) -> CellValue:

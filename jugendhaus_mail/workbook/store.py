@@ -8,6 +8,14 @@ start over, up to three times); keep a backup of the old version; check once mor
 `os.replace` (retried while antivirus holds the file); the new file gets the old one's mode
 and owner; fsync the directory; read the result back.
 
+The read-back of the temp file reads only what the check compares — `Nr.`, the service key and
+the columns the changes update — not every cell of every row: the check proves that every
+header is still found, no sheet has fewer rows (a row counts when any of its columns is filled,
+read or not), every request key before is still there, each new key is there exactly once and
+each updated cell holds its new value (or its old one, where the writer declined). That is what
+it proved when it read full rows; the rest of a row is the writer's byte-for-byte copy, which
+`tests/test_xlsx_*` check against openpyxl.
+
 Why one module: these steps are one commit protocol; each depends on what the one before proved,
 and a reader should see the whole order in one place.
 """
@@ -22,8 +30,7 @@ import os
 import re
 import stat
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,16 +39,11 @@ from zoneinfo import ZoneInfo
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_durably, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
-from jugendhaus_mail.workbook.model import (
-    CellValue,
-    Changes,
-    CommitResult,
-    FileFingerprint,
-    Row,
-    Snapshot,
-)
-from jugendhaus_mail.workbook.reader import normalise, read_file, read_snapshot
+from jugendhaus_mail.workbook.model import Changes, CommitResult, FileFingerprint, Snapshot
+from jugendhaus_mail.workbook.reader import read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Schema
+from jugendhaus_mail.workbook.snapshot_cache import CompactSnapshot
+from jugendhaus_mail.workbook.verify import checked_columns, refuse_taken_numbers, verify_written
 
 Writer = Callable[[bytes, Schema, Changes], tuple[bytes, CommitResult]]
 log = logging.getLogger(__name__)
@@ -86,19 +88,31 @@ class WorkbookStore:
         self._writer = writer
         self._sleep = sleep
         self._before_replace = before_replace
-        # The last snapshot parsed, reused while the file's fingerprint is unchanged: a cycle
-        # reads, then commits, then reads again, and parsing 10,000 rows costs ~0.5 s each.
-        self._cache: Snapshot | None = None
+        # The last snapshot parsed, reused while the file's fingerprint is unchanged (a cycle
+        # reads, then commits, then reads again; parsing 10,000 rows costs ~0.5 s each), kept
+        # compact (a tuple per row): each read() hands out fresh dicts sharing its values.
+        self._cache: CompactSnapshot | None = None
 
-    def read(self) -> Snapshot:
+    def read(self, columns: Collection[str] | None = None) -> Snapshot:
+        """The workbook as it is now. `columns` (keys of `Anfragen`): only those request
+        columns (with `nr`, `service_key` and "_row"), for callers that need a few."""
         data, fingerprint = read_file(self.path)
-        return _copy(self._parse(data, fingerprint))
+        return self._parse(data, fingerprint, columns).snapshot(columns)
 
-    def _parse(self, data: bytes, fingerprint: FileFingerprint) -> Snapshot:
-        if self._cache is None or self._cache.fingerprint != fingerprint:
-            parsed = read_snapshot(data, self.schema)
-            self._cache = replace(parsed, fingerprint=fingerprint)
-        return self._cache
+    def fingerprint(self) -> FileFingerprint:
+        """(size, mtime, sha256) of the file now, without parsing it: a caller that remembers
+        the fingerprint of the version it last worked through can skip an unchanged file."""
+        return read_file(self.path)[1]
+
+    def _parse(
+        self, data: bytes, fingerprint: FileFingerprint, columns: Collection[str] | None
+    ) -> CompactSnapshot:
+        cache = self._cache
+        if cache is None or cache.fingerprint != fingerprint or not cache.covers(columns):
+            parsed = read_snapshot(data, self.schema, columns=columns)
+            cache = CompactSnapshot.of(replace(parsed, fingerprint=fingerprint), columns)
+            self._cache = cache
+        return cache
 
     def commit(self, changes: Changes, *, now: datetime) -> CommitResult:
         """Write `changes`; raises WorkbookLocked while someone has the file open."""
@@ -130,13 +144,18 @@ class WorkbookStore:
         """One round; None when the file changed underneath and the round must be repeated."""
         self._ensure_unlocked()
         original, fingerprint = read_file(self.path)
-        before = self._parse(original, fingerprint)
-        _refuse_taken_numbers(before, changes)
+        compared = checked_columns(changes)
+        # only the compared columns from here on: a full snapshot of a long list is let go
+        self._cache = self._parse(original, fingerprint, compared).narrowed(compared)
+        before = self._cache.snapshot(compared)
+        refuse_taken_numbers(before, changes)
         data, result = self._writer(original, self.schema, changes)
         try:
             self._write_temp(data)
-            after = read_snapshot(self.temp_path, self.schema)  # what is on disk, not in memory
+            # what is on disk, not in memory; only what the check compares (module docstring)
+            after = read_snapshot(self.temp_path, self.schema, columns=compared)
             verify_written(self.schema, before, after, changes, result)
+            del before
             if self._before_replace is not None:
                 self._before_replace()
             if not self._unchanged(fingerprint):
@@ -147,7 +166,8 @@ class WorkbookStore:
         finally:
             self.temp_path.unlink(missing_ok=True)
         sync_directory(self.path.parent)
-        self._cache = replace(after, fingerprint=self._check_landed(data))
+        landed = self._check_landed(data)
+        self._cache = CompactSnapshot.of(replace(after, fingerprint=landed), compared)
         return replace(result, backup=str(backup) if backup else None)
 
     def _note_status(
@@ -315,108 +335,6 @@ def waiting_reason(state_dir: Path) -> str:
     """Why new rows wait, as the writer last said it (for `check`)."""
     status = workbook_status(state_dir / STATUS_FILE)
     return (status.refused or "geöffnet oder gesperrt?").rstrip(".")
-
-
-def _refuse_taken_numbers(before: Snapshot, changes: Changes) -> None:
-    """A new row never takes a Nr. another row holds (staff may type one by hand while rows
-    wait); the intake cycle gives the waiting row the next free number."""
-    holders: dict[str, set[str]] = {}
-    for row in before.requests:
-        nr = str(row.get("nr") or "").strip()
-        holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
-    for append in changes.appends:
-        nr = str(append.values.get("nr") or "").strip()
-        if nr and holders.get(nr) and append.service_key not in holders[nr]:
-            raise WorkbookUnsafe(
-                f"Die Nr. {nr} steht inzwischen schon in der Anfrageliste (von Hand "
-                "eingetragen?). Die wartende Anfrage bekommt im nächsten Durchgang die nächste "
-                "freie Nummer; die anfragende Person wird informiert."
-            )
-
-
-def verify_written(
-    schema: Schema, before: Snapshot, after: Snapshot, changes: Changes, result: CommitResult
-) -> None:
-    """Raise WorkbookUnsafe unless `after` holds the changes and everything `before` had."""
-    problem = _first_problem(schema, before, after, changes, result)
-    if problem:
-        raise WorkbookUnsafe(
-            f"Prüfung vor dem Speichern fehlgeschlagen: {problem}. Die Arbeitsmappe bleibt "
-            "unverändert; bitte den Fehler melden."
-        )
-
-
-def _first_problem(
-    schema: Schema, before: Snapshot, after: Snapshot, changes: Changes, result: CommitResult
-) -> str | None:
-    for sheet in schema.sheets:
-        lost = set(after.missing_headers.get(sheet.name, ())) - set(
-            before.missing_headers.get(sheet.name, ())
-        )
-        if lost:
-            return f"im Blatt {sheet.name} fehlen Spalten: {', '.join(sorted(lost))}"
-    for name, old, new in (
-        (schema.requests.name, before.requests, after.requests),
-        (schema.staff.name, before.staff, after.staff),
-        (schema.absences.name, before.absences, after.absences),
-    ):
-        if len(new) < len(old):
-            return f"im Blatt {name} fehlen Zeilen ({len(old)} vorher, {len(new)} nachher)"
-    keys = Counter(row.get("service_key") for row in after.requests)
-    for old_key in {row.get("service_key") for row in before.requests} - {None}:
-        if old_key not in keys:
-            return "eine vorhandene Anfrage fehlt"
-    for key in {a.service_key for a in changes.appends} | set(result.appended_keys):
-        if keys[key] != 1:
-            return f"neue Anfrage {keys[key]}-mal statt einmal vorhanden"
-    types = {c.key: c.type for c in schema.requests.columns}
-    return _update_problem(types, before.requests, after.requests, changes, result)
-
-
-def _update_problem(
-    types: dict[str, str],
-    before: list[Row],
-    after: list[Row],
-    changes: Changes,
-    result: CommitResult,
-) -> str | None:
-    """Each updated cell holds the new value, or its old one if the writer declined it."""
-    old_rows = {row.get("nr"): row for row in before}
-    new_rows = {row.get("nr"): row for row in after}
-    last = {(u.nr, u.column): u.value for u in changes.updates}
-    applied = 0
-    for (nr, column), value in last.items():
-        if nr not in new_rows:
-            continue
-        kind = types.get(column, "text")
-        now_there = _comparable(new_rows[nr].get(column), kind)
-        was_there = _comparable(old_rows.get(nr, {}).get(column), kind)
-        if now_there == _comparable(value, kind):
-            applied += 1
-        elif now_there != was_there:
-            return f"Zelle {column!r} der Anfrage {nr} hat einen unerwarteten Wert"
-    if applied < min(result.updated, len(last)):
-        return f"nur {applied} von {result.updated} geänderten Zellen gefunden"
-    return None
-
-
-def _comparable(value: CellValue, column_type: str) -> CellValue:
-    normal = normalise(value, column_type)
-    if isinstance(normal, str):  # the writer may drop control characters Excel refuses
-        return "".join(ch for ch in normal if ch >= " " or ch in "\t\n\r").strip()
-    return normal
-
-
-def _copy(snapshot: Snapshot) -> Snapshot:
-    """A copy the caller may change without touching the cache."""
-    return Snapshot(
-        requests=[dict(row) for row in snapshot.requests],
-        staff=[dict(row) for row in snapshot.staff],
-        absences=[dict(row) for row in snapshot.absences],
-        fingerprint=snapshot.fingerprint,
-        missing_headers=dict(snapshot.missing_headers),
-        appointments=[dict(row) for row in snapshot.appointments],
-    )
 
 
 def _copy_owner_and_mode(original: os.stat_result, target: Path) -> None:
