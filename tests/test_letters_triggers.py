@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from jugendhaus_mail.jobs.letters import responsible_staff
-from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.letters.render import DOCX_MIME
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.workbook.model import Row
 from tests.site import STAFF, Site, outgoing
 from tests.test_letters import MAIKE, VISIT, docx_text, letter_site, set_cells

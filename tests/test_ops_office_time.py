@@ -5,6 +5,7 @@ or elsewhere, as the poll table does."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,3 +76,19 @@ def test_a_failed_job_in_the_status_file_is_dated_in_office_time(site: Site) -> 
     assert result.returncode != 0
     status = json.loads((site.root / "state" / "status.json").read_text(encoding="utf-8"))
     assert status["last_error"].startswith("Abruf des Postfachs, 30.03.2026 09:00: ")
+
+
+def test_who_has_the_workbook_open_since_when_is_told_in_office_time(site: Site) -> None:
+    """Excel's lock file holds no time: its modification time is read in office time, not in
+    the server's zone. LibreOffice writes the staff PC's office time itself and is kept."""
+    excel_lock = site.workbook.with_name(f"~${site.workbook.name}")
+    excel_lock.write_bytes(b"\x0dLena Kowalski" + b" " * 40)
+    opened = datetime(2026, 3, 30, 8, 15, tzinfo=BERLIN).timestamp()
+    os.utime(excel_lock, (opened, opened))
+    result = site.cli("check", now="2026-03-30T09:00", env=ELSEWHERE, check=False)
+    assert "(seit 30.03.2026 08:15)" in result.stdout, result.stdout
+    excel_lock.unlink()
+    libre_lock = site.workbook.with_name(f".~lock.{site.workbook.name}#")
+    libre_lock.write_text("Lena Kowalski,lena,PC-12,30.03.2026 08:20,file:///x;", encoding="utf-8")
+    result = site.cli("check", now="2026-03-30T09:00", env=ELSEWHERE, check=False)
+    assert "(seit 30.03.2026 08:20)" in result.stdout, result.stdout

@@ -194,7 +194,7 @@ def check_workbook(app: App) -> list[tuple[bool, str]]:
                     "bitte die Überschriften wiederherstellen.",
                 )
             )
-    lock = find_lock(path)
+    lock = find_lock(path, app.calendar.tz)
     if lock is not None:
         # as the lock file says it: LibreOffice writes the opening PC's wall-clock time
         since = lock.since.strftime("%d.%m.%Y %H:%M") if lock.since else "unbekannt"

@@ -7,12 +7,12 @@ from datetime import datetime, tzinfo
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.jobs.appointments import conflict_line, open_conflicts
-from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.rules import DigestItem, digest, duties, is_digest_day
 from jugendhaus_mail.rules.sprechzeiten import office_hours_on
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB, Unaddressed
 from jugendhaus_mail.workdays import WorkCalendar
 

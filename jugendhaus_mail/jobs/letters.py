@@ -20,7 +20,6 @@ import logging
 from datetime import date
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.rules.staff import Member, Staff
 from jugendhaus_mail.letters import TITLES
 from jugendhaus_mail.letters.data import LetterError, build_letter, planned_visit, visit_day
 from jugendhaus_mail.letters.render import DOCX_MIME, render_letter
@@ -28,6 +27,7 @@ from jugendhaus_mail.letters.wording import join_german, split_names
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import LetterCoverMail
 from jugendhaus_mail.rules.model import FINISHED_STATUSES, filled, numbered, status_is, text_in
+from jugendhaus_mail.rules.staff import Member, Staff
 from jugendhaus_mail.workbook.model import CellUpdate, Row, Snapshot
 
 log = logging.getLogger(__name__)

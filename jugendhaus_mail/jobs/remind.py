@@ -15,7 +15,6 @@ from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsa
 from jugendhaus_mail.jobs.appointments import duty_calendar, queue_appointment_notices
 from jugendhaus_mail.jobs.letters import letter_triggers
 from jugendhaus_mail.jobs.report import dialog_statistics
-from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox
@@ -30,6 +29,7 @@ from jugendhaus_mail.rules import (
     recipients,
 )
 from jugendhaus_mail.rules.digest import responsible_for
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Row, Snapshot
 from jugendhaus_mail.workdays import WorkCalendar

@@ -25,9 +25,9 @@ from datetime import date, datetime
 from typing import ClassVar
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import MailData
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB, encode_row
 from jugendhaus_mail.workbook.deleted import deleted_numbers
 from jugendhaus_mail.workbook.model import Row, Snapshot

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError
-from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.notify.outbox import EXTERNAL_REQUESTER
 from jugendhaus_mail.notify.outgoing import RecipientPolicy
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB, Unaddressed
 from jugendhaus_mail.workbook.model import Row
 

@@ -28,9 +28,9 @@ from typing import ClassVar
 from jugendhaus_mail.app import App
 from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.jobs.guard import current_block, guarded_mailbox
-from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import MailData, WatchdogClearMail, WatchdogMail
+from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.service.health import Status, intake_overdue
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.locks import LockInfo, find_lock, probe_writable
@@ -140,7 +140,7 @@ def _pending_problems(app: App, state: StateDB, status: Status) -> list[Problem]
     if app.now - oldest <= timedelta(minutes=app.settings.watchdog.pending_minutes):
         return []
     path = app.settings.workbook.path
-    lock = find_lock(path)
+    lock = find_lock(path, app.calendar.tz)
     since = f"{oldest.astimezone(app.calendar.tz):%d.%m.%Y %H:%M}"
     if lock is None and not _unwritable(path):
         return [
@@ -230,10 +230,10 @@ def _unwritable(path: Path) -> bool:
 
 
 def stale_lock_problem(app: App) -> Problem | None:
-    lock: LockInfo | None = find_lock(app.settings.workbook.path)
+    lock: LockInfo | None = find_lock(app.settings.workbook.path, app.calendar.tz)
     if lock is None or lock.since is None:
         return None
-    since = lock.since.astimezone(app.calendar.tz)  # naive: this machine's local time
+    since = lock.since.replace(tzinfo=app.calendar.tz)  # naive: office time
     limit = datetime.combine(
         app.calendar.add_working_days(since.date(), 1), since.timetz()
     )  # same clock time on the next working day

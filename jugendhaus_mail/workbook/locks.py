@@ -9,15 +9,16 @@ Formats:
 - LibreOffice `.~lock.<file name>#`: `name,system user,host,DD.MM.YYYY HH:MM,profile URL;`
   where `\\` escapes `,`, `;` and itself.
 
-`since` is naive local wall-clock time: LibreOffice writes it that way; for Excel, whose lock
-file holds no time, it is the lock file's modification time in this machine's local time.
+`since` is naive wall-clock time of the office: LibreOffice writes the staff PC's time that way;
+for Excel, whose lock file holds no time, it is the lock file's modification time, read in the
+office's zone when the caller names it (else in this machine's zone).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal
 
@@ -67,13 +68,14 @@ def lock_paths(path: Path) -> dict[LockKind, Path]:
     }
 
 
-def find_lock(path: Path) -> LockInfo | None:
-    """The lock file of whoever has `path` open, or None."""
+def find_lock(path: Path, zone: tzinfo | None = None) -> LockInfo | None:
+    """The lock file of whoever has `path` open, or None; times as the office reads them in
+    `zone`."""
     candidates = lock_paths(path)
     for kind, lock in candidates.items():
         found = lock if lock.exists() else _find_ignoring_case(lock)
         if found is not None:
-            return _read_lock(found, kind)
+            return _read_lock(found, kind, zone)
     return None
 
 
@@ -104,7 +106,7 @@ def _find_ignoring_case(lock: Path) -> Path | None:
     return None
 
 
-def _read_lock(lock: Path, kind: LockKind) -> LockInfo:
+def _read_lock(lock: Path, kind: LockKind, zone: tzinfo | None = None) -> LockInfo:
     try:
         with lock.open("rb") as fh:
             data = fh.read(MAX_LOCK_FILE_SIZE)
@@ -112,7 +114,7 @@ def _read_lock(lock: Path, kind: LockKind) -> LockInfo:
     except OSError:
         # It exists but cannot be read (Excel may hold it exclusively): still a lock.
         return LockInfo(lock, UNKNOWN_OWNER, None, kind)
-    modified = datetime.fromtimestamp(mtime)
+    modified = datetime.fromtimestamp(mtime, zone).replace(tzinfo=None)
     if kind == "excel":
         return LockInfo(lock, excel_owner(data), modified.replace(microsecond=0), kind)
     owner, host, since = libreoffice_entry(data)
