@@ -195,7 +195,7 @@ class WorkbookStore:
             log.warning("%s ließ sich nicht schreiben: %s", self.status_file, exc)
 
     def _ensure_unlocked(self) -> None:
-        lock = find_lock(self.path)
+        lock = find_lock(self.path, self.zone)
         if lock is not None:
             raise WorkbookLocked(
                 f"{lock.describe()} Der Dienst schreibt erst, wenn sie geschlossen ist; "
