@@ -66,3 +66,57 @@ def test_a_full_maildir_keeps_the_mail_queued_and_leaves_no_empty_file(tmp_path:
     assert _leftovers(site.root) == []
     site.cli("poll", now=NOW)
     assert len([m for m in outgoing(site) if "Eingangsbestätigung" in str(m["Subject"])]) == 2
+
+
+def test_the_service_keeps_running_on_a_full_disk_and_catches_up_afterwards(
+    tmp_path: Path,
+) -> None:
+    """`run` on a full disk: each intake ends in one line saying what to do, the service goes
+    on to the next cycle, and once there is room again nothing is lost."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from jugendhaus_mail.service.clock import RATE_ENV
+
+    site = make_site(
+        tmp_path / "site",
+        'admin_address = "it-jugendhaus@rostock.de"\n[schedule]\nintake_minutes = 1\n',
+    )
+    set_staff(site, STAFF)
+    _fill(site, 2)
+    command = [sys.executable, "-m", "jugendhaus_mail", "--config", str(site.config)]
+    process = subprocess.Popen(
+        [*command, "--now", NOW, "run"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, RATE_ENV: "60", ENV: "durable_write:ENOSPC"},
+    )
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 60
+        while sum("Speicherplatz" in line for line in lines) < 2:
+            assert process.poll() is None, "\n".join(lines)
+            assert time.monotonic() < deadline, "\n".join(lines)
+            lines.append(process.stderr.readline().rstrip("\n"))
+        process.send_signal(signal.SIGTERM)
+        rest = process.communicate(timeout=60)[1]
+        lines += rest.splitlines()
+        # stopping, it cannot save its status either: it says so in one line, exit 2
+        assert process.returncode == 2
+        assert lines[-1].startswith("Fehler: Kein Speicherplatz mehr frei"), lines[-1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    failures = [line for line in lines if "Speicherplatz" in line]
+    assert all("Traceback" not in line for line in lines)
+    assert len(failures) >= 2  # two cycles tried, the service went on after the first
+    assert site.requests() == []
+    assert _leftovers(site.root) == []
+    site.cli("poll", now=NOW)
+    assert sorted(r["Nr."].value for r in site.requests()) == ["2026-0001", "2026-0002"]
