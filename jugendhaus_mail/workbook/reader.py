@@ -318,6 +318,8 @@ def _to_datetime(value: RawValue) -> CellValue:
 
 
 def _to_date(value: RawValue) -> CellValue:
+    if type(value) is date:  # what a date cell gives; the common case, kept short
+        return value
     result = _to_datetime(value)
     return result.date() if isinstance(result, datetime) else result
 
