@@ -23,7 +23,8 @@ class FileFingerprint:
 class Snapshot:
     """The workbook as the service reads it: one dict per data row of each sheet.
 
-    Only columns whose header was found are present. Rows are in sheet order; `requests` rows
+    Only columns whose header was found are present (and, after `read(columns=…)`, only those
+    request columns with `nr` and `service_key`). Rows are in sheet order; `requests` rows
     carry the Excel row number under the key "_row" for messages only (rows are found by Nr.).
     """
 
