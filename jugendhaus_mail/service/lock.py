@@ -36,30 +36,24 @@ class InstanceRunning(JugendhausError):
     """Another process works with the same configuration (state folder)."""
 
 
-class InstanceLock:
-    def __init__(self, state_dir: Path, command: str) -> None:
-        self.path = state_dir / LOCK_NAME
-        self.command = command
-        self._fd: int | None = None
+class _HeldLock:
+    """An open lock file whose OS lock this process holds (or not yet)."""
 
-    def acquire(self, since: str) -> None:
-        """Take the lock or raise InstanceRunning naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+    path: Path
+    _fd: int | None = None
+
+    def _claim(self, fd: int, info: str) -> str | None:
+        """Lock `fd` and write who holds it; or, when another process holds it, close `fd`
+        and return that holder's description."""
         if not _try_lock(fd):
             holder = _read_info(fd)
             os.close(fd)
-            raise InstanceRunning(
-                f"jugendhaus-mail arbeitet bereits mit dieser Konfiguration ({holder}); "
-                f"`{self.command}` startet deshalb nicht. Läuft der Dienst, erledigt er das "
-                "selbst nach Zeitplan; sonst später erneut versuchen. "
-                f"(Sperre: {self.path})"
-            )
-        info = f"PID {os.getpid()}, Befehl `{self.command}`, seit {since}"
+            return holder
         os.lseek(fd, 0, os.SEEK_SET)
         os.ftruncate(fd, 0)
         os.write(fd, info.encode("utf-8"))
         self._fd = fd
+        return None
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
@@ -68,7 +62,28 @@ class InstanceLock:
             os.close(fd)
 
 
-class SharedResourceLock:
+class InstanceLock(_HeldLock):
+    def __init__(self, state_dir: Path, command: str) -> None:
+        self.path = state_dir / LOCK_NAME
+        self.command = command
+        self._fd = None
+
+    def acquire(self, since: str) -> None:
+        """Take the lock or raise InstanceRunning naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        info = f"PID {os.getpid()}, Befehl `{self.command}`, seit {since}"
+        holder = self._claim(fd, info)
+        if holder is not None:
+            raise InstanceRunning(
+                f"jugendhaus-mail arbeitet bereits mit dieser Konfiguration ({holder}); "
+                f"`{self.command}` startet deshalb nicht. Läuft der Dienst, erledigt er das "
+                "selbst nach Zeitplan; sonst später erneut versuchen. "
+                f"(Sperre: {self.path})"
+            )
+
+
+class SharedResourceLock(_HeldLock):
     """A lock file beside the workbook (its target, for a symlink) or inside the Maildir: a
     second configuration on the same workbook or mailbox would hand out numbers twice."""
 
@@ -76,16 +91,16 @@ class SharedResourceLock:
         self.path = path
         self.what = what
         self.config = config
-        self._fd: int | None = None
+        self._fd = None
 
     def acquire(self, command: str, since: str) -> None:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
         except OSError:
             return  # a folder without write rights: the writes themselves will say so
-        if not _try_lock(fd):
-            holder = _read_info(fd)
-            os.close(fd)
+        info = f"Konfiguration {self.config}, PID {os.getpid()}, Befehl `{command}`, seit {since}"
+        holder = self._claim(fd, info)
+        if holder is not None:
             raise InstanceRunning(
                 f"{self.what} wird schon von jugendhaus-mail mit einer anderen Konfiguration "
                 f"bearbeitet ({holder}); `{command}` mit {self.config} startet deshalb nicht. "
@@ -93,17 +108,6 @@ class SharedResourceLock:
                 "vergäben Nummern doppelt: bitte nur eine davon betreiben. "
                 f"(Sperre: {self.path})"
             )
-        info = f"Konfiguration {self.config}, PID {os.getpid()}, Befehl `{command}`, seit {since}"
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, info.encode("utf-8"))
-        self._fd = fd
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            _unlock(fd)
-            os.close(fd)
 
 
 def shared_locks(settings: Settings) -> list[SharedResourceLock]:
