@@ -54,30 +54,8 @@ def send_smtp(
     settings: Settings, message: EmailMessage, *, sleep: Callable[[float], None] = time.sleep
 ) -> None:
     """Send `message` as the team mailbox to its To/Cc/Bcc recipients (Bcc is not transmitted)."""
-    mailbox = settings.mailbox
-    sender = mailbox.address or settings.mail.team_address
-    host, port = smtp_server(mailbox)
-
-    def attempt() -> None:
-        with _translated_errors(mailbox):
-            connection = _open(mailbox)
-            try:
-                refused = connection.send_message(message, from_addr=sender)
-            finally:
-                _quietly_quit(connection)
-        if refused:
-            who = ", ".join(f"{a} ({code})" for a, (code, _) in refused.items())
-            log.warning(
-                "SMTP %s:%d: Empfänger abgelehnt, an die übrigen gesendet: %s", host, port, who
-            )
-
-    with_retries(
-        attempt,
-        what=f"Mail über SMTP {host}:{port} senden",
-        retries=mailbox.retries,
-        backoff_seconds=mailbox.retry_backoff_seconds,
-        sleep=sleep,
-    )
+    sender = settings.mailbox.address or settings.mail.team_address
+    _send(settings, lambda c: c.send_message(message, from_addr=sender), sleep)
 
 
 def send_smtp_raw(
@@ -88,15 +66,25 @@ def send_smtp_raw(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Send the stored bytes of a mail as they are (no second parse) to `recipients`."""
+    sender = settings.mailbox.address or settings.mail.team_address
+    _send(settings, lambda c: c.sendmail(sender, list(recipients), data), sleep)
+
+
+def _send(
+    settings: Settings,
+    transmit: Callable[[smtplib.SMTP], dict[str, tuple[int, bytes]]],
+    sleep: Callable[[float], None],
+) -> None:
+    """One connection per attempt, retried as `[mailbox] retries` says; a recipient refused
+    while others were accepted is logged (the rest got the mail)."""
     mailbox = settings.mailbox
-    sender = mailbox.address or settings.mail.team_address
     host, port = smtp_server(mailbox)
 
     def attempt() -> None:
         with _translated_errors(mailbox):
             connection = _open(mailbox)
             try:
-                refused = connection.sendmail(sender, list(recipients), data)
+                refused = transmit(connection)
             finally:
                 _quietly_quit(connection)
         if refused:
