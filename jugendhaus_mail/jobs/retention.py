@@ -24,7 +24,6 @@ from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Snapshot
 from jugendhaus_mail.workbook.schema import load_schema
-from jugendhaus_mail.workbook.store import WorkbookStore
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +124,7 @@ def apply_retention(app: App, *, dry_run: bool) -> RetentionReport:
         return RetentionReport(0, None, dry_run)
     report = RetentionReport(months, cutoff_date(app.calendar.local_date(app.now), months), dry_run)
     assert report.cutoff is not None
-    store = WorkbookStore(
-        app.settings.workbook.path,
-        load_schema(),
-        writer=clear_personal,
-        backup_dir=app.settings.state_dir / "backups",
-        backups=app.settings.workbook.backups,
-    )
+    store = app.new_store(clear_personal)
     report.clearings, report.rows_without_nr, report.ambiguous = plan(store.read(), report.cutoff)
     if dry_run or not report.clearings:
         return report

@@ -22,8 +22,6 @@ from jugendhaus_mail.privacy.person import Person
 from jugendhaus_mail.state import StateDB, encode_row
 from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Row
-from jugendhaus_mail.workbook.schema import load_schema
-from jugendhaus_mail.workbook.store import WorkbookStore
 
 log = logging.getLogger(__name__)
 WAIT_ATTEMPTS = 3  # a workbook open in Excel: tried again this often, as intake waits
@@ -121,13 +119,7 @@ def _erase_workbook(
     report.done.append(f"Anfrageliste: {len(updates)} Zelle(n) mit Personendaten")
     if report.dry_run:
         return True
-    store = WorkbookStore(
-        app.settings.workbook.path,
-        load_schema(),
-        writer=clear_personal,
-        backup_dir=app.settings.state_dir / "backups",
-        backups=app.settings.workbook.backups,
-    )
+    store = app.new_store(clear_personal)
     for attempt in range(WAIT_ATTEMPTS):
         try:
             store.commit(Changes(updates=updates), now=app.now)
