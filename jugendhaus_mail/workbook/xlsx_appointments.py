@@ -17,12 +17,10 @@ from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
 from jugendhaus_mail.workbook.reader import read_snapshot
 from jugendhaus_mail.workbook.schema import Schema, Sheet
-from jugendhaus_mail.workbook.xlsx_context import WriteContext, map_columns
-from jugendhaus_mail.workbook.xlsx_sheet import SheetText
-from jugendhaus_mail.workbook.xlsx_styles import Styles
+from jugendhaus_mail.workbook.xlsx_context import open_context
 from jugendhaus_mail.workbook.xlsx_updates import Skipped, update_rows
-from jugendhaus_mail.workbook.xlsx_writer import _plan
-from jugendhaus_mail.workbook.xlsx_zip import Chunks, ZipPackage, locate_parts
+from jugendhaus_mail.workbook.xlsx_writer import plan_changes
+from jugendhaus_mail.workbook.xlsx_zip import Chunks, ZipPackage
 
 SHEET = "Termine"
 
@@ -47,7 +45,7 @@ def write_appointments(data: bytes, schema: Schema, changes: Changes) -> tuple[b
     keys = tuple(dict.fromkeys(row.service_key for row in changes.rows))
     if changes.rows:
         package = ZipPackage(data)
-        replacements, _, _ = _plan(package, sheet, Changes(appends=changes.rows))
+        replacements, _, _ = plan_changes(package, sheet, Changes(appends=changes.rows))
         if replacements:
             data = package.rebuild(replacements)
     present = {row.get("service_key") for row in before}
@@ -86,19 +84,8 @@ def _update(
     if not targets:
         return data, 0, []
     package = ZipPackage(data)
-    parts = locate_parts(package, sheet)
-    context = WriteContext(
-        sheet=SheetText(package.read(parts.sheet), sheet.name),
-        table=parts.table,
-        columns={},
-        shared=package.read(parts.shared) if parts.shared else None,
-        date1904=parts.date1904,
-        schema=sheet,
-        parts=parts,
-        styles=Styles(package.read(parts.styles)) if parts.styles else None,
-    )
-    context.columns = map_columns(context)
-    context.types = {col: sheet.column(key).type for key, col in context.columns.items()}
+    context = open_context(package, sheet)
+    parts = context.parts
     by_row = {
         number: {context.columns[k]: v for k, v in values.items() if k in context.columns}
         for number, values in targets.items()

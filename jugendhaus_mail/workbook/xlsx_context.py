@@ -19,7 +19,7 @@ from jugendhaus_mail.workbook.xlsx_cells import (
 )
 from jugendhaus_mail.workbook.xlsx_sheet import Cell, SheetText, cell_text, split_ref
 from jugendhaus_mail.workbook.xlsx_styles import DATE_FORMATS, Styles
-from jugendhaus_mail.workbook.xlsx_zip import TableInfo, WorkbookParts
+from jugendhaus_mail.workbook.xlsx_zip import TableInfo, WorkbookParts, ZipPackage, locate_parts
 
 
 @dataclass
@@ -49,6 +49,24 @@ class WriteContext:
             elif looks_like_formula(value):
                 style = self.styles.quoted(style)
         return cell_xml(ref, style, value, self.date1904)
+
+
+def open_context(package: ZipPackage, schema: Sheet) -> WriteContext:
+    """The context for writing into the table of `schema`'s sheet, its columns mapped."""
+    parts = locate_parts(package, schema)
+    context = WriteContext(
+        sheet=SheetText(package.read(parts.sheet), schema.name),
+        table=parts.table,
+        columns={},
+        shared=package.read(parts.shared) if parts.shared else None,
+        date1904=parts.date1904,
+        schema=schema,
+        parts=parts,
+        styles=Styles(package.read(parts.styles)) if parts.styles else None,
+    )
+    context.columns = map_columns(context)
+    context.types = {col: schema.column(key).type for key, col in context.columns.items()}
+    return context
 
 
 def map_columns(context: WriteContext) -> dict[str, int]:

@@ -16,24 +16,18 @@ from jugendhaus_mail.workbook.xlsx_cells import (
     cell_xml,
     xml_escape,
 )
-from jugendhaus_mail.workbook.xlsx_context import WriteContext, column_texts, map_columns
+from jugendhaus_mail.workbook.xlsx_context import WriteContext, column_texts, open_context
 from jugendhaus_mail.workbook.xlsx_grow import calculated_formula, grow_defined_names, in_the_way
 from jugendhaus_mail.workbook.xlsx_sheet import (
     MAX_ROW,
     Area,
     Edit,
     RowXml,
-    SheetText,
     col_letters,
     render_row,
 )
-from jugendhaus_mail.workbook.xlsx_styles import Styles
 from jugendhaus_mail.workbook.xlsx_updates import Skipped, update_rows
-from jugendhaus_mail.workbook.xlsx_zip import (
-    Chunks,
-    ZipPackage,
-    locate_parts,
-)
+from jugendhaus_mail.workbook.xlsx_zip import Chunks, ZipPackage
 
 
 def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes, CommitResult]:
@@ -48,7 +42,7 @@ def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes,
     if not changes:
         return data, CommitResult(keys, 0)
     package = ZipPackage(data)
-    replacements, updated, skipped = _plan(package, sheet_schema, changes)
+    replacements, updated, skipped = plan_changes(package, sheet_schema, changes)
     declined = len({(s.nr, s.column) for s in skipped})
     result = CommitResult(keys, updated - declined, skipped=tuple(map(str, skipped)))
     if not replacements:
@@ -56,25 +50,14 @@ def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes,
     return package.rebuild(replacements), result
 
 
-def _plan(
+def plan_changes(
     package: ZipPackage, sheet_schema: Sheet, changes: Changes
 ) -> tuple[dict[str, Chunks], int, list[Skipped]]:
     """The new content of the parts that change (nothing when there is nothing to write), how
     many updates found their row, and the updates declined. Only the returned generator keeps
     the sheet text alive."""
-    parts = locate_parts(package, sheet_schema)
-    context = WriteContext(
-        sheet=SheetText(package.read(parts.sheet), sheet_schema.name),
-        table=parts.table,
-        columns={},
-        shared=package.read(parts.shared) if parts.shared else None,
-        date1904=parts.date1904,
-        schema=sheet_schema,
-        parts=parts,
-        styles=Styles(package.read(parts.styles)) if parts.styles else None,
-    )
-    context.columns = map_columns(context)
-    context.types = {col: sheet_schema.column(key).type for key, col in context.columns.items()}
+    context = open_context(package, sheet_schema)
+    parts = context.parts
     new_rows = _new_rows(context, changes.appends)
     updated, row_updates = _route_updates(context, changes, new_rows)
     skipped: list[Skipped] = []
