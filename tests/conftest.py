@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,48 +19,29 @@ IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 _CORPUS_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
-def _which(*names: str) -> str | None:
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+# Dovecot lives in sbin, which a non-root PATH may lack
+_SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
 
-
-def _sbin(name: str) -> str | None:
-    for folder in ("/usr/sbin", "/usr/local/sbin"):
-        candidate = Path(folder) / name
-        if candidate.exists():
-            return str(candidate)
-    return None
-
-
-# tool -> (how to find it, how to install it)
-TOOLS: dict[str, tuple[Callable[[], str | None], str]] = {
+# tool -> (program names to look for, how to install it)
+TOOLS: dict[str, tuple[tuple[str, ...], str]] = {
     "soffice": (
-        lambda: _which("soffice", "libreoffice"),
+        ("soffice", "libreoffice"),
         "apt-get install -y libreoffice-calc-nogui libreoffice-writer-nogui",
     ),
-    "chromium": (
-        lambda: (
-            _which("chromium", "chromium-browser")
-            or (str(Path("/usr/bin/chromium")) if Path("/usr/bin/chromium").exists() else None)
-        ),
-        "apt-get install -y chromium",
-    ),
-    "pdftotext": (lambda: _which("pdftotext"), "apt-get install -y poppler-utils"),
-    "pdftoppm": (lambda: _which("pdftoppm"), "apt-get install -y poppler-utils"),
-    "dovecot": (lambda: _which("dovecot") or _sbin("dovecot"), "apt-get install -y dovecot-imapd"),
-    "doveadm": (lambda: _which("doveadm") or _sbin("doveadm"), "apt-get install -y dovecot-imapd"),
-    "systemd-analyze": (lambda: _which("systemd-analyze"), "apt-get install -y systemd"),
-    "make": (lambda: _which("make"), "apt-get install -y make"),
+    "chromium": (("chromium", "chromium-browser"), "apt-get install -y chromium"),
+    "pdftotext": (("pdftotext",), "apt-get install -y poppler-utils"),
+    "pdftoppm": (("pdftoppm",), "apt-get install -y poppler-utils"),
+    "dovecot": (("dovecot",), "apt-get install -y dovecot-imapd"),
+    "doveadm": (("doveadm",), "apt-get install -y dovecot-imapd"),
+    "systemd-analyze": (("systemd-analyze",), "apt-get install -y systemd"),
+    "make": (("make",), "apt-get install -y make"),
 }
 
 
 def find_tool(name: str) -> str | None:
     """The tool's path, or None when it is not installed (for code that only reports)."""
-    locate, _hint = TOOLS[name]
-    return locate()
+    names, _hint = TOOLS[name]
+    return next((f for n in names if (f := shutil.which(n, path=_SEARCH_PATH))), None)
 
 
 def require_tool(name: str) -> str:
