@@ -406,6 +406,15 @@ def _send(mailbox: Mailbox, raw: bytes) -> None:
     mailbox.send(message)
 
 
+def send_now(mailbox: Mailbox, raw: bytes) -> None:
+    """Send one mail outside the outbox (the watchdog's alarm when the state is damaged):
+    handed over as `flush` does, and the backend's batch ended at once."""
+    _send(mailbox, raw)
+    commit = getattr(mailbox, "commit_sent", None)
+    if callable(commit):
+        commit()
+
+
 def _sent_copy_exists(mailbox: Mailbox, raw: bytes) -> bool | None:
     """Whether the mailbox has the copy of `raw` in Sent Items; None when it cannot tell."""
     look = getattr(mailbox, "sent_copy_exists", None)

@@ -199,10 +199,9 @@ _OUTCOMES = {
 def alarm_without_state(app: App, problem: str) -> bool:
     """A watchdog mail to the admin sent straight through the mailbox (no outbox, no state);
     True when it went out."""
-    from email.policy import SMTP
-
     from jugendhaus_mail.mailbox import open_mailbox
-    from jugendhaus_mail.notify.outgoing import build_message
+    from jugendhaus_mail.notify.mime import build_raw
+    from jugendhaus_mail.notify.outbox import send_now
     from jugendhaus_mail.notify.render import MailRenderer, WatchdogMail
 
     mail = app.settings.mail
@@ -216,7 +215,7 @@ def alarm_without_state(app: App, problem: str) -> bool:
                 since=app.now,
             )
         )
-        message = build_message(
+        raw = build_raw(
             rendered,
             sender=mail.team_address,
             to=[mail.admin_address],
@@ -224,11 +223,9 @@ def alarm_without_state(app: App, problem: str) -> bool:
             domain=mail.team_address.split("@")[-1],
         )
         with open_mailbox(app.settings) as mailbox:
-            mailbox.send(message)
+            send_now(mailbox, raw)
     except Exception as exc:  # the stop line is the message that counts
         log.error("Warnmail an %s nicht versandt (%s)", mail.admin_address, type(exc).__name__)
         return False
-    log.info(
-        "Warnmail an %s versandt (%d Bytes)", mail.admin_address, len(message.as_bytes(policy=SMTP))
-    )
+    log.info("Warnmail an %s versandt (%d Bytes)", mail.admin_address, len(raw))
     return True
