@@ -199,22 +199,6 @@ class StateDB:
             )
         return nr
 
-    def record_other(
-        self,
-        key: str,
-        outcome: str,
-        received: datetime,
-        now: datetime,
-        reason: str | None = None,
-        nr: str | None = None,
-    ) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO messages(key, outcome, nr, reason, received, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, outcome, nr, reason, received.isoformat(), now.isoformat()),
-            )
-
     def record_batch(
         self,
         records: list[Record],
