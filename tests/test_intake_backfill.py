@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import random
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -21,8 +19,9 @@ import pytest
 from jugendhaus_mail.intake.context import IntakeContext
 from jugendhaus_mail.intake.cycle import run_intake
 from jugendhaus_mail.jobs.intake import poll
-from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
+from jugendhaus_mail.mailbox.base import IncomingMessage
 from jugendhaus_mail.workbook.locks import lock_paths
+from tests.listed_mailbox import ListedMailbox
 from tests.site import STAFF, Site, make_site, outgoing, request_mail, set_staff, utc
 
 NOW = "2026-03-10T08:00"  # Tuesday
@@ -121,33 +120,6 @@ def test_the_acknowledgement_age_is_configurable(site: Site) -> None:
     site.cli("poll", now=NOW)
     subjects = [str(m["Subject"]) for m in outgoing(site)]
     assert len(subjects) == 3 and all("Eingangsbestätigung" in s for s in subjects)
-
-
-class ListedMailbox:
-    """A backend that lists in the order it likes (a server without sorting, several
-    folders merged): the intake orders what one run takes in by receipt."""
-
-    def __init__(self, messages: list[IncomingMessage]) -> None:
-        self.messages = messages
-        self.moved: dict[str, Folder] = {}
-
-    def list_new(self) -> Iterator[IncomingMessage]:
-        yield from (m for m in self.messages if m.handle not in self.moved)
-
-    def move(self, handle: str, folder: Folder) -> None:
-        self.moved[handle] = folder
-
-    def send(self, message: EmailMessage) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> Mailbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
 
 
 def test_one_run_is_numbered_by_eingang_whatever_order_the_backend_lists(site: Site) -> None:

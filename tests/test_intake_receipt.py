@@ -9,9 +9,7 @@ with a reason on every backend, never turned into case number 1970-0001 or 5138-
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,8 @@ import pytest
 from jugendhaus_mail.intake.context import IntakeContext
 from jugendhaus_mail.intake.cycle import run_intake
 from jugendhaus_mail.jobs.intake import poll
-from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
+from jugendhaus_mail.mailbox.base import Folder, IncomingMessage
+from tests.listed_mailbox import ListedMailbox
 from tests.site import Site, make_site, request_mail, utc
 
 NOW = utc(2026, 3, 10, 8, 0)  # Tuesday
@@ -80,32 +79,6 @@ def test_a_mail_within_a_day_ahead_is_still_taken_in(site: Site) -> None:
     site.deliver(request_mail("Fallanfrage", "x", message_id="<s@x.de>"), utc(2026, 3, 10, 9), "s")
     report = poll(site.app(NOW))
     assert [m.outcome for m in report.mails] == ["request"]
-
-
-class ListedMailbox:
-    """Any backend, as the intake sees it: mail listed with the receipt time the server gave."""
-
-    def __init__(self, messages: list[IncomingMessage]) -> None:
-        self.messages = messages
-        self.moved: dict[str, Folder] = {}
-
-    def list_new(self) -> Iterator[IncomingMessage]:
-        yield from (m for m in self.messages if m.handle not in self.moved)
-
-    def move(self, handle: str, folder: Folder) -> None:
-        self.moved[handle] = folder
-
-    def send(self, message: EmailMessage) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> Mailbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
 
 
 def test_the_check_holds_for_every_backend(site: Site) -> None:
