@@ -160,10 +160,7 @@ def _new_requests(
         received = _received(row, calendar)
         if received is None or received <= after:
             continue
-        try:
-            due = cases.contact_due(row, calendar, settings, office_hours)
-        except (BadValue, ValueError, OverflowError):
-            due = None
+        due = _contact_due(row, calendar, settings, office_hours)
         responsible = text_in(row, "contact_person")
         found.append(DigestItem(nr, _kind(row), NEW_LABEL, due, responsible))
     return found
@@ -182,16 +179,23 @@ def _open_kinderschutz(
     for nr, row in rows.items():
         if _kind(row) != "Kinderschutz" or cases.is_finished(row):
             continue
-        try:
-            due = cases.contact_due(row, calendar, settings, office_hours)
-        except (BadValue, ValueError, OverflowError):
-            due = None
+        due = _contact_due(row, calendar, settings, office_hours)
         responsible = text_in(row, "contact_person")
         late = due is not None and due < today and not responsible  # not yet taken up
         overdue = calendar.working_days_between(due, today) if due and late else 0
         responsible = responsible or "JSB"
         found.append(DigestItem(nr, "Kinderschutz", KINDERSCHUTZ_LABEL, due, responsible, overdue))
     return found
+
+
+def _contact_due(
+    row: Row, calendar: WorkCalendar, settings: DeadlineSettings, office_hours: OfficeHours | None
+) -> date | None:
+    """`Frist Ansprechpartner`, None where a cell staff typed cannot be read."""
+    try:
+        return cases.contact_due(row, calendar, settings, office_hours)
+    except (BadValue, ValueError, OverflowError):
+        return None
 
 
 def _new_after(since: datetime | None, today: date, calendar: WorkCalendar) -> datetime:
