@@ -361,6 +361,11 @@ class StateDB:
         ).fetchall()
         return [(key, bytes(message)) for key, message in rows]
 
+    def unsent_queued_at(self) -> list[datetime]:
+        """When each unsent mail was queued, without loading the mails (for monitoring)."""
+        rows = self.conn.execute("SELECT queued_at FROM outbox WHERE sent_at IS NULL").fetchall()
+        return [datetime.fromisoformat(at) for (at,) in rows]
+
     def outbox_log(self) -> list[tuple[str, str | None]]:
         """Every queued mail's key with its sending time (ISO), for statistics."""
         rows = self.conn.execute("SELECT key, sent_at FROM outbox").fetchall()

@@ -171,7 +171,7 @@ def health_lines(
         lines.append(
             (
                 False,
-                f"Seit {_duration(overdue)} kein erfolgreicher Abruf des Postfachs (erlaubt: "
+                f"Seit {duration_text(overdue)} kein erfolgreicher Abruf des Postfachs (erlaubt: "
                 f"{settings.watchdog.intake_overdue_minutes} Minuten, [watchdog] "
                 "intake_overdue_minutes). Läuft der Dienst? Ist das Postfach erreichbar?",
             )
@@ -194,7 +194,7 @@ def _when(value: str | None, zone: ZoneInfo) -> str:
     return f"{datetime.fromisoformat(value).astimezone(zone):%d.%m.%Y %H:%M}"
 
 
-def _duration(gap: timedelta) -> str:
+def duration_text(gap: timedelta) -> str:
     minutes = int(gap.total_seconds() // 60)
     if minutes < 120:
         return f"{minutes} Minuten"

@@ -20,14 +20,21 @@ from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError
-from jugendhaus_mail.notify.outbox import EXTERNAL_REQUESTER
+from jugendhaus_mail.notify.outbox import EXTERNAL_REQUESTER, STUCK_AFTER
 from jugendhaus_mail.notify.outgoing import RecipientPolicy
 from jugendhaus_mail.rules.staff import Staff
+from jugendhaus_mail.service.health import (
+    FAILED,
+    JOB_LABELS,
+    duration_text,
+    intake_overdue,
+    load_status,
+)
 from jugendhaus_mail.state import StateDB, Unaddressed
 from jugendhaus_mail.workbook.model import Row
 
 UNADDRESSED_DAYS = 7  # how long a mail nobody received stays a problem
-UNSENT_WARN_MINUTES = 60  # queued mail older than this is stuck
+UNSENT_WARN_MINUTES = int(STUCK_AFTER.total_seconds() // 60)  # as `check` lists stuck mail
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
 PLUGIN = "JUGENDHAUS-MAIL"
@@ -113,7 +120,11 @@ def plugin_line(figures: Figures, overdue_minutes: int) -> tuple[int, str]:
         code = OK
         since = figures.minutes_since_intake
         texts = [
-            ("letzter Abruf vor " + _minutes(since) if since is not None else "noch kein Abruf")
+            (
+                "letzter Abruf vor " + duration_text(timedelta(minutes=since))
+                if since is not None
+                else "noch kein Abruf"
+            )
             + f", {figures.waiting} Anfrage(n) warten, {figures.unsent} Mail(s) unversandt"
         ]
     age = "U" if figures.minutes_since_intake is None else str(figures.minutes_since_intake)
@@ -137,7 +148,6 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
     """Everything from files on this machine; `staff_rows` None when the workbook is unreadable
     (a critical problem, reported by the caller)."""
     from jugendhaus_mail.jobs.guard import current_block
-    from jugendhaus_mail.service.health import FAILED, JOB_LABELS, intake_overdue, load_status
     from jugendhaus_mail.service.lock import holder
 
     figures = Figures()
@@ -155,7 +165,7 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
         overdue = intake_overdue(status, settings, now)
         if overdue is not None:
             figures.critical.append(
-                f"seit {_minutes(int(overdue.total_seconds() // 60))} kein erfolgreicher Abruf "
+                f"seit {duration_text(overdue)} kein erfolgreicher Abruf "
                 "des Postfachs" + ("" if holder(settings) is not None else " (Dienst läuft nicht)")
             )
         figures.warning += [
@@ -180,14 +190,9 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
                         f"{len(pending)} Anfrage(n) warten seit "
                         f"{oldest.astimezone(zone):%d.%m. %H:%M} auf die Anfrageliste"
                     )
-            queued = [key for key, _message in state.unsent_mail()]
+            queued = state.unsent_queued_at()
             figures.unsent = len(queued)
-            stuck = [
-                key
-                for key in queued
-                if (entry := state.queued_mail(key)) is not None
-                and now - entry[0] > timedelta(minutes=UNSENT_WARN_MINUTES)
-            ]
+            stuck = [at for at in queued if now - at > STUCK_AFTER]
             if stuck:
                 figures.warning.append(
                     f"{len(stuck)} Mail(s) seit über {UNSENT_WARN_MINUTES} Minuten unversandt"
@@ -205,13 +210,6 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
     if staff_rows is not None:
         figures.warning += setup_problems(settings, staff_rows)
     return figures
-
-
-def _minutes(minutes: int) -> str:
-    if minutes < 120:
-        return f"{minutes} Minuten"
-    hours = minutes // 60
-    return f"{hours} Stunden" if hours < 48 else f"{hours // 24} Tagen"
 
 
 def _one_line(text: str) -> str:
