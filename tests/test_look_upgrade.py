@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import subprocess
-import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -24,6 +22,8 @@ from jugendhaus_mail.workbook.schema import load_schema
 from tests import old_init_build
 from tests.look_pdf import words
 from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
+from tests.workbook_helpers import active_jsb_offered
+from tests.xlsx_fixtures import members, raw_entries, run_libreoffice
 
 SCHEMA = load_schema()
 KEYS = [c.key for c in SCHEMA.requests.columns]
@@ -53,21 +53,6 @@ def edited(path: Path, edit: object) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def members(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def raw_entries(data: bytes) -> dict[str, bytes]:
-    """Each member's compressed bytes as stored in the zip."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        found = {}
-        for info in archive.infolist():
-            start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-            found[info.filename] = data[start : start + info.compress_size]
-    return found
 
 
 def defined(data: bytes) -> dict[tuple[str, str | None], str]:
@@ -154,17 +139,14 @@ def test_libreoffice_and_openpyxl_read_the_notes(tmp_path: Path, soffice: str) -
     data, _ = up.upgrade_look(old_workbook(tmp_path).read_bytes(), SCHEMA)
     path = tmp_path / "neu.xlsx"
     path.write_bytes(data)
-    out = tmp_path / "lo"
-    profile = f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}"
-    command = [soffice, profile, "--headless", "--convert-to", "xlsx", "--outdir", str(out)]
-    subprocess.run([*command, str(path)], check=True, capture_output=True, timeout=180)
-    ws = openpyxl.load_workbook(out / "neu.xlsx")["Anfragen"]
+    resaved = run_libreoffice(path, "xlsx", tmp_path / "lo")
+    ws = openpyxl.load_workbook(resaved)["Anfragen"]
     notes = {c.value: c.comment.text for c in ws[1] if c.comment}
     assert len(notes) == len(SCHEMA.requests.columns)
     assert "Tragen Sie ein" in notes["Ansprechpartner JSB"]
     assert notes["Nr."].startswith("Nr.\nLaufende Nummer")
     # saved again in LibreOffice: the next upgrade finds everything in place
-    assert up.upgrade_look((out / "neu.xlsx").read_bytes(), SCHEMA)[1].added == ()
+    assert up.upgrade_look(resaved.read_bytes(), SCHEMA)[1].added == ()
 
 
 def test_a_workbook_made_by_todays_init_is_left_as_it_is(tmp_path: Path) -> None:
@@ -189,18 +171,13 @@ def test_a_workbook_staff_saved_in_libreoffice_is_upgraded_and_prints_one_page_w
 
     source = tmp_path / "staff.xlsx"
     source.write_bytes(edited(old_workbook(tmp_path), ten_requests))
-    profile = f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}"
-    saved = tmp_path / "gespeichert"
-    command = [soffice, profile, "--headless", "--convert-to", "xlsx", "--outdir", str(saved)]
-    subprocess.run([*command, str(source)], check=True, capture_output=True, timeout=180)
-    data, result = up.upgrade_look((saved / "staff.xlsx").read_bytes(), SCHEMA)
+    saved = run_libreoffice(source, "xlsx", tmp_path / "gespeichert")
+    data, result = up.upgrade_look(saved.read_bytes(), SCHEMA)
     assert set(result.added) == {up.PRINT, up.COLOURS, up.JSB, up.NOTES}, result
     assert up.upgrade_look(data, SCHEMA)[0] == data
     upgraded = tmp_path / "Anfrageliste.xlsx"
     upgraded.write_bytes(data)
-    command = [soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path)]
-    subprocess.run([*command, str(upgraded)], check=True, capture_output=True, timeout=180)
-    found = words(pdftotext, tmp_path / "Anfrageliste.pdf")
+    found = words(pdftotext, run_libreoffice(upgraded, "pdf", tmp_path / "druck"))
     assert {w.page for w in found if w.text.startswith("2026-00")} == {1}
     page_one = [w.text for w in found if w.page == 1]
     assert page_one.count("Neu") == 10 and "Seite" in page_one and "Gedruckt" in page_one
@@ -353,11 +330,7 @@ def test_the_upgrade_step_logs_what_it_added_once(
 def test_ten_requests_print_one_page_wide_with_page_numbers(
     site: Site, soffice: str, pdftotext: str
 ) -> None:
-    out = site.root / "druck"
-    profile = f"-env:UserInstallation=file://{site.root / 'lo-profile'}"
-    command = [soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(out)]
-    subprocess.run([*command, str(site.workbook)], check=True, capture_output=True, timeout=180)
-    found = words(pdftotext, out / "Anfrageliste.pdf")
+    found = words(pdftotext, run_libreoffice(site.workbook, "pdf", site.root / "druck"))
     assert {w.page for w in found if w.text.startswith("2026-00")} == {1}
     page_one = [w.text for w in found if w.page == 1]
     assert "Status" in page_one and "Nr." in page_one
@@ -368,15 +341,8 @@ def test_ten_requests_print_one_page_wide_with_page_numbers(
 
 
 def test_the_upgraded_jsb_dropdown_offers_only_active_jsb_staff(site: Site, soffice: str) -> None:
-    out = site.root / "neu-berechnet"
-    profile = f"-env:UserInstallation=file://{site.root / 'lo-profile-2'}"
-    command = [soffice, profile, "--headless", "--convert-to", "xlsx", "--outdir", str(out)]
-    subprocess.run([*command, str(site.workbook)], check=True, capture_output=True, timeout=180)
-    recalculated = openpyxl.load_workbook(out / "Anfrageliste.xlsx", data_only=True)
-    listen = recalculated["Listen"]
-    [column] = [c.column for c in listen[1] if c.value == "Ansprechpartner JSB (aktiv)"]
-    offered = [listen.cell(row=r, column=column).value for r in range(2, 12)]
-    assert [name for name in offered if name] == ["Lena Kowalski", "Paul Peters"]
+    offered = active_jsb_offered(site.workbook, site.root / "neu-berechnet")
+    assert offered == ["Lena Kowalski", "Paul Peters"]
     requests = openpyxl.load_workbook(site.workbook)["Anfragen"]
     [contact] = [dv for dv in requests.data_validations.dataValidation if CONTACT in str(dv.sqref)]
     assert contact.formula1 == look.JSB_LIST

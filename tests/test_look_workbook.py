@@ -5,7 +5,6 @@ deadlines, a print that fits the page width, and a JSB dropdown without Jobcente
 
 from __future__ import annotations
 
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from jugendhaus_mail.workbook.schema import load_schema
 from tests.conftest import require_tool
 from tests.look_pdf import Word, find, pixel, words
 from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
+from tests.workbook_helpers import active_jsb_offered
+from tests.xlsx_fixtures import run_libreoffice
 
 SCHEMA = load_schema()
 INACTIVE_JSB = {
@@ -50,11 +51,7 @@ def workbook(site: Site) -> openpyxl.Workbook:
 
 @pytest.fixture(scope="module")
 def printed(site: Site, soffice: str, pdftotext: str) -> tuple[Path, list[Word]]:
-    out = site.root / "druck"
-    profile = f"-env:UserInstallation=file://{site.root / 'lo-profile'}"
-    command = [soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(out)]
-    subprocess.run([*command, str(site.workbook)], check=True, capture_output=True, timeout=180)
-    pdf = out / "Anfrageliste.pdf"
+    pdf = run_libreoffice(site.workbook, "pdf", site.root / "druck")
     return pdf, words(pdftotext, pdf)
 
 
@@ -175,15 +172,8 @@ def test_print_setup_landscape_one_page_wide_with_titles_and_footer(
 
 
 def test_the_jsb_dropdown_offers_only_active_jsb_staff(site: Site, soffice: str) -> None:
-    out = site.root / "neu-berechnet"
-    profile = f"-env:UserInstallation=file://{site.root / 'lo-profile-2'}"
-    command = [soffice, profile, "--headless", "--convert-to", "xlsx", "--outdir", str(out)]
-    subprocess.run([*command, str(site.workbook)], check=True, capture_output=True, timeout=180)
-    recalculated = openpyxl.load_workbook(out / "Anfrageliste.xlsx", data_only=True)
-    listen = recalculated["Listen"]
-    [column] = [c.column for c in listen[1] if c.value == "Ansprechpartner JSB (aktiv)"]
-    offered = [listen.cell(row=r, column=column).value for r in range(2, 12)]
-    assert [name for name in offered if name] == ["Lena Kowalski", "Paul Peters"]
+    offered = active_jsb_offered(site.workbook, site.root / "neu-berechnet")
+    assert offered == ["Lena Kowalski", "Paul Peters"]
     requests = openpyxl.load_workbook(site.workbook)["Anfragen"]
     formulas = {dv.formula1 for dv in requests.data_validations.dataValidation}
     assert "Liste_JSB" in formulas

@@ -13,6 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from jugendhaus_mail.workbook.build import NUMBER_FORMATS, build_workbook
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
 from jugendhaus_mail.workbook.schema import Schema, load_schema
+from tests.xlsx_fixtures import run_libreoffice
 
 SCHEMA = load_schema()
 
@@ -21,6 +22,17 @@ def built(tmp_path: Path, name: str = "Anfrageliste.xlsx") -> Path:
     path = tmp_path / name
     build_workbook(path, SCHEMA)
     return path
+
+
+def active_jsb_offered(workbook: Path, out_dir: Path) -> list[object]:
+    """The names the JSB dropdown offers (sheet `Listen`) once LibreOffice calculated them."""
+    recalculated = openpyxl.load_workbook(
+        run_libreoffice(workbook, "xlsx", out_dir), data_only=True
+    )
+    listen = recalculated["Listen"]
+    [column] = [c.column for c in listen[1] if c.value == "Ansprechpartner JSB (aktiv)"]
+    offered = [listen.cell(row=r, column=column).value for r in range(2, 12)]
+    return [name for name in offered if name]
 
 
 def new_row(key: str, nr: str, **values: CellValue) -> NewRow:
