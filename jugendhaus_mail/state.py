@@ -188,10 +188,7 @@ class StateDB:
     ) -> str:
         """Allocate the next case number of `year` and queue the row, in one transaction."""
         with self.transaction() as tx:
-            current = tx.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
-            number = max(current[0] if current else 0, workbook_max) + 1
-            nr = f"{year}-{number:04d}"  # the 10,000th is 2026-10000
-            tx.execute("INSERT OR REPLACE INTO counters(year, last) VALUES (?, ?)", (year, number))
+            nr = _next_number(tx, year, workbook_max)
             tx.execute(
                 "INSERT INTO messages(key, outcome, nr, received, recorded_at, row_json) "
                 "VALUES (?, 'request', ?, ?, ?, ?)",
@@ -497,10 +494,7 @@ class StateDB:
         """Give a waiting row whose Nr. staff used meanwhile the next free number; replies
         recorded to the old number follow it."""
         with self.transaction() as tx:
-            current = tx.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
-            number = max(current[0] if current else 0, workbook_max) + 1
-            nr = f"{year}-{number:04d}"
-            tx.execute("INSERT OR REPLACE INTO counters(year, last) VALUES (?, ?)", (year, number))
+            nr = _next_number(tx, year, workbook_max)
             tx.execute(
                 "UPDATE messages SET nr = ?, row_json = ? WHERE key = ?",
                 (nr, _encode_row({**row, "nr": nr}), key),
@@ -522,6 +516,14 @@ class StateDB:
     def put(self, key: str, value: str) -> None:
         with self.transaction() as tx:
             tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?, ?)", (key, value))
+
+
+def _next_number(tx: sqlite3.Connection, year: int, workbook_max: int) -> str:
+    """Take the next case number of `year`, above the database's last and the workbook's."""
+    current = tx.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
+    number = max(current[0] if current else 0, workbook_max) + 1
+    tx.execute("INSERT OR REPLACE INTO counters(year, last) VALUES (?, ?)", (year, number))
+    return f"{year}-{number:04d}"  # the 10,000th is 2026-10000
 
 
 def _private(path: Path) -> None:
