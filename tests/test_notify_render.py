@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from jugendhaus_mail.jobs.restore import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.notify.render import (
     STAGE_DUE,
     STAGE_ESCALATION,
@@ -40,6 +39,8 @@ from jugendhaus_mail.notify.render import (
     Person,
     QualitaetsdialogMail,
     ReminderMail,
+    RenumberedMail,
+    RowsRestoredMail,
     VerbisMail,
     WatchdogClearMail,
     WatchdogMail,

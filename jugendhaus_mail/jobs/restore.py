@@ -22,11 +22,10 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import ClassVar
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.notify.outbox import Outbox
-from jugendhaus_mail.notify.render import MailData
+from jugendhaus_mail.notify.render import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB, encode_row
 from jugendhaus_mail.workbook.deleted import deleted_numbers
@@ -37,27 +36,6 @@ log = logging.getLogger(__name__)
 
 _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
 CHECKED_VERSION = "restore.checked_sha256"  # kv: the workbook version last compared
-
-
-@dataclass(frozen=True)
-class RowsRestoredMail(MailData):
-    """To the JSB (admin in copy): rows the service wrote were missing and are back."""
-
-    TEMPLATE: ClassVar[str] = "rows_restored"
-    numbers: tuple[str, ...]
-    file_name: str
-    when: datetime
-
-
-@dataclass(frozen=True)
-class RenumberedMail(MailData):
-    """To the requester: the Nr. first sent was taken meanwhile; here is the new one."""
-
-    TEMPLATE: ClassVar[str] = "renumbered"
-    nr: str
-    old_nr: str
-    requester_name: str
-    received: datetime
 
 
 @dataclass

@@ -204,6 +204,27 @@ class AppointmentCareMail(MailData):
 
 
 @dataclass(frozen=True)
+class RowsRestoredMail(MailData):
+    """To the JSB (admin in copy): rows the service wrote were missing and are back."""
+
+    TEMPLATE: ClassVar[str] = "rows_restored"
+    numbers: tuple[str, ...]
+    file_name: str
+    when: datetime
+
+
+@dataclass(frozen=True)
+class RenumberedMail(MailData):
+    """To the requester: the Nr. first sent was taken meanwhile; here is the new one."""
+
+    TEMPLATE: ClassVar[str] = "renumbered"
+    nr: str
+    old_nr: str
+    requester_name: str
+    received: datetime
+
+
+@dataclass(frozen=True)
 class DigestItem:
     """One line of the digest: case number and short labels only."""
 
