@@ -19,11 +19,11 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.filters import SortCondition, SortState
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula
 from openpyxl.worksheet.worksheet import Worksheet
-from xlsx_fixtures import TABLE, edit_part, members, run_libreoffice
+from xlsx_fixtures import TABLE, edit_part, members, reopen, request, run_libreoffice
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.migrate import migrate_bytes, migrate_workbook
-from jugendhaus_mail.workbook.model import CellUpdate, CellValue, Changes, NewRow
+from jugendhaus_mail.workbook.model import CellUpdate, Changes
 from jugendhaus_mail.workbook.reader import read_snapshot
 from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import WorkbookStore
@@ -33,12 +33,6 @@ SCHEMA = load_schema()
 HEADERS = [c.header for c in SCHEMA.requests.columns]
 LAST = get_column_letter(len(HEADERS))
 NOW = datetime(2026, 4, 3, 10, 15)
-
-
-def request(n: int, **values: CellValue) -> NewRow:
-    row: dict[str, CellValue] = {"nr": f"2026-{n:04d}", "subject": f"Anfrage {n}"}
-    row.update(values)
-    return NewRow(f"<msg-{n}@jobcenter.example>", row)
 
 
 def staff_sheet(
@@ -77,10 +71,6 @@ def saved(workbook: openpyxl.Workbook) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
-
-def reopen(data: bytes) -> Worksheet:
-    return openpyxl.load_workbook(io.BytesIO(data))["Anfragen"]
 
 
 def column(ws: Worksheet, header: str, header_row: int = 1) -> int:

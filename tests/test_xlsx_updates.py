@@ -14,9 +14,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
-from xlsx_fixtures import members, new_workbook, staff_rows
+from xlsx_fixtures import members, new_workbook, reopen, request, staff_rows
 
-from jugendhaus_mail.workbook.model import CellUpdate, CellValue, Changes, NewRow
+from jugendhaus_mail.workbook.model import CellUpdate, Changes
 from jugendhaus_mail.workbook.reader import read_snapshot
 from jugendhaus_mail.workbook.schema import load_schema
 from jugendhaus_mail.workbook.store import WorkbookStore
@@ -24,16 +24,6 @@ from jugendhaus_mail.workbook.xlsx_writer import apply_changes
 
 SCHEMA = load_schema()
 NOW = datetime(2026, 4, 3, 10, 15)
-
-
-def request(n: int, **values: CellValue) -> NewRow:
-    row: dict[str, CellValue] = {"nr": f"2026-{n:04d}", "subject": f"Anfrage {n}"}
-    row.update(values)
-    return NewRow(f"<msg-{n}@jobcenter.example>", row)
-
-
-def reopen(data: bytes) -> Worksheet:
-    return openpyxl.load_workbook(io.BytesIO(data))["Anfragen"]
 
 
 def value(ws: Worksheet, row: int, header: str) -> object:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import xlsx_fixtures
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.styles import Font, PatternFill
@@ -29,6 +30,7 @@ from xlsx_fixtures import (
     members,
     new_workbook,
     raw_entries,
+    reopen,
     staff_rows,
     to_shared_strings,
 )
@@ -71,13 +73,7 @@ def empty(tmp_path: Path, schema: Schema) -> bytes:
 
 
 def request(n: int, **values: CellValue) -> NewRow:
-    row: dict[str, CellValue] = {"nr": f"2025-{n:04d}", "subject": f"Anfrage {n}"}
-    row.update(values)
-    return NewRow(f"<msg-{n}@jobcenter.example>", row)
-
-
-def open_sheet(data: bytes) -> Worksheet:
-    return openpyxl.load_workbook(io.BytesIO(data))["Anfragen"]
+    return xlsx_fixtures.request(n, year=2025, **values)
 
 
 def columns(ws: Worksheet) -> dict[str, int]:
@@ -114,7 +110,7 @@ def test_new_rows_fill_the_empty_table_row_then_extend_the_table(
     out, result = apply_changes(empty, schema, Changes(appends=tuple(rows)))
 
     assert result.appended_keys == tuple(r.service_key for r in rows)
-    ws = open_sheet(out)
+    ws = reopen(out)
     col = columns(ws)
     table = ws.tables["Anfragen"]
     assert table.ref == f"A1:{LAST}4"  # row 2, the table's empty row, was filled first
@@ -158,7 +154,7 @@ def test_new_row_takes_the_style_of_the_last_row(empty: bytes, schema: Schema) -
 
     out = append(buffer.getvalue(), schema, request(2))
 
-    new = open_sheet(out)[f"{letter('subject')}3"]
+    new = reopen(out)[f"{letter('subject')}3"]
     assert new.value == "Anfrage 2"
     assert new.font.bold and new.fill.fgColor.rgb == "00FFFF00"
 
@@ -170,7 +166,7 @@ def test_empty_table_uses_the_column_default_styles(empty: bytes, schema: Schema
 
     out = append(data, schema, request(1, received=datetime(2025, 1, 2, 8, 0), attachments=1))
 
-    ws = open_sheet(out)
+    ws = reopen(out)
     col = columns(ws)
     assert ws.cell(2, col["Eingang"]).number_format == "DD.MM.YYYY hh:mm"
     assert ws.cell(2, col["Anhänge"]).number_format == "0"
@@ -186,7 +182,7 @@ def test_empty_rows_inside_the_table_are_filled_before_it_grows(
 
     out = append(data, schema, request(2), request(3), request(4))
 
-    ws = open_sheet(out)
+    ws = reopen(out)
     assert column_values(ws, "Nr.") == ["2025-0001", "2025-0002", "2025-0003", "2025-0004"]
     assert ws.tables["Anfragen"].ref == f"A1:{LAST}5"
 
@@ -238,14 +234,14 @@ def test_the_same_request_is_appended_once(empty: bytes, schema: Schema) -> None
     once, first = apply_changes(empty, schema, Changes(appends=(row, row)))
     twice, second = apply_changes(once, schema, Changes(appends=(row,)))
 
-    assert column_values(open_sheet(once), "Nr.") == ["2025-0001"]
+    assert column_values(reopen(once), "Nr.") == ["2025-0001"]
     assert first.appended_keys == second.appended_keys == (row.service_key,)
     assert twice == once  # nothing to do: the very same bytes come back
 
     excel_saved = to_shared_strings(once)  # the key now lives in sharedStrings.xml
     again, third = apply_changes(excel_saved, schema, Changes(appends=(row, request(2))))
     assert third.appended_keys == (row.service_key, request(2).service_key)
-    assert column_values(open_sheet(again), "Nr.") == ["2025-0001", "2025-0002"]
+    assert column_values(reopen(again), "Nr.") == ["2025-0001", "2025-0002"]
 
 
 def test_no_changes_return_the_input(empty: bytes, schema: Schema) -> None:
@@ -292,7 +288,7 @@ def test_columns_are_found_by_header_text(schema: Schema) -> None:
         7, received=received, address="Am Strande 1", kind="Sonstiges", contact_due=date(2025, 5, 9)
     )
 
-    ws = open_sheet(append(data, schema, row))
+    ws = reopen(append(data, schema, row))
 
     values = {str(ws.cell(1, c).value): ws.cell(2, c).value for c in range(1, ws.max_column + 1)}
     assert values["NR."] == "2025-0007"
@@ -334,7 +330,7 @@ def test_updates_find_their_row_by_nr(empty: bytes, schema: Schema) -> None:
     out, result = apply_changes(data, schema, Changes(updates=updates))
 
     assert result.updated == 3
-    ws = open_sheet(out)
+    ws = reopen(out)
     col = columns(ws)
     by_nr = {ws.cell(r, col["Nr."]).value: r for r in range(2, 5)}
     assert by_nr == {"2025-0003": 2, "2025-0001": 3, "2025-0002": 4}
@@ -367,7 +363,7 @@ def test_update_of_a_row_appended_in_the_same_batch(empty: bytes, schema: Schema
     )
     out, result = apply_changes(empty, schema, changes)
     assert result.updated == 1
-    assert column_values(open_sheet(out), "Frist Ansprechpartner") == [datetime(2025, 6, 2)]
+    assert column_values(reopen(out), "Frist Ansprechpartner") == [datetime(2025, 6, 2)]
 
 
 def test_updating_a_staff_column_is_a_programming_error(empty: bytes, schema: Schema) -> None:
@@ -404,7 +400,7 @@ def hostile_workbook(empty: bytes, schema: Schema) -> bytes:
 
 
 def test_text_from_mail_never_becomes_a_formula(empty: bytes, schema: Schema) -> None:
-    ws = open_sheet(hostile_workbook(empty, schema))
+    ws = reopen(hostile_workbook(empty, schema))
     col = columns(ws)
     for row, text in enumerate(INJECTIONS, start=2):
         for header in ("Betreff", "Anfrage von"):
@@ -443,7 +439,7 @@ def test_workbook_last_saved_by_libreoffice(tmp_path: Path, empty: bytes, schema
     out, result = apply_changes(data, schema, changes)
 
     assert result.updated == 1
-    ws = open_sheet(out)
+    ws = reopen(out)
     assert column_values(ws, "Nr.") == ["2025-0003", "2025-0001", "2025-0002", "2025-0004"]
     assert ws.cell(4, columns(ws)["Frist Ansprechpartner"]).value == datetime(2025, 3, 12)
     assert ws.tables["Anfragen"].ref == f"A1:{LAST}5"
@@ -456,7 +452,7 @@ def test_control_characters_are_stripped_and_text_capped(empty: bytes, schema: S
         request(3, subject="x" * 40_000, notes=None),
         request(4, subject="😀" * 20_000),
     ]
-    ws = open_sheet(append(empty, schema, *rows))
+    ws = reopen(append(empty, schema, *rows))
     col = columns(ws)["Betreff"]
     assert ws.cell(2, col).value == "ABCDEFGH"
     assert ws.cell(3, col).value.startswith("Zeile 1\r\nZeile 2\tTab ")
@@ -483,7 +479,7 @@ def test_rows_below_the_table_are_refused(empty: bytes, schema: Schema) -> None:
 
     updates = (CellUpdate("2025-0001", "contact_due", date(2025, 2, 3)),)
     out, result = apply_changes(data, schema, Changes(updates=updates))  # updates stay possible
-    assert result.updated == 1 and open_sheet(out)["B9"].value == "Summe"
+    assert result.updated == 1 and reopen(out)["B9"].value == "Summe"
 
 
 def test_merged_cells_where_rows_would_go_are_refused(empty: bytes, schema: Schema) -> None:
@@ -552,7 +548,7 @@ def test_stored_members_stay_stored(empty: bytes, schema: Schema) -> None:
     out = append(buffer.getvalue(), schema, request(1))
     with zipfile.ZipFile(io.BytesIO(out)) as archive:
         assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
-    assert column_values(open_sheet(out), "Nr.") == ["2025-0001"]
+    assert column_values(reopen(out), "Nr.") == ["2025-0001"]
 
 
 class _Unseekable(io.RawIOBase):
@@ -585,7 +581,7 @@ def test_members_with_data_descriptors_are_copied_raw(empty: bytes, schema: Sche
     assert {name for name in before if before[name] != after[name]} == {SHEET}
     with zipfile.ZipFile(io.BytesIO(out)) as archive:
         assert archive.testzip() is None
-    assert column_values(open_sheet(out), "Nr.") == ["2025-0001"]
+    assert column_values(reopen(out), "Nr.") == ["2025-0001"]
 
 
 def test_zip64_packages_keep_every_member(empty: bytes, schema: Schema) -> None:
@@ -622,7 +618,7 @@ def test_sheet_written_with_other_attribute_order(empty: bytes, schema: Schema) 
     )
     out, result = apply_changes(data, schema, changes)
     again, _ = apply_changes(out, schema, Changes(appends=(request(2),)))
-    ws = open_sheet(again)
+    ws = reopen(again)
     assert column_values(ws, "Nr.") == ["2025-0001", "2025-0001", "2025-0002"]
     assert result.updated == 1
 
@@ -633,7 +629,7 @@ def test_1904_date_system(empty: bytes, schema: Schema) -> None:
     serial = (date(2025, 3, 4) - date(1904, 1, 1)).days
     due = letter("contact_due")
     assert re.search(rf'<c r="{due}2" s="\d+"><v>{serial}</v></c>', sheet_xml(out))
-    assert open_sheet(out)[f"{due}2"].value == datetime(2025, 3, 4)
+    assert reopen(out)[f"{due}2"].value == datetime(2025, 3, 4)
 
 
 def test_encrypted_or_old_workbooks_are_named_as_such(schema: Schema) -> None:

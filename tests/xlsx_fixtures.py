@@ -19,8 +19,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+from openpyxl.worksheet.worksheet import Worksheet
 
 from jugendhaus_mail.workbook.build import build_workbook
+from jugendhaus_mail.workbook.model import CellValue, NewRow
 from jugendhaus_mail.workbook.schema import Schema
 from tests.conftest import find_tool, require_tool
 
@@ -42,6 +44,18 @@ def new_workbook(tmp_path: Path, schema: Schema) -> bytes:
     path = tmp_path / "Anfrageliste.xlsx"
     build_workbook(path, schema)
     return path.read_bytes()
+
+
+def request(n: int, *, year: int = 2026, **values: CellValue) -> NewRow:
+    """Request number `n` as the service appends it (Nr. `year`-000n)."""
+    row: dict[str, CellValue] = {"nr": f"{year}-{n:04d}", "subject": f"Anfrage {n}"}
+    row.update(values)
+    return NewRow(f"<msg-{n}@jobcenter.example>", row)
+
+
+def reopen(data: bytes) -> Worksheet:
+    """Sheet `Anfragen` of the workbook, read back with openpyxl."""
+    return openpyxl.load_workbook(io.BytesIO(data))["Anfragen"]
 
 
 def staff_rows(data: bytes, rows: Sequence[Mapping[str, StaffValue]]) -> bytes:
