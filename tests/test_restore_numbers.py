@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from jugendhaus_mail.errors import WorkbookUnsafe
-from jugendhaus_mail.workbook.model import Changes, NewRow
+from jugendhaus_mail.workbook.model import Changes
 from tests.site import STAFF, make_site, outgoing, request_mail, set_staff, utc
 from tests.workbook_helpers import write_excel_lock
 
@@ -63,4 +63,3 @@ def test_the_store_refuses_to_append_a_number_another_row_holds(tmp_path: Path) 
     with pytest.raises(WorkbookUnsafe, match="2026-0001"):
         store.commit(Changes(appends=(new_row("mail:2", "2026-0001"),)), now=utc(2026, 3, 9))
     assert path.read_bytes() == before
-    assert isinstance(NewRow, type)
