@@ -10,23 +10,14 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-import openpyxl
-
 from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
+from tests.test_letters import MAIKE, set_cells
 
 PEOPLE = (
     ("Zyprian Quellenberg", "111A111111", "01.05.2008", "Lindenweg 1, 18055 Rostock"),
     ("Berta Sonnenschein", "222B222222", "02.06.2007", "Ahornallee 2, 18055 Rostock"),
     ("Carla Wolkenstein", "333C333333", "03.07.2009", "Birkenpfad 3, 18055 Rostock"),
 )
-MAIKE = {
-    "name": "Maike Köster",
-    "email": "maike.koester@rostock.de",
-    "role": "JSB",
-    "rechtskreis": "SGB VIII",
-    "phone": "0381 555 0313",
-    "active": "Ja",
-}
 
 
 def body(number: int) -> str:
@@ -58,13 +49,14 @@ def full_site(root: Path) -> Site:
     )
     site.deliver(auto, utc(2026, 3, 16, 12), "auto1")
     assert site.run("poll", now="2026-03-17T09:00") == 0
-    workbook = openpyxl.load_workbook(site.workbook)
-    sheet = workbook["Anfragen"]
-    headers = {cell.value: cell.column for cell in sheet[1]}
-    sheet.cell(2, headers["Hausbesuch geplant am"], datetime(2026, 3, 26, 10, 0))
-    sheet.cell(2, headers["Hausbesuch durch"], "Lena Kowalski und Maike Köster")
-    sheet.cell(2, headers["Bemerkungen"], "Mutter von Zyprian Quellenberg angerufen")
-    workbook.save(site.workbook)
+    set_cells(
+        site,
+        {
+            "Hausbesuch geplant am": datetime(2026, 3, 26, 10, 0),
+            "Hausbesuch durch": "Lena Kowalski und Maike Köster",
+            "Bemerkungen": "Mutter von Zyprian Quellenberg angerufen",
+        },
+    )
     assert site.run("remind", now="2026-03-18T09:00") == 0  # mails the letter as .docx
     (site.root / "briefe").mkdir()
     out = site.root / "briefe" / "hausbesuch.docx"

@@ -13,6 +13,7 @@ from jugendhaus_mail.privacy import erase as erase_module
 from jugendhaus_mail.state import StateDB
 from tests.privacy_helpers import PEOPLE, files_naming, full_site, person_terms
 from tests.site import Site
+from tests.test_letters import set_cells
 
 
 @pytest.fixture
@@ -166,13 +167,7 @@ def test_a_mailbox_that_is_down_is_recorded_and_finished_by_the_next_retention_r
 def test_data_staff_typed_elsewhere_is_named_as_left_for_a_person_to_remove(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(site.workbook)
-    sheet = workbook["Anfragen"]
-    headers = {cell.value: cell.column for cell in sheet[1]}
-    sheet.cell(2, headers["Beendigungsgrund"], "Umzug zu Zyprian Quellenbergs Vater")
-    workbook.save(site.workbook)
+    set_cells(site, {"Beendigungsgrund": "Umzug zu Zyprian Quellenbergs Vater"})
     assert site.run("privacy", "erase", "--nr", "2026-0001", now="2026-03-19T09:00") == 1
     out = capsys.readouterr().out
     assert "NICHT erreicht: Anfrageliste: Daten der Person stehen noch in anderen Zellen" in out

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from jugendhaus_mail.state import StateDB
@@ -22,6 +21,7 @@ from tests.backend_sites import (  # noqa: F401  (fixtures)
 )
 from tests.privacy_helpers import PEOPLE, body, files_naming, full_site, person_terms
 from tests.site import Site, request_mail, utc
+from tests.test_letters import set_cells
 
 ALL_KEYS = (
     "[retention]\nmonths = 2\nmail_months = 2\nsent_months = 2\nbackup_days = 30\n"
@@ -33,11 +33,7 @@ ALL_KEYS = (
 def site(tmp_path: Path) -> Site:
     site = full_site(tmp_path / "site")
     site.config.write_text(site.config.read_text(encoding="utf-8") + ALL_KEYS, encoding="utf-8")
-    workbook = openpyxl.load_workbook(site.workbook)
-    sheet = workbook["Anfragen"]
-    headers = {cell.value: cell.column for cell in sheet[1]}
-    sheet.cell(2, headers["Fallende am"], datetime(2026, 3, 20))
-    workbook.save(site.workbook)
+    set_cells(site, {"Fallende am": datetime(2026, 3, 20)})
     return site
 
 

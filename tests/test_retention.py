@@ -21,6 +21,7 @@ from jugendhaus_mail.service.watcher import Sleeper
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workdays import WorkCalendar
 from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
+from tests.test_letters import set_cells
 
 NAMES = ("Zyprian Quellenberg", "Berta Sonnenschein", "Carla Wolkenstein")
 CUSTOMERS = ("111A111111", "222B222222", "333C333333")
@@ -120,12 +121,9 @@ def test_retention_clears_the_personal_columns_everywhere_in_the_file_and_in_the
 def test_a_row_without_case_number_is_named_for_manual_clearing(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    workbook = openpyxl.load_workbook(site.workbook)
-    sheet = workbook["Anfragen"]
-    headers = {cell.value: cell.column for cell in sheet[1]}
-    sheet.cell(5, headers["Name junger Mensch"], "Dora Regenbogen")
-    sheet.cell(5, headers["Fallende am"], datetime(2025, 1, 31))
-    workbook.save(site.workbook)
+    set_cells(
+        site, {"Name junger Mensch": "Dora Regenbogen", "Fallende am": datetime(2025, 1, 31)}, row=5
+    )
     assert site.run("retention", "--dry-run", now="2028-04-01T06:00") == 0
     out = capsys.readouterr().out
     assert "  Zeile 5: Fallende abgelaufen, aber ohne Nr. – bitte von Hand leeren" in out
@@ -187,11 +185,7 @@ def test_the_service_clears_due_cases_once_a_day_at_the_digest_time(site: Site) 
 def test_an_open_case_sharing_the_nr_of_a_closed_one_is_never_cleared(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    workbook = openpyxl.load_workbook(site.workbook)
-    sheet = workbook["Anfragen"]
-    headers = {cell.value: cell.column for cell in sheet[1]}
-    sheet.cell(4, headers["Nr."], "2026-0001")  # a warm handover typed with a taken number
-    workbook.save(site.workbook)
+    set_cells(site, {"Nr.": "2026-0001"}, row=4)  # a warm handover typed with a taken number
     assert site.run("retention", now="2028-04-01T06:00") == 0
     out = capsys.readouterr().out
     assert "Zeile 2 (2026-0001): Nr. steht mehrfach in der Liste" in out
