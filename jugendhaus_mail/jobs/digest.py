@@ -9,7 +9,7 @@ from jugendhaus_mail.app import App
 from jugendhaus_mail.jobs.appointments import conflict_line, open_conflicts
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
-from jugendhaus_mail.notify.outbox import Outbox
+from jugendhaus_mail.notify.outbox import Outbox, undelivered_mail
 from jugendhaus_mail.rules import DigestItem, digest, duties, is_digest_day
 from jugendhaus_mail.rules.sprechzeiten import office_hours_on
 from jugendhaus_mail.rules.staff import Staff
@@ -43,6 +43,7 @@ def run_digest(
     if to is None and state.queued_mail(daily_key) is not None:
         if mailbox is not None:
             outbox.flush(mailbox)  # one queued while the mailbox was down goes out now
+        # read again: the flush may just have sent it
         return DigestReport(outbox, _already(state.queued_mail(daily_key), calendar))
     snapshot = app.store().read()
     hours = settings.office.office_hours
@@ -130,8 +131,6 @@ def _unsent(entry: Unaddressed, zone: tzinfo) -> str:
 
 
 def _undelivered(state: StateDB, now: datetime) -> list[str]:
-    from jugendhaus_mail.notify.outbox import undelivered_mail
-
     return [mail.line() for mail in undelivered_mail(state, now)]
 
 

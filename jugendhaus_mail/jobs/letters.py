@@ -20,6 +20,7 @@ import logging
 from datetime import date
 
 from jugendhaus_mail.app import App
+from jugendhaus_mail.jobs.appointments import visit_calendar
 from jugendhaus_mail.letters import TITLES
 from jugendhaus_mail.letters.data import LetterError, build_letter, planned_visit, visit_day
 from jugendhaus_mail.letters.render import DOCX_MIME, render_letter
@@ -127,8 +128,6 @@ def _queue(
     )
     attachments = [(letter.filename, data, DOCX_MIME)]
     if kind == "hausbesuch":  # the announced visit for Outlook (jobs/appointments.py)
-        from jugendhaus_mail.jobs.appointments import visit_calendar
-
         attachments.append(visit_calendar(letter.nr, planned_visit(letter.nr, row), app.now))
     return outbox.queue(key, mail, [p.email for p in people], attachments=tuple(attachments))
 
