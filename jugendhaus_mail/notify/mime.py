@@ -190,7 +190,9 @@ def _text_part(subtype: str, text: str) -> list[str]:
         f'Content-Type: text/{subtype}; charset="utf-8"',
         "Content-Transfer-Encoding: quoted-printable",
         "",
-        encoded.decode("ascii").removesuffix("\n").replace("\n", "\r\n"),
+        # the line break before a boundary belongs to the boundary: the text's own last line
+        # break stays part of the text
+        encoded.decode("ascii").replace("\n", "\r\n"),
     ]
 
 
