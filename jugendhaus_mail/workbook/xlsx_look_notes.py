@@ -17,14 +17,19 @@ from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_cells import xml_escape
 from jugendhaus_mail.workbook.xlsx_look_parts import Work, insert_in_order
 from jugendhaus_mail.workbook.xlsx_sheet import col_letters
-from jugendhaus_mail.workbook.xlsx_zip import parse_xml, read_relationships, rels_name
+from jugendhaus_mail.workbook.xlsx_zip import (
+    XML_DECLARATION,
+    insert_before_end,
+    parse_xml,
+    read_relationships,
+    relationships_xml,
+    rels_name,
+)
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _COMMENTS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 _VML_CT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
-_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _IDMAP = re.compile(rb'<o:idmap\b[^>]*\sdata="([\d,\s]*)"')
 
 Outcome = tuple[bytes, bytes] | Literal[False] | None
@@ -64,20 +69,16 @@ def add_notes(
         rels_xml = work.read(rels_part)
         if re.search(rb"<\w+:Relationships\b", rels_xml) or b'"rIdJhm' in rels_xml:
             return False
-        closing = rels_xml.rindex(b"</Relationships>")
-        work.parts[rels_part] = rels_xml[:closing] + entries.encode() + rels_xml[closing:]
+        work.parts[rels_part] = insert_before_end(rels_xml, b"Relationships", entries.encode())
     else:
-        work.new[rels_part] = (
-            f'{_DECL}<Relationships xmlns="{_PKG_REL}">{entries}</Relationships>'.encode()
-        )
+        work.new[rels_part] = relationships_xml(entries)
     types = work.read("[Content_Types].xml")
     if re.search(rb"<\w+:Types\b", types):
         return False
     new_types = f'<Override PartName="/{comments_part}" ContentType="{_COMMENTS_CT}"/>'
     if not re.search(rb'Extension="vml"', types, re.I):
         new_types = f'<Default Extension="vml" ContentType="{_VML_CT}"/>' + new_types
-    closing = types.rindex(b"</Types>")
-    work.parts["[Content_Types].xml"] = types[:closing] + new_types.encode() + types[closing:]
+    work.parts["[Content_Types].xml"] = insert_before_end(types, b"Types", new_types.encode())
     element = f'<legacyDrawing xmlns:r="{_REL}" r:id="{vml_rid}"/>'.encode()
     return head, insert_in_order(tail, "legacyDrawing", element)
 
@@ -117,7 +118,8 @@ def _comments_xml(notes: list[tuple[int, str]], row: int) -> bytes:
         for col, text in notes
     )
     return (
-        f'{_DECL}<comments xmlns="{_MAIN}"><authors><author>{look.AUTHOR}</author></authors>'
+        f'{XML_DECLARATION}<comments xmlns="{_MAIN}">'
+        f"<authors><author>{look.AUTHOR}</author></authors>"
         f"<commentList>{entries}</commentList></comments>"
     ).encode()
 

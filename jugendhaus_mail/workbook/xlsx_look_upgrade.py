@@ -22,10 +22,8 @@ in xlsx_look_parts.py, the notes in xlsx_look_notes.py).
 from __future__ import annotations
 
 import html
-import io
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -96,9 +94,7 @@ def upgrade_look(data: bytes, schema: Schema) -> tuple[bytes, LookUpgrade]:
         located = locate_parts(package, sheet)
     except WorkbookError:
         return data, LookUpgrade()  # no such sheet or table: `check` reports it
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = tuple(archive.namelist())
-    work = Work(package, located.workbook, package.read(located.workbook), names=names)
+    work = Work(package, located.workbook, package.read(located.workbook), names=package.names)
     xml = package.read(located.sheet)
     if not re.search(rb"<worksheet\b", xml):
         return data, LookUpgrade()  # a prefixed part: rare, and left as it is
@@ -153,14 +149,7 @@ def _rebuilt(package: ZipPackage, work: Work) -> bytes | None:
                 ET.fromstring(content)
     except ET.ParseError:
         return None
-    rebuilt = package.rebuild({name: [content] for name, content in work.parts.items()})
-    if not work.new:
-        return rebuilt
-    buffer = io.BytesIO(rebuilt)
-    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, content in work.new.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
+    return package.rebuild({name: [c] for name, c in work.parts.items()}, added=work.new)
 
 
 def _header_columns(

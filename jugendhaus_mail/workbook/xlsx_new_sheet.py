@@ -12,18 +12,19 @@ sheet whose headers do not fit.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.workbook.schema import STAFF_LIST, Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_cells import xml_escape
 from jugendhaus_mail.workbook.xlsx_sheet import col_letters
 from jugendhaus_mail.workbook.xlsx_zip import (
+    XML_DECLARATION,
     ZipPackage,
+    insert_before_end,
     parse_xml,
     read_relationships,
+    relationships_xml,
     rels_name,
 )
 
@@ -31,12 +32,10 @@ NEW_SHEETS = ("Termine", "Gelöscht")  # sheets a workbook from an older version
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _SHEET_TYPE = _REL + "/worksheet"
 _TABLE_TYPE = _REL + "/table"
 _SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _TABLE_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
-_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _TABLE_ID = re.compile(rb'<(?:\w+:)?table\b[^>]*?\sid="(\d+)"')
 _TABLE_NAME = re.compile(rb'<(?:\w+:)?table\b[^>]*?\s(?:displayName|name)="([^"]*)"')
 
@@ -55,7 +54,7 @@ def add_missing_sheets(data: bytes, schema: Schema) -> tuple[bytes, list[str]]:
     wanted = [known[n] for n in NEW_SHEETS if n in known and n.casefold() not in present]
     if not wanted:
         return data, []
-    members, table_ids, table_names = _existing_tables(data)
+    members, table_ids, table_names = _existing_tables(package)
     sheet_ids = [int(n.get("sheetId", "0") or 0) for n in root.iter() if n.tag.endswith("}sheet")]
     rels_part = rels_name(workbook_part)
     rels_xml = package.read(rels_part)
@@ -74,47 +73,38 @@ def add_missing_sheets(data: bytes, schema: Schema) -> tuple[bytes, list[str]]:
         sheet_id = max(sheet_ids, default=0) + 1
         sheet_ids.append(sheet_id)
         workbook_xml = _insert_sheet(workbook_xml, sheet.name, sheet_id, rid)
-        rels_xml = _insert_before_end(
+        rels_xml = insert_before_end(
             rels_xml,
             b"Relationships",
             f'<Relationship Id="{rid}" Type="{_SHEET_TYPE}" Target="/{sheet_part}"/>'.encode(),
         )
-        types_xml = _insert_before_end(
+        types_xml = insert_before_end(
             types_xml,
             b"Types",
             f'<Override PartName="/{sheet_part}" ContentType="{_SHEET_CT}"/>'
             f'<Override PartName="/{table_part}" ContentType="{_TABLE_CT}"/>'.encode(),
         )
         new_members[sheet_part] = _sheet_xml(sheet, schema)
-        new_members[rels_name(sheet_part)] = (
-            f'{_DECL}<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
-            f'Type="{_TABLE_TYPE}" Target="/{table_part}"/></Relationships>'
-        ).encode()
+        new_members[rels_name(sheet_part)] = relationships_xml(
+            f'<Relationship Id="rId1" Type="{_TABLE_TYPE}" Target="/{table_part}"/>'
+        )
         new_members[table_part] = _table_xml(sheet, table_id, table_name)
     rebuilt = package.rebuild(
-        {workbook_part: [workbook_xml], rels_part: [rels_xml], "[Content_Types].xml": [types_xml]}
+        {workbook_part: [workbook_xml], rels_part: [rels_xml], "[Content_Types].xml": [types_xml]},
+        added=new_members,
     )
-    return _with_members(rebuilt, new_members), [sheet.name for sheet in wanted]
+    return rebuilt, [sheet.name for sheet in wanted]
 
 
-def _existing_tables(data: bytes) -> tuple[set[str], list[int], set[str]]:
+def _existing_tables(package: ZipPackage) -> tuple[set[str], list[int], set[str]]:
     """Member names (lower case), table ids and table names (case-folded) already in use."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = {name.lower() for name in archive.namelist()}
-        tables = [archive.read(n) for n in archive.namelist() if n.lower().startswith("xl/tables/")]
+    members = {name.lower() for name in package.names}
+    tables = [package.read(n) for n in package.names if n.lower().startswith("xl/tables/")]
     table_ids = [int(m) for xml in tables for m in _TABLE_ID.findall(xml)]
     table_names = {
         m.decode("utf-8", "replace").casefold() for x in tables for m in _TABLE_NAME.findall(x)
     }
     return members, table_ids, table_names
-
-
-def _with_members(data: bytes, new_members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO(data)
-    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, content in new_members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def _unused(members: set[str], pattern: str) -> str:
@@ -131,16 +121,6 @@ def _unused_rid(rels_xml: bytes) -> str:
     while f'Id="rIdJhm{number}"'.encode() in rels_xml:
         number += 1
     return f"rIdJhm{number}"
-
-
-def _insert_before_end(xml: bytes, tag: bytes, new: bytes) -> bytes:
-    match = re.search(rb"</(\w+:)?" + tag + rb"\s*>", xml)
-    if match is None:
-        raise WorkbookError(f"Teil ohne </{tag.decode()}>: die Arbeitsmappe ist beschädigt.")
-    prefix = match.group(1) or b""
-    if prefix:  # the part uses a prefix for its namespace: keep to it
-        new = re.sub(rb"<(?=\w)", b"<" + prefix, new)
-    return xml[: match.start()] + new + xml[match.start() :]
 
 
 def _insert_sheet(xml: bytes, name: str, sheet_id: int, rid: str) -> bytes:
@@ -190,7 +170,7 @@ def _sheet_xml(sheet: Sheet, schema: Schema) -> bytes:
         else ""
     )
     return (
-        f'{_DECL}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
+        f'{XML_DECLARATION}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
         f'<dimension ref="A1:{last}2"/>'
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
@@ -210,7 +190,7 @@ def _table_xml(sheet: Sheet, table_id: int, name: str) -> bytes:
         for i, c in enumerate(sheet.columns, start=1)
     )
     return (
-        f'{_DECL}<table xmlns="{_MAIN}" id="{table_id}" name="{xml_escape(name)}" '
+        f'{XML_DECLARATION}<table xmlns="{_MAIN}" id="{table_id}" name="{xml_escape(name)}" '
         f'displayName="{xml_escape(name)}" ref="{ref}"><autoFilter ref="{ref}"/>'
         f'<tableColumns count="{len(sheet.columns)}">{columns}</tableColumns>'
         '<tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" showLastColumn="0" '

@@ -103,14 +103,24 @@ class ZipPackage:
         except (zipfile.BadZipFile, zlib.error, OSError) as exc:
             raise WorkbookError(_CORRUPT) from exc
 
-    def rebuild(self, replacements: Mapping[str, Chunks]) -> bytes:
-        """Return a new zip: replaced members get the given content, all others stay as they are."""
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every member's name, in zip order."""
+        return tuple(info.filename for info in self._zip.infolist())
+
+    def rebuild(
+        self, replacements: Mapping[str, Chunks], added: Mapping[str, bytes] | None = None
+    ) -> bytes:
+        """Return a new zip: replaced members get the given content, all others stay as they
+        are; `added` members (new names) go after them."""
         real = {self.find(name) or name: chunks for name, chunks in replacements.items()}
         if self._members is not None and all(
             m.method in (_STORED, _DEFLATED) for m in self._members if m.name in real
         ):
-            return _rebuild_plain(self._view, self._members, self._eocd, real)
-        return self._rebuild_zipfile(real)
+            rebuilt = _rebuild_plain(self._view, self._members, self._eocd, real)
+        else:
+            rebuilt = self._rebuild_zipfile(real)
+        return _with_members(rebuilt, added) if added else rebuilt
 
     def _rebuild_zipfile(self, real: dict[str, Chunks]) -> bytes:
         out = io.BytesIO()
@@ -122,6 +132,14 @@ class ZipPackage:
                     content = self._zip.read(info.filename)
                 target.writestr(_fresh_info(info), content, compress_type=info.compress_type)
         return out.getvalue()
+
+
+def _with_members(data: bytes, added: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in added.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
 
 
 def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
@@ -264,6 +282,28 @@ class Relationship:
     type: str
     target: str  # a member name for internal targets, the raw target for external ones
     external: bool
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def relationships_xml(entries: str) -> bytes:
+    """A new relationships part holding `entries` (<Relationship> elements)."""
+    return (
+        f'{XML_DECLARATION}<Relationships xmlns="{PACKAGE_RELS_NS}">{entries}</Relationships>'
+    ).encode()
+
+
+def insert_before_end(xml: bytes, tag: bytes, new: bytes) -> bytes:
+    """`new` put last into the part's root element `tag` (in the prefix the part uses)."""
+    match = re.search(rb"</(\w+:)?" + tag + rb"\s*>", xml)
+    if match is None:
+        raise WorkbookError(f"Teil ohne </{tag.decode()}>: die Arbeitsmappe ist beschädigt.")
+    prefix = match.group(1) or b""
+    if prefix:  # the part uses a prefix for its namespace: keep to it
+        new = re.sub(rb"<(?=\w)", b"<" + prefix, new)
+    return xml[: match.start()] + new + xml[match.start() :]
 
 
 def rels_name(part: str) -> str:
