@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from jugendhaus_mail.mailbox.raw import attachment_count, message_id, recipients
 from jugendhaus_mail.notify.mime import build_raw
-from jugendhaus_mail.notify.outgoing import build_message
 from jugendhaus_mail.notify.render import RenderedMail
+from tests.old_build import build_message
 
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 TEXT = st.text(

@@ -1,10 +1,11 @@
 """Serialise an outgoing mail once, straight to the bytes that are stored and sent.
 
-`build_raw` writes the same message `outgoing.build_message` describes (multipart/alternative
-text + HTML, quoted-printable UTF-8, attachments in base64, RFC 3834 automation headers) without
-building an `EmailMessage` and flattening it: the outbox stores these bytes and every backend
-sends them as they are. The header lines are ASCII and at most 78 characters long (RFC 5322);
-non-ASCII text is encoded as RFC 2047 encoded words, file names after RFC 2231.
+`build_raw` writes a multipart/alternative message (text + HTML, quoted-printable UTF-8,
+attachments in base64, RFC 3834 automation headers, so that auto-replies and out-of-office
+notices do not answer it) without building an `EmailMessage` and flattening it: the outbox
+stores these bytes and every backend sends them as they are. The header lines are ASCII and at
+most 78 characters long (RFC 5322); non-ASCII text is encoded as RFC 2047 encoded words, file
+names after RFC 2231.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ def build_raw(
     now: datetime,
     domain: str,
 ) -> bytes:
-    """The complete message as bytes with CRLF line ends. Same checks as `build_message`:
-    addresses that are not plain addresses, a naive `now`, a bad domain or reference, and a
-    malformed MIME type raise ValueError."""
+    """The complete message as bytes with CRLF line ends. Recipients must already have passed
+    `RecipientPolicy`; addresses that are not plain addresses, a naive `now`, a bad domain or
+    reference, and a malformed MIME type raise ValueError."""
     if now.tzinfo is None:
         raise ValueError("now muss eine Zeitzone haben")
     if not re.fullmatch(_DOMAIN, domain):
