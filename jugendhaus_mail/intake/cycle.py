@@ -58,7 +58,7 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     as the real run would (numbers, replies within the batch, duplicates) and changes nothing."""
     snapshot = ctx.store.read()
     report = IntakeReport()
-    run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), _highest_numbers(snapshot), dry_run)
+    run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), highest_numbers(snapshot), dry_run)
     in_workbook = {str(r["service_key"]) for r in snapshot.requests if r.get("service_key")}
     del snapshot  # a large list stays out of memory while the workbook is written
     batch = None if dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
@@ -318,7 +318,8 @@ def _write_pending(
     report.pending = len(to_write) - len(set(result.appended_keys) & {p.key for p in to_write})
 
 
-def _highest_numbers(snapshot: Snapshot) -> dict[int, int]:
+def highest_numbers(snapshot: Snapshot) -> dict[int, int]:
+    """The highest case number of each year in `Anfragen` (Nr. as YYYY-NNNN)."""
     highest: dict[int, int] = {}
     for row in snapshot.requests:
         match = _CASE_NUMBER.match(str(row.get("nr") or "").strip())

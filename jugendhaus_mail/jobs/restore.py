@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from jugendhaus_mail.app import App
+from jugendhaus_mail.intake.cycle import highest_numbers
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.rules.staff import Staff
@@ -125,14 +126,10 @@ def _renumber_taken(
     app: App, state: StateDB, snapshot: Snapshot, outbox: Outbox | None, report: RestoreReport
 ) -> None:
     holders: dict[str, set[str]] = {}
-    highest: dict[int, int] = {}
     for row in snapshot.requests:
         nr = str(row.get("nr") or "").strip()
         holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
-        match = _CASE_NUMBER.match(nr)
-        if match:
-            year, number = int(match[1]), int(match[2])
-            highest[year] = max(highest.get(year, 0), number)
+    highest = highest_numbers(snapshot)
     for pending in state.pending_rows():
         others = holders.get(pending.nr, set()) - {pending.key}
         if not others or pending.key in holders.get(pending.nr, set()):
