@@ -231,7 +231,7 @@ class GraphMailbox:
             if maybe_sent:
                 raise _unknown_outcome()
             try:
-                response = self._call(
+                response = self._web.call(
                     "POST",
                     f"{self._user_url}/sendMail",
                     what="Nachricht senden",
@@ -268,7 +268,7 @@ class GraphMailbox:
     def sent_copy_exists(self, message_id: str) -> bool:
         """True when Sent Items holds a mail with this Message-ID (internetMessageId)."""
         escaped = message_id.replace("'", "''")
-        response = self._call(
+        response = self._web.call(
             "GET",
             f"{self._user_url}/mailFolders/sentitems/messages",
             what="Gesendete Elemente prüfen",
@@ -312,7 +312,7 @@ class GraphMailbox:
             "$orderby": "receivedDateTime desc",
             "$top": "1",
         }
-        page = json_of(self._call("GET", url, what=what, params=params), what)
+        page = json_of(self._web.call("GET", url, what=what, params=params), what)
         try:
             found = [(_parse_time(m["receivedDateTime"]), str(m["id"])) for m in page["value"]]
         except (KeyError, TypeError, ValueError):
@@ -424,7 +424,7 @@ class GraphMailbox:
     def _get_json(self, url: str, params: dict[str, str] | None, *, what: str) -> dict[str, Any]:
         # Parsed inside the retried operation: a body cut off mid-transfer is worth a retry.
         return self._retry(
-            lambda: json_of(self._call("GET", url, what=what, params=params), what), what
+            lambda: json_of(self._web.call("GET", url, what=what, params=params), what), what
         )
 
     def _request(
@@ -440,7 +440,7 @@ class GraphMailbox:
     ) -> requests.Response:
         allowed = (*allow_status, 404) if allow_404 else allow_status
         return self._retry(
-            lambda: self._call(
+            lambda: self._web.call(
                 method, url, what=what, params=params, json_body=json_body, allowed=allowed
             ),
             what,
@@ -454,29 +454,6 @@ class GraphMailbox:
             backoff_seconds=self._settings.mailbox.retry_backoff_seconds,
             sleep=self._sleep,
             budget=self._budget,
-        )
-
-    def _call(
-        self,
-        method: str,
-        url: str,
-        *,
-        what: str,
-        params: dict[str, str] | None = None,
-        json_body: dict[str, Any] | None = None,
-        data: bytes | None = None,
-        content_type: str | None = None,
-        allowed: tuple[int, ...] = (),
-    ) -> requests.Response:
-        return self._web.call(
-            method,
-            url,
-            what=what,
-            params=params,
-            json_body=json_body,
-            data=data,
-            content_type=content_type,
-            allowed=allowed,
         )
 
     def _prepare(self, message: EmailMessage) -> EmailMessage:
