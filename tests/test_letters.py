@@ -62,6 +62,13 @@ def letter_site(root: Path, extra_config: str = "") -> Site:
     return site
 
 
+def visit_site(root: Path, extra_config: str = "") -> Site:
+    """`letter_site` with the home visit planned and Lena Kowalski as contact person."""
+    site = letter_site(root, extra_config)
+    set_cells(site, {**VISIT, "Ansprechpartner JSB": "Lena Kowalski"})
+    return site
+
+
 def set_cells(site: Site, values: dict[str, Any], row: int = 2) -> None:
     """Type values into `Anfragen` as staff do, found by header text."""
     workbook = openpyxl.load_workbook(site.workbook)
@@ -102,9 +109,7 @@ def assert_complete(text: str) -> None:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
-    site = letter_site(tmp_path / "site")
-    set_cells(site, {**VISIT, "Ansprechpartner JSB": "Lena Kowalski"})
-    return site
+    return visit_site(tmp_path / "site")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import require_tool
 from tests.look_pdf import dark_rows, find, words
 from tests.site import Site, outgoing
-from tests.test_letters import VISIT, letter_site, set_cells, write_letter
+from tests.test_letters import VISIT, letter_site, set_cells, visit_site, write_letter
 
 # DIN 5008 form B (mm from the top left corner of the page)
 FIELD_LEFT, FIELD_RIGHT = 20.0, 105.0
@@ -25,9 +25,7 @@ TOLERANCE = 0.6  # rounding of twips and font metrics
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
-    site = letter_site(tmp_path / "site")
-    set_cells(site, {**VISIT, "Ansprechpartner JSB": "Lena Kowalski"})
-    return site
+    return visit_site(tmp_path / "site")
 
 
 @pytest.fixture
@@ -156,8 +154,7 @@ def test_letters_get_the_folders_usual_rights(
 
 
 def test_configured_rights_win(tmp_path: Path, umask_022: None, soffice: str) -> None:
-    site = letter_site(tmp_path / "site", '[letters]\nfile_mode = "0600"\n')
-    set_cells(site, {**VISIT, "Ansprechpartner JSB": "Lena Kowalski"})
+    site = visit_site(tmp_path / "site", '[letters]\nfile_mode = "0600"\n')
     out = tmp_path / "brief.docx"
     assert write_letter(site, "hausbesuch", out) == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
