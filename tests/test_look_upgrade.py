@@ -19,7 +19,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from jugendhaus_mail.workbook import look
 from jugendhaus_mail.workbook import xlsx_look_upgrade as up
 from jugendhaus_mail.workbook.schema import load_schema
-from tests import old_init_build
 from tests.look_pdf import words
 from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
 from tests.workbook_helpers import active_jsb_offered
@@ -40,9 +39,15 @@ INACTIVE_JSB = {
 SECOND_JSB = {**INACTIVE_JSB, "name": "Paul Peters", "email": "paul@rostock.de", "active": "Ja"}
 
 
+# `init` before the new look (commit 2053fe4) made this workbook, as it made the ones staff
+# have; to make it again: `git show 2053fe4:jugendhaus_mail/workbook/build.py`, then its
+# build_workbook(path, load_schema()).
+OLD_INIT = Path(__file__).parent / "data" / "anfrageliste_old_init.xlsx"
+
+
 def old_workbook(tmp_path: Path, name: str = "alt.xlsx") -> Path:
     path = tmp_path / name
-    old_init_build.build_workbook(path, SCHEMA)
+    path.write_bytes(OLD_INIT.read_bytes())
     return path
 
 
@@ -296,8 +301,7 @@ def test_a_title_row_above_the_table_is_minded(tmp_path: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     """An office still on a workbook made by the old `init`, ten requests after the upgrade."""
     site = make_site(tmp_path_factory.mktemp("look-upgrade") / "site")
-    site.workbook.unlink()
-    old_init_build.build_workbook(site.workbook, SCHEMA)
+    site.workbook.write_bytes(OLD_INIT.read_bytes())
     set_staff(site, [*STAFF, INACTIVE_JSB, SECOND_JSB])
     for i in range(10):
         mail = request_mail(
@@ -315,8 +319,7 @@ def test_the_upgrade_step_logs_what_it_added_once(
     from jugendhaus_mail.jobs.upgrade import upgrade_workbook
 
     site = make_site(tmp_path / "site")
-    site.workbook.unlink()
-    old_init_build.build_workbook(site.workbook, SCHEMA)
+    site.workbook.write_bytes(OLD_INIT.read_bytes())
     with caplog.at_level(logging.INFO):
         result = upgrade_workbook(site.app(utc(2026, 3, 10, 8, 0)))
     assert set(result.look) == {up.PRINT, up.COLOURS, up.JSB, up.NOTES}
