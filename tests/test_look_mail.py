@@ -27,7 +27,7 @@ from jugendhaus_mail.notify.render import (
 )
 from tests.look_pdf import words
 from tests.site import make_site, outgoing, request_mail, utc
-from tests.test_notify_render import SAMPLES, reminder, visible_text
+from tests.test_notify_render import SAMPLES, office_renderer, reminder, visible_text
 
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 WORDS = ["Eingangsbestätigung", "Ihrer", "Anfrage", "vom", "16.03.2026", "„Hausbesuch“", "–",
@@ -38,12 +38,7 @@ WORDS = ["Eingangsbestätigung", "Ihrer", "Anfrage", "vom", "16.03.2026", "„Ha
 
 @pytest.fixture(scope="module")
 def renderer() -> MailRenderer:
-    return MailRenderer(
-        None,
-        office_name="Berufliche Jugendsozialberatung im Jugendhaus Rostock",
-        office_phone="0381 381-4711",
-        team_address="FM-Jugendhaus@rostock.de",
-    )
+    return office_renderer()
 
 
 def _subject_line(raw: bytes) -> str:

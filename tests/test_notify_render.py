@@ -56,14 +56,20 @@ XSS_NAME = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
 
 
-@pytest.fixture(scope="module")
-def renderer() -> MailRenderer:
+def office_renderer() -> MailRenderer:
+    """The renderer with the bundled templates and a sample office (shared with other mail
+    tests)."""
     return MailRenderer(
         None,
         office_name="Berufliche Jugendsozialberatung im Jugendhaus Rostock",
         office_phone="0381 381-4711",
         team_address="FM-Jugendhaus@rostock.de",
     )
+
+
+@pytest.fixture(scope="module")
+def renderer() -> MailRenderer:
+    return office_renderer()
 
 
 def reminder(stage: str, **changes: object) -> ReminderMail:
