@@ -133,11 +133,8 @@ def _reduce_written(state: StateDB, before: datetime, dry_run: bool) -> int:
     rows = state.conn.execute(
         "SELECT key, row_json FROM written_rows WHERE written_at < ?", (before.isoformat(),)
     ).fetchall()
-    changed = [
-        (encode_row(blank(state.decode(data))), key)
-        for key, data in rows
-        if encode_row(blank(state.decode(data))) != data
-    ]
+    reduced = [(encode_row(blank(state.decode(data))), key, data) for key, data in rows]
+    changed = [(new, key) for new, key, data in reduced if new != data]
     if changed and not dry_run:
         with state.transaction() as tx:
             tx.executemany("UPDATE written_rows SET row_json = ? WHERE key = ?", changed)
