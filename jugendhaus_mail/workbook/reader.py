@@ -83,6 +83,12 @@ def read_snapshot(
     return Snapshot(requests, staff, absences, fingerprint, missing, appointments)
 
 
+def read_appointments(data: bytes, schema: Schema) -> list[Row]:
+    """Only sheet `Termine`, for its writer: the other sheets are not parsed."""
+    label = "Arbeitsmappe"
+    return _appointments(_open(data, label), _package(data), schema, label, {})
+
+
 def _appointments(
     workbook: CalamineWorkbook,
     package: ZipPackage | None,

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
-from jugendhaus_mail.workbook.reader import read_snapshot
+from jugendhaus_mail.workbook.reader import read_appointments
 from jugendhaus_mail.workbook.schema import Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_context import open_context
 from jugendhaus_mail.workbook.xlsx_updates import Skipped, update_rows
@@ -41,7 +41,7 @@ def write_appointments(data: bytes, schema: Schema, changes: Changes) -> tuple[b
     if not isinstance(changes, AppointmentChanges) or changes.appends or changes.updates:
         raise ValueError("write_appointments takes AppointmentChanges for Termine only")
     sheet = schema.sheet(SHEET)
-    before = read_snapshot(data, schema).appointments
+    before = read_appointments(data, schema)
     keys = tuple(dict.fromkeys(row.service_key for row in changes.rows))
     if changes.rows:
         package = ZipPackage(data)
@@ -55,7 +55,7 @@ def write_appointments(data: bytes, schema: Schema, changes: Changes) -> tuple[b
     updated, skipped = 0, list[Skipped]()
     if changes.moves or changes.cancels:
         data, updated, skipped = _update(data, schema, sheet, changes)
-    _verify(read_snapshot(data, schema).appointments, before, keys)
+    _verify(read_appointments(data, schema), before, keys)
     # appended_keys name rows of Anfragen to the store's check; ours are checked above
     return data, CommitResult((), updated, skipped=tuple(map(str, skipped)))
 
@@ -80,7 +80,7 @@ def _targets(
 def _update(
     data: bytes, schema: Schema, sheet: Sheet, changes: AppointmentChanges
 ) -> tuple[bytes, int, list[Skipped]]:
-    targets = _targets(read_snapshot(data, schema).appointments, changes)
+    targets = _targets(read_appointments(data, schema), changes)
     if not targets:
         return data, 0, []
     package = ZipPackage(data)
