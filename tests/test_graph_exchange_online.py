@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from fake_graph import FakeGraphServer, start_server
+from test_mailbox_graph import T0, Sleeps, deliver, mailbox_for
 
 from jugendhaus_mail.config import Settings, load_settings
 from jugendhaus_mail.errors import ConfigError
@@ -27,7 +28,6 @@ from jugendhaus_mail.mailbox.retry import lasting_throttling
 from jugendhaus_mail.notify.outbox import Outbox, undelivered_mail
 from jugendhaus_mail.state import StateDB
 
-T0 = datetime(2026, 3, 9, 7, 45, tzinfo=UTC)
 TEAM = "team@jugendhaus.example"
 
 
@@ -47,11 +47,6 @@ class Clock:
         return self.now
 
 
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
 def settings_for(server: FakeGraphServer, tmp_path: Path, **mailbox: object) -> Settings:
     config = tmp_path / "jugendhaus-mail.toml"
     config.write_text(
@@ -61,31 +56,6 @@ def settings_for(server: FakeGraphServer, tmp_path: Path, **mailbox: object) -> 
         encoding="utf-8",
     )
     return load_settings(config)
-
-
-def mailbox_for(
-    server: FakeGraphServer, settings: Settings, sleeps: Sleeps | None = None
-) -> GraphMailbox:
-    return GraphMailbox(
-        settings,
-        token_provider=lambda: server.token,
-        sleep=sleeps if sleeps is not None else Sleeps(),
-    )
-
-
-def raw_mail(number: int) -> bytes:
-    return (
-        f"From: ifk{number}@jobcenter-ge.de\r\nTo: {TEAM}\r\n"
-        f"Message-ID: <anfrage-{number}@jobcenter-ge.de>\r\nSubject: Anfrage {number}\r\n\r\n"
-        f"Bitte um Beratung, Fall {number}.\r\n"
-    ).encode()
-
-
-def deliver(server: FakeGraphServer, count: int) -> list[bytes]:
-    mails = [raw_mail(n) for n in range(count)]
-    for n, raw in enumerate(mails):
-        server.deliver(raw, T0 + timedelta(minutes=n))
-    return mails
 
 
 def file_all(box: GraphMailbox) -> int:
