@@ -1,8 +1,8 @@
 """One undeliverable mail must not block all others (issue 12, item 12).
 
 A real SMTP server (aiosmtpd on 127.0.0.1) refuses one recipient with 550, one message with
-552 or a recipient for a while with 451; the real `send_smtp` and the real outbox with its SQLite
-state do the rest. The Graph side (a mail over the tenant's size limit) is in
+552 or a recipient for a while with 451; the real `send_smtp_raw` and the real outbox with its
+SQLite state do the rest. The Graph side (a mail over the tenant's size limit) is in
 test_graph_exchange_online.py. Failed and stuck mail shows in `check`, the watchdog and the
 digest of a real site.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jugendhaus_mail.config import Settings, load_settings
-from jugendhaus_mail.mailbox.smtp import send_smtp
+from jugendhaus_mail.mailbox.smtp import send_smtp_raw
 from jugendhaus_mail.notify.outbox import Outbox, undelivered_mail
 from jugendhaus_mail.service.health import Status
 from jugendhaus_mail.service.watchdog import run_watchdog
@@ -84,13 +84,14 @@ def smtp() -> Iterator[tuple[Refusing, int]]:
 
 
 class SmtpOnly:
-    """The outbox's mailbox: only sending, through the real send_smtp."""
+    """The outbox's mailbox: only sending the stored bytes, through the real send_smtp_raw
+    (as the IMAP backend does)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def send(self, message: EmailMessage) -> None:
-        send_smtp(self.settings, message, sleep=lambda _seconds: None)
+    def send_raw(self, data: bytes, recipients: Sequence[str]) -> None:
+        send_smtp_raw(self.settings, data, recipients, sleep=lambda _seconds: None)
 
 
 def smtp_settings(config: Path, port: int) -> Settings:
