@@ -39,7 +39,11 @@ def backups(backup_dir: Path) -> list[Path]:
 
 
 def holds(path: Path, terms: list[str]) -> bool:
-    text = normalize(package_text(path.read_bytes()))
+    return _names_any(path.read_bytes(), terms)
+
+
+def _names_any(data: bytes, terms: list[str]) -> bool:
+    text = normalize(package_text(data))
     return any(term in text for term in terms)
 
 
@@ -57,8 +61,7 @@ def scrub_backups(
         except Exception as exc:  # an unreadable backup cannot be cleaned, only deleted
             log.warning("Sicherung %s nicht lesbar (%s)", path.name, type(exc).__name__)
             cleared = data
-        text = normalize(package_text(cleared))
-        if terms and any(term in text for term in terms):
+        if terms and _names_any(cleared, terms):
             result.deleted.append(path)
             if not dry_run:
                 path.unlink(missing_ok=True)
