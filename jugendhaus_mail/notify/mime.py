@@ -23,10 +23,15 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from urllib.parse import quote
 
-from jugendhaus_mail.notify.outgoing import _DOMAIN, _MESSAGE_ID, _named, parse_address
+from jugendhaus_mail.notify.outgoing import (
+    _CONTROL,
+    _DOMAIN,
+    _MESSAGE_ID,
+    _named,
+    parse_address,
+)
 from jugendhaus_mail.notify.render import RenderedMail
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _LINE = 78
 # 42 bytes of UTF-8 become 56 base64 characters: "Subject: =?utf-8?b?" + 56 + "?=" fits a line
