@@ -25,9 +25,7 @@ from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import JugendhausError
 
 LOCK_NAME = "jugendhaus-mail.lock"
-SHARED_LOCK_NAME = (
-    "jugendhaus-mail.lock"  # as ".<workbook>.jugendhaus-mail.lock" and in the Maildir
-)
+SHARED_LOCK_NAME = LOCK_NAME  # as ".<workbook>.jugendhaus-mail.lock" and in the Maildir
 WINDOWS_LOCK_OFFSET = 1 << 20  # the locked byte; the description is written before it
 MAX_INFO = 1024
 
@@ -66,7 +64,6 @@ class InstanceLock(_HeldLock):
     def __init__(self, state_dir: Path, command: str) -> None:
         self.path = state_dir / LOCK_NAME
         self.command = command
-        self._fd = None
 
     def acquire(self, since: str) -> None:
         """Take the lock or raise InstanceRunning naming the holder."""
@@ -91,7 +88,6 @@ class SharedResourceLock(_HeldLock):
         self.path = path
         self.what = what
         self.config = config
-        self._fd = None
 
     def acquire(self, command: str, since: str) -> None:
         try:
