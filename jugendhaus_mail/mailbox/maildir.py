@@ -167,8 +167,6 @@ class MaildirMailbox:
 
     def send(self, message: EmailMessage) -> None:
         """Store `message` in `Postausgang` at once (see `send_raw`)."""
-        if message["Message-ID"] is None:
-            message["Message-ID"] = make_msgid(domain="jugendhaus-mail.invalid")
         self.send_raw(message.as_bytes(policy=SMTP), ())
         self.commit_sent()
 
