@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jugendhaus_mail.config.mailbox import _mailbox
 from jugendhaus_mail.config.model import (
@@ -48,6 +49,8 @@ from jugendhaus_mail.config.section import (
     _Section,
 )
 from jugendhaus_mail.errors import ConfigError
+
+T = TypeVar("T")
 
 __all__ = [
     "BACKENDS",
@@ -222,6 +225,53 @@ SECTIONS = (
 )
 
 
+def _workbook(section: _Section) -> WorkbookSettings:
+    section.require("path", 'z. B. path = "Anfrageliste.xlsx"')
+    workbook = WorkbookSettings(
+        path=section.path("path", Path("Anfrageliste.xlsx")) or Path("Anfrageliste.xlsx"),
+        backups=section.int_range("backups", 10, 0, 1000),
+    )
+    if workbook.path.suffix.lower() not in (".xlsx", ".xlsm"):
+        section.fail("path", f"= {str(workbook.path)!r}: erwartet eine .xlsx- oder .xlsm-Datei")
+    return workbook
+
+
+def _mail(
+    section: _Section, office: OfficeSettings, mailbox: MailboxSettings, intake: IntakeSettings
+) -> MailSettings:
+    team_address = section.get("team_address", mailbox.address, str, _check_email)
+    internal = _domains(section, "internal_domains")
+    return MailSettings(
+        team_address=team_address or mailbox.address or "teampostfach@localhost",
+        internal_domains=internal
+        or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
+        admin_address=section.get("admin_address", "", str, _check_email),
+        from_name=section.get("from_name", office.name, str, _check_display_name).strip(),
+        acknowledge_max_age_working_days=section.int_range(
+            "acknowledge_max_age_working_days", 2, 0, 250
+        ),
+    )
+
+
+def _logging(section: _Section) -> LoggingSettings:
+    return LoggingSettings(
+        file=section.path("file", None),
+        level=section.choice("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        json=section.get("json", False, bool),
+    )
+
+
+def _retention(section: _Section) -> RetentionSettings:
+    return RetentionSettings(
+        months=section.int_range("months", 0, 0, 240),
+        mail_months=section.int_range("mail_months", 0, 0, 240),
+        sent_months=section.int_range("sent_months", 0, 0, 240),
+        backup_days=section.int_range("backup_days", 0, 0, 3650),
+        letters_days=section.int_range("letters_days", 0, 0, 3650),
+        state_days=section.int_range("state_days", 0, 0, 3650),
+    )
+
+
 def parse_settings(data: dict[str, Any], source: Path) -> Settings:
     """Validate a parsed TOML document. `source` names the file in messages and anchors paths."""
     source = source.resolve() if source.exists() else source.absolute()
@@ -232,76 +282,26 @@ def parse_settings(data: dict[str, Any], source: Path) -> Settings:
                 + ", ".join(f"[{s}]" for s in SECTIONS)
             )
 
-    def section(name: str) -> _Section:
-        return _Section(source, name, data.get(name, {}))
+    def parsed(name: str, read: Callable[[_Section], T]) -> T:
+        """Read table [name] with `read`; a key `read` did not take is an error."""
+        table = _Section(source, name, data.get(name, {}))
+        value = read(table)
+        table.done()
+        return value
 
-    office_s = section("office")
-    office = _office(office_s)
-    office_s.done()
-    mailbox_s = section("mailbox")
-    mailbox = _mailbox(mailbox_s)
-    mailbox_s.done()
-    workbook_s = section("workbook")
-    workbook_s.require("path", 'z. B. path = "Anfrageliste.xlsx"')
-    workbook = WorkbookSettings(
-        path=workbook_s.path("path", Path("Anfrageliste.xlsx")) or Path("Anfrageliste.xlsx"),
-        backups=workbook_s.int_range("backups", 10, 0, 1000),
-    )
-    if workbook.path.suffix.lower() not in (".xlsx", ".xlsm"):
-        workbook_s.fail("path", f"= {str(workbook.path)!r}: erwartet eine .xlsx- oder .xlsm-Datei")
-    workbook_s.done()
-    intake_s = section("intake")
-    intake = _intake(intake_s, office.domain)
-    intake_s.done()
-    mail_s = section("mail")
-    team_address = mail_s.get("team_address", mailbox.address, str, _check_email)
-    internal = _domains(mail_s, "internal_domains")
-    mail = MailSettings(
-        team_address=team_address or mailbox.address or "teampostfach@localhost",
-        internal_domains=internal
-        or tuple(d for d in (office.domain, *intake.rechtskreis_domains) if d),
-        admin_address=mail_s.get("admin_address", "", str, _check_email),
-        from_name=mail_s.get("from_name", office.name, str, _check_display_name).strip(),
-        acknowledge_max_age_working_days=mail_s.int_range(
-            "acknowledge_max_age_working_days", 2, 0, 250
-        ),
-    )
-    mail_s.done()
-    deadlines_s = section("deadlines")
-    deadlines = _deadlines(deadlines_s)
-    deadlines_s.done()
-    schedule_s = section("schedule")
-    schedule = _schedule(schedule_s)
-    schedule_s.done()
-    logging_s = section("logging")
-    logging_settings = LoggingSettings(
-        file=logging_s.path("file", None),
-        level=logging_s.choice("level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        json=logging_s.get("json", False, bool),
-    )
-    logging_s.done()
-    state_s = section("state")
-    state_dir = state_s.path("dir", Path("state")) or Path("state")
-    state_s.done()
-    templates_s = section("templates")
-    templates_dir = templates_s.path("override_dir", None)
-    templates_s.done()
-    watchdog_s = section("watchdog")
-    watchdog = _watchdog(watchdog_s, schedule)
-    watchdog_s.done()
-    retention_s = section("retention")
-    retention = RetentionSettings(
-        months=retention_s.int_range("months", 0, 0, 240),
-        mail_months=retention_s.int_range("mail_months", 0, 0, 240),
-        sent_months=retention_s.int_range("sent_months", 0, 0, 240),
-        backup_days=retention_s.int_range("backup_days", 0, 0, 3650),
-        letters_days=retention_s.int_range("letters_days", 0, 0, 3650),
-        state_days=retention_s.int_range("state_days", 0, 0, 3650),
-    )
-    retention_s.done()
-    letters_s = section("letters")
-    letters = _letters(letters_s)
-    letters_s.done()
+    office = parsed("office", _office)
+    mailbox = parsed("mailbox", _mailbox)
+    workbook = parsed("workbook", _workbook)
+    intake = parsed("intake", lambda s: _intake(s, office.domain))
+    mail = parsed("mail", lambda s: _mail(s, office, mailbox, intake))
+    deadlines = parsed("deadlines", _deadlines)
+    schedule = parsed("schedule", _schedule)
+    logging_settings = parsed("logging", _logging)
+    state_dir = parsed("state", lambda s: s.path("dir", Path("state")) or Path("state"))
+    templates_dir = parsed("templates", lambda s: s.path("override_dir", None))
+    watchdog = parsed("watchdog", lambda s: _watchdog(s, schedule))
+    retention = parsed("retention", _retention)
+    letters = parsed("letters", _letters)
     return Settings(
         config_path=source,
         office=office,
