@@ -117,3 +117,16 @@ def test_a_failed_intake_is_a_warning_until_it_is_overdue(site: Site) -> None:
     assert (code, state) == (1, "WARNING"), text
     assert text == "Abruf des Postfachs: letzter Lauf fehlgeschlagen"
     assert perf["minutes_since_intake"] == "U"  # never succeeded: undetermined
+
+
+def test_mail_queued_longer_than_an_hour_is_a_warning(site: Site) -> None:
+    from jugendhaus_mail.state import StateDB
+
+    site.cli("poll", now="2026-03-30T10:00")
+    with StateDB(site.root / "state") as state:  # queued 08:55, 09:30 office time, not sent
+        state.queue_mail("2026-0001|letter|a", b"Subject: a\r\n\r\nx", utc(2026, 3, 30, 6, 55))
+        state.queue_mail("2026-0001|letter|b", b"Subject: b\r\n\r\nx", utc(2026, 3, 30, 7, 30))
+    code, state_name, text, perf = nagios(site, "2026-03-30T10:05")
+    assert (code, state_name) == (1, "WARNING"), text
+    assert text == "1 Mail(s) seit über 60 Minuten unversandt"
+    assert perf["unsent"] == "2"
