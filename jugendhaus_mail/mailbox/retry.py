@@ -95,9 +95,7 @@ def with_retries(
             raise
         except TransientError as exc:
             if budget is not None and exc.throttled:
-                wait = backoff_seconds * (2 ** min(throttled, 8))
-                if exc.retry_after is not None:
-                    wait = min(max(exc.retry_after, 0.0), MAX_SERVER_WAIT_SECONDS)
+                wait = _server_wait(exc, backoff_seconds * (2 ** min(throttled, 8)))
                 if not budget.take(wait):
                     raise ThrottledError(
                         f"{what}: der Server drosselt die Anfragen ({exc}); nach "
@@ -112,12 +110,17 @@ def with_retries(
                 raise MailboxError(
                     f"{what}: nach {attempt + 1} Versuchen aufgegeben ({exc})"
                 ) from exc
-            wait = backoff_seconds * (2**attempt)
-            if exc.retry_after is not None:
-                wait = min(max(exc.retry_after, 0.0), MAX_SERVER_WAIT_SECONDS)
+            wait = _server_wait(exc, backoff_seconds * (2**attempt))
             attempt += 1
             log.warning("%s: %s – neuer Versuch %d/%d in %.1f s", what, exc, attempt, retries, wait)
             sleep(wait)
+
+
+def _server_wait(exc: TransientError, backoff: float) -> float:
+    """The server's own wait hint (within reason) wins over the doubling backoff."""
+    if exc.retry_after is None:
+        return backoff
+    return min(max(exc.retry_after, 0.0), MAX_SERVER_WAIT_SECONDS)
 
 
 THROTTLE_KEY = "mailbox.throttled"
