@@ -83,7 +83,7 @@ def test_jobs_missed_while_the_machine_slept_run_once_on_waking() -> None:
     clock.step(timedelta(days=2, hours=3).total_seconds())  # asleep until Wednesday 09:00
     scheduler.run_pending()
     assert sorted(name for name, _ in runs) == ["digest", "intake"]
-    digest_job = next(job for job in scheduler.jobs if "digest" in job.tags)
+    digest_job = next(job for job in scheduler.jobs if job.name == "digest")
     assert digest_job.next_run == berlin(2026, 4, 2, 7, 0)
 
 

@@ -15,7 +15,7 @@ when a job runs next) had to replace the library's own; the forty lines below ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -35,8 +35,6 @@ class Job:
     interval: timedelta | None = None
     at: time | None = None
     next_run: datetime | None = None
-    last_run: datetime | None = None
-    tags: set[str] = field(default_factory=set)
 
     def schedule_next(self, now: datetime, zone: ZoneInfo) -> None:
         if self.at is not None:
@@ -66,8 +64,7 @@ class ClockScheduler:
         )
         for job in due:
             job.action()
-            job.last_run = self.clock.now()
-            job.schedule_next(job.last_run, self.zone)
+            job.schedule_next(self.clock.now(), self.zone)
 
     def seconds_until_next(self) -> float | None:
         """Clock seconds until the earliest job is due (0 when one is due already)."""
@@ -126,8 +123,8 @@ def build_schedule(
     """Intake every `intake_minutes`; each timed job (name -> office times) daily at its times."""
     scheduler = ClockScheduler(clock, zone)
     interval = timedelta(minutes=intake_minutes)
-    scheduler.add(Job("intake", partial(run, "intake"), interval=interval, tags={"intake"}))
+    scheduler.add(Job("intake", partial(run, "intake"), interval=interval))
     for name, times in timed.items():
         for at in times:
-            scheduler.add(Job(name, partial(run, name), at=at, tags={name}))
+            scheduler.add(Job(name, partial(run, name), at=at))
     return scheduler
