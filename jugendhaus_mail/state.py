@@ -296,6 +296,14 @@ class StateDB:
             for k, nr, data, at in rows
         ]
 
+    def pending_times(self) -> list[datetime]:
+        """When each row still waiting for the workbook was recorded, without decoding the
+        rows: how many wait and since when (for the status file, check and monitoring)."""
+        rows = self.conn.execute(
+            "SELECT recorded_at FROM messages WHERE outcome = 'request' AND written_at IS NULL"
+        ).fetchall()
+        return [datetime.fromisoformat(at) for (at,) in rows]
+
     def mark_written(self, keys: list[str] | tuple[str, ...], now: datetime) -> None:
         """The rows are in the workbook: their contents move from the queue to the ledger of
         written rows (so a restored older workbook can be noticed and repaired)."""

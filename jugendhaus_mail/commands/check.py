@@ -311,7 +311,7 @@ def check_state(app: App) -> list[tuple[bool, str]]:
     from jugendhaus_mail.workbook.store import STATUS_FILE, waiting_reason, workbook_status
 
     with app.state() as state:
-        pending = state.pending_rows()
+        pending = state.pending_times()
         counts = state.counts()
         aside = state.set_aside(10)
         restored = state.restored_rows(app.now - timedelta(days=14))
@@ -323,7 +323,7 @@ def check_state(app: App) -> list[tuple[bool, str]]:
         )
     ]
     if pending:
-        oldest = min(p.recorded_at for p in pending)
+        oldest = min(pending)
         limit = app.settings.watchdog.pending_minutes
         too_long = app.now - oldest > timedelta(minutes=limit)
         lines.append(

@@ -73,9 +73,9 @@ def refresh_from_state(status: Status, state: StateDB) -> None:
     """The pending queue and the log-in block, as the state database has them now."""
     from jugendhaus_mail.jobs.guard import current_block
 
-    pending = state.pending_rows()
+    pending = state.pending_times()
     status.pending = len(pending)
-    oldest = min((p.recorded_at for p in pending), default=None)
+    oldest = min(pending, default=None)
     status.pending_since = oldest.isoformat() if oldest else None
     if not pending:
         status.pending_reason = ""

@@ -181,10 +181,10 @@ def gather(settings: Settings, now: datetime, staff_rows: list[Row] | None) -> F
                     "das Postfach lehnt die Anmeldung ab (gesperrt bis "
                     f"{block.until.astimezone(zone):%H:%M})"
                 )
-            pending = state.pending_rows()
+            pending = state.pending_times()
             figures.waiting = len(pending)
             if pending:
-                oldest = min(p.recorded_at for p in pending)
+                oldest = min(pending)
                 if now - oldest > timedelta(minutes=settings.watchdog.pending_minutes):
                     figures.warning.append(
                         f"{len(pending)} Anfrage(n) warten seit "

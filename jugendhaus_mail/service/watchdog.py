@@ -133,10 +133,10 @@ def find_problems(app: App, state: StateDB, status: Status) -> list[Problem]:
 
 
 def _pending_problems(app: App, state: StateDB, status: Status) -> list[Problem]:
-    pending = state.pending_rows()
+    pending = state.pending_times()
     if not pending:
         return []
-    oldest = min(row.recorded_at for row in pending)
+    oldest = min(pending)
     if app.now - oldest <= timedelta(minutes=app.settings.watchdog.pending_minutes):
         return []
     path = app.settings.workbook.path
