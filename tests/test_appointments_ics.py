@@ -76,7 +76,7 @@ def test_the_qualitaetsdialog_reminder_has_one_entry_per_half_year() -> None:
     duty = Duty(
         "qualitaetsdialog", None, date(2026, 3, 31), "Qualitätsdialog organisieren", "SGB II"
     )
-    [(name, data, mime)] = duty_calendar(duty, date(2026, 3, 3))
+    [(name, data, mime)] = duty_calendar(duty, date(2026, 3, 3), BERLIN)
     [event] = icalendar.Calendar.from_ical(data).walk("VEVENT")
     assert (name, mime) == ("2026-1-qualitaetsdialog.ics", "text/calendar")
     assert event["UID"] == "2026-1-qualitaetsdialog@jugendhaus-mail"
@@ -85,7 +85,25 @@ def test_the_qualitaetsdialog_reminder_has_one_entry_per_half_year() -> None:
     assert start.utcoffset().total_seconds() == 7200  # summer time from 29.3.2026
     assert (
         duty_calendar(
-            Duty("feedback", "2026-0001", date(2026, 3, 31), "x", "beide"), date(2026, 3, 3)
+            Duty("feedback", "2026-0001", date(2026, 3, 31), "x", "beide"),
+            date(2026, 3, 3),
+            BERLIN,
         )
         == ()
     )
+
+
+def test_the_entry_is_in_the_offices_own_time_zone() -> None:
+    """An office configured with another zone gets its due date at 08:00 of that zone."""
+    from datetime import date
+
+    from jugendhaus_mail.jobs.appointments import duty_calendar
+    from jugendhaus_mail.rules.model import Duty
+
+    lisbon = ZoneInfo("Europe/Lisbon")
+    duty = Duty("home_visit", "2026-0007", date(2026, 3, 12), "Hausbesuch durchführen", "SGB VIII")
+    [(_name, data, _mime)] = duty_calendar(duty, date(2026, 3, 3), lisbon)
+    [event] = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    start = event.decoded("DTSTART")
+    assert start.astimezone(lisbon).replace(tzinfo=None) == datetime(2026, 3, 12, 8, 0)
+    assert start.utcoffset().total_seconds() == 0  # Lisbon in winter, not Berlin's +1

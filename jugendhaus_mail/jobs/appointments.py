@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.notify import render as mails
@@ -78,7 +79,7 @@ CALENDAR_DUTIES = {
 }
 
 
-def duty_calendar(duty: Duty, today: date) -> tuple[tuple[str, bytes, str], ...]:
+def duty_calendar(duty: Duty, today: date, zone: ZoneInfo) -> tuple[tuple[str, bytes, str], ...]:
     """An .ics for the due date of duties staff put in their calendar; () for the others."""
     what = CALENDAR_DUTIES.get(duty.rule)
     if what is None:
@@ -86,12 +87,15 @@ def duty_calendar(duty: Duty, today: date) -> tuple[tuple[str, bytes, str], ...]
     owner = duty.nr or f"{duty.due.year}-{1 if duty.due.month <= 6 else 2}"  # half-year
     summary = f"Frist: {what}" + (f" (Nr. {duty.nr})" if duty.nr else "")
     made = datetime.combine(today, time(), tzinfo=UTC)
-    return (ics_attachment(f"{owner}-{duty.rule}", summary, duty.due, made),)
+    return (ics_attachment(f"{owner}-{duty.rule}", summary, duty.due, made, zone),)
 
 
-def visit_calendar(nr: str, planned: datetime, now: datetime) -> tuple[str, bytes, str]:
+def visit_calendar(
+    nr: str, planned: datetime, now: datetime, zone: ZoneInfo
+) -> tuple[str, bytes, str]:
     """The announced home visit, for the cover mail of the announcement letter."""
-    return ics_attachment(f"{nr}-hausbesuch-termin", f"Hausbesuch (Nr. {nr})", planned, now)
+    title = f"Hausbesuch (Nr. {nr})"
+    return ics_attachment(f"{nr}-hausbesuch-termin", title, planned, now, zone)
 
 
 def conflict_line(conflict: Conflict) -> str:

@@ -128,7 +128,8 @@ def _queue(
     )
     attachments = [(letter.filename, data, DOCX_MIME)]
     if kind == "hausbesuch":  # the announced visit for Outlook (jobs/appointments.py)
-        attachments.append(visit_calendar(letter.nr, planned_visit(letter.nr, row), app.now))
+        planned = planned_visit(letter.nr, row)
+        attachments.append(visit_calendar(letter.nr, planned, app.now, app.calendar.tz))
     return outbox.queue(key, mail, [p.email for p in people], attachments=tuple(attachments))
 
 

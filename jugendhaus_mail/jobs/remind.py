@@ -129,7 +129,7 @@ def _queue_notice(
             done_hint=DONE_HINTS.get(duty.rule, ""),
         )
     to, cc = [p.email for p in people.to], [p.email for p in people.cc]
-    attachments += duty_calendar(duty, today)  # the due date for Outlook
+    attachments += duty_calendar(duty, today, calendar.tz)  # the due date for Outlook
     outbox.queue(notice.key, mail, to, cc, attachments=attachments)
 
 

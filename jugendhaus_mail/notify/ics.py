@@ -1,6 +1,6 @@
 """Calendar files (.ics) for dates staff must keep, so Outlook takes them with one click.
 
-- Time zone Europe/Berlin with its VTIMEZONE (Outlook needs the component, not just a TZID).
+- The office's time zone with its VTIMEZONE (Outlook needs the component, not just a TZID).
 - A duty with a date but no time (a due date) becomes a 30-minute entry at 08:00 office time:
   a reminder at the start of the office day, not an all-day block in the calendar.
 - The UID is stable per case and duty (`<Nr>-<duty>@jugendhaus-mail`), so a changed date
@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-OFFICE_ZONE = "Europe/Berlin"
 DEADLINE_TIME = time(8, 0)
 DURATION = timedelta(minutes=30)
 ICS_MIME = "text/calendar"
@@ -22,12 +21,11 @@ _EPOCH = datetime(2020, 1, 1, tzinfo=ZoneInfo("UTC"))
 
 
 def ics_attachment(
-    uid_key: str, summary: str, when: date | datetime, now: datetime
+    uid_key: str, summary: str, when: date | datetime, now: datetime, zone: ZoneInfo
 ) -> tuple[str, bytes, str]:
-    """(file name, bytes, MIME type) for the outbox; `when` naive = office time."""
+    """(file name, bytes, MIME type) for the outbox; `when` naive = office time in `zone`."""
     import icalendar  # only mail that carries a date pays for the import
 
-    zone = ZoneInfo(OFFICE_ZONE)
     if isinstance(when, datetime):
         start = when.astimezone(zone) if when.tzinfo else when.replace(tzinfo=zone)
     else:
