@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS sent_log (   -- who received which mail (SGB X), neve
 
 DB_NAME = "jugendhaus-mail.sqlite3"
 FEEDBACK = "Rückmeldung"  # reason of a reply that counts as feedback on its case
+CHECKED_WORKBOOK = "restore.checked_sha256"  # kv: see StateDB.checked_workbook
 
 
 @dataclass(frozen=True)
@@ -514,6 +515,23 @@ class StateDB:
             )
             tx.execute("UPDATE written_rows SET nr = ? WHERE key = ?", (nr, key))
         return nr
+
+    def has_requests(self) -> bool:
+        """Has the service ever taken in a request (written or waiting)? Without one there is
+        nothing a restored workbook could have lost."""
+        row = self.conn.execute(
+            "SELECT 1 FROM messages WHERE outcome = 'request' "
+            "UNION ALL SELECT 1 FROM written_rows LIMIT 1"
+        ).fetchone()
+        return row is not None
+
+    def checked_workbook(self) -> str | None:
+        """The SHA-256 of the workbook version the restore check last compared (or that the
+        service wrote on top of such a version, adding only rows it also keeps)."""
+        return self.get(CHECKED_WORKBOOK) or None
+
+    def set_checked_workbook(self, sha256: str | None) -> None:
+        self.put(CHECKED_WORKBOOK, sha256 or "")
 
     # --- small key/value memory -----------------------------------------------------------
 

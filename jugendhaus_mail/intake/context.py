@@ -71,6 +71,9 @@ class CaseIndex:
     """What intake needs to know about existing requests: who takes part in which case,
     and which mails started them, so that a reply is recognised as feedback."""
 
+    # the request columns it reads (with `nr` and `service_key`, which every read keeps)
+    COLUMNS = ("requester_email", "contact_person", "sgb2_contact", "last_feedback")
+
     def __init__(self, snapshot: Snapshot) -> None:
         by_role = {"IFK SGB II": "SGB II", "IFK SGB III": "SGB III", "JSB": "SGB VIII"}
         self.staff_rechtskreis: dict[str, str] = {}

@@ -56,7 +56,7 @@ _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
     """Take in what the mailbox lists, in order of receipt. A dry run decides every mail exactly
     as the real run would (numbers, replies within the batch, duplicates) and changes nothing."""
-    snapshot = ctx.store.read()
+    snapshot = ctx.store.read(columns=CaseIndex.COLUMNS)
     report = IntakeReport()
     run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), highest_numbers(snapshot), dry_run)
     in_workbook = {str(r["service_key"]) for r in snapshot.requests if r.get("service_key")}
@@ -305,15 +305,24 @@ def _write_pending(
     if not to_write and not updates:
         return
     changes = Changes(appends=tuple(NewRow(p.key, p.row) for p in to_write), updates=tuple(updates))
+    checked = ctx.state.checked_workbook()
+    if checked:  # a crash after the save must not leave the version before it marked checked
+        ctx.state.set_checked_workbook(None)
     try:
         result = ctx.store.commit(changes, now=ctx.now)
     except (WorkbookLocked, WorkbookUnsafe, WorkbookChanged) as exc:
+        if checked and not isinstance(exc, WorkbookChanged):  # nothing was written
+            ctx.state.set_checked_workbook(checked)
         report.pending = len(to_write)
         report.waiting_reason = str(exc)
         log.warning("%d Anfrage(n) warten auf die Anfrageliste: %s", len(to_write), exc)
         return
     failpoint("after_workbook_save")
     ctx.state.mark_written([*result.appended_keys, *feedback_keys], ctx.now)
+    if checked and result.read_sha256 == checked and not changes.updates:
+        # only rows the ledger now holds as written were added: the new version needs no
+        # restore check (updated rows would leave stale copies in the ledger: check again)
+        ctx.state.set_checked_workbook(result.landed_sha256)
     report.written = len(to_write)
     report.pending = len(to_write) - len(set(result.appended_keys) & {p.key for p in to_write})
 

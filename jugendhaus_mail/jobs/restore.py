@@ -36,7 +36,6 @@ from jugendhaus_mail.workbook.reader import ROW_KEY, read_file
 log = logging.getLogger(__name__)
 
 _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
-CHECKED_VERSION = "restore.checked_sha256"  # kv: the workbook version last compared
 
 
 @dataclass
@@ -48,27 +47,30 @@ class RestoreReport:
 
 
 def reconcile_workbook(app: App, state: StateDB, outbox: Outbox | None) -> RestoreReport:
-    store = app.store()
-    snapshot = store.read()
+    """Compare the workbook with the ledger; skipped (without reading the rows) when nothing
+    was ever taken in, or when the file is byte for byte the version compared last."""
     report = RestoreReport()
+    store = app.store()
+    checked, now_sha256 = state.checked_workbook(), store.fingerprint().sha256
+    if checked == now_sha256:
+        return report
+    if not state.has_requests():  # nothing the service wrote could be missing
+        state.set_checked_workbook(now_sha256)
+        return report
+    snapshot = store.read()
     key_header = store.schema.requests.column("service_key").header
     if key_header in snapshot.missing_headers.get(store.schema.requests.name, ()):
         report.skipped = f"Spalte „{key_header}“ fehlt"
         return report
-    # refreshing the copies costs ~0.3 s per 10,000 rows: only when the file changed
-    refresh = state.get(CHECKED_VERSION) != snapshot.fingerprint.sha256
-    _restore_vanished(app, state, snapshot, refresh, report)
-    if refresh:
-        state.put(CHECKED_VERSION, snapshot.fingerprint.sha256)
+    _restore_vanished(app, state, snapshot, report)
+    state.set_checked_workbook(snapshot.fingerprint.sha256)
     _renumber_taken(app, state, snapshot, outbox, report)
     if report.restored and outbox is not None:
         _tell_staff(app, outbox, snapshot, report.restored, store.path.name)
     return report
 
 
-def _restore_vanished(
-    app: App, state: StateDB, snapshot: Snapshot, refresh: bool, report: RestoreReport
-) -> None:
+def _restore_vanished(app: App, state: StateDB, snapshot: Snapshot, report: RestoreReport) -> None:
     ledger = state.ledger()
     in_workbook: dict[str, Row] = {}
     keyless: dict[str, list[Row]] = {}
@@ -80,7 +82,7 @@ def _restore_vanished(
             keyless.setdefault(str(row["nr"]).strip(), []).append(row)
     # staff edits are part of what a restore must bring back: keep the newest version seen
     seen = {}
-    for key, row in in_workbook.items() if refresh else ():
+    for key, row in in_workbook.items():
         if key in ledger or state.request_written(key):
             clean: Row = {k: v for k, v in row.items() if k != ROW_KEY and v is not None}
             encoded = encode_row(clean)

@@ -71,6 +71,8 @@ class CommitResult:
     backup: str | None = None
     # Updates the writer declined, one German sentence each (cell, what is there, why)
     skipped: tuple[str, ...] = ()
+    read_sha256: str | None = None  # the version the changes were made on (set by the store)
+    landed_sha256: str | None = None  # the version written
 
 
 def header_key(text: object) -> str:

@@ -168,7 +168,12 @@ class WorkbookStore:
         sync_directory(self.path.parent)
         landed = self._check_landed(data)
         self._cache = CompactSnapshot.of(replace(after, fingerprint=landed), compared)
-        return replace(result, backup=str(backup) if backup else None)
+        return replace(
+            result,
+            backup=str(backup) if backup else None,
+            read_sha256=fingerprint.sha256,
+            landed_sha256=landed.sha256,
+        )
 
     def _note_status(
         self,

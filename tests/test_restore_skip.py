@@ -1,0 +1,115 @@
+"""The restore check reads the whole workbook only when it may have changed since it last
+compared it; skipping it never hides a row lost to an older copy (issue 15: a poll costs
+little when nothing changed, issue 12: nothing lost)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from jugendhaus_mail.workbook import store as store_module
+from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
+
+
+def _deliver(site: Site, numbers: range, day: int = 9, **extra: Any) -> None:
+    for i in numbers:
+        raw = request_mail(
+            f"Fallanfrage {i}", f"Name: Person {i}\nKundennummer: {i:03d}D{i:06d}\n",
+            message_id=f"<r{i}@jobcenter-ge.de>", **extra,
+        )  # fmt: skip
+        site.deliver(raw, utc(2026, 3, day, 7, 0) + timedelta(minutes=i), f"r{i:04d}")
+
+
+def _numbers(site: Site) -> list[str]:
+    return sorted(str(row["Nr."].value) for row in site.requests())
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    site = make_site(tmp_path / "site", 'admin_address = "it@rostock.de"\n')  # in [mail]
+    set_staff(site, STAFF)
+    return site
+
+
+@pytest.fixture
+def full_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path | bytes]]:
+    """Every read of all columns of the request sheet (the expensive one), counted while the
+    real reader does the work."""
+    calls: list[Path | bytes] = []
+    real = store_module.read_snapshot
+
+    def counting(source: Path | bytes, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("columns") is None:
+            calls.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "read_snapshot", counting)
+    yield calls
+
+
+def test_a_poll_reads_every_column_only_when_the_workbook_changed_since_the_last_check(
+    site: Site, full_reads: list[Path | bytes]
+) -> None:
+    assert site.run("poll", now="2026-03-09T08:00") == 0  # nothing ever written: nothing to check
+    assert full_reads == []
+    _deliver(site, range(3))
+    assert site.run("poll", now="2026-03-09T09:00") == 0
+    assert site.run("poll", now="2026-03-09T09:05") == 0  # only the service wrote since
+    assert full_reads == []
+
+    workbook = openpyxl.load_workbook(site.workbook)  # staff work in the list
+    sheet = workbook["Anfragen"]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    sheet.cell(2, headers["Status"], "In Bearbeitung")
+    workbook.save(site.workbook)
+    assert site.run("poll", now="2026-03-09T10:00") == 0
+    assert len(full_reads) == 1  # compared once, and the copies now hold the staff's edit
+    assert site.run("poll", now="2026-03-09T10:05") == 0
+    assert len(full_reads) == 1
+
+
+def test_a_copy_of_a_version_checked_before_the_last_write_is_still_repaired(site: Site) -> None:
+    _deliver(site, range(2))
+    assert site.run("poll", now="2026-03-09T09:00") == 0
+    assert site.run("poll", now="2026-03-09T09:05") == 0  # checked, unchanged
+    old_copy = site.root / "alte-fassung.xlsx"
+    shutil.copy(site.workbook, old_copy)
+    _deliver(site, range(2, 4), day=10)
+    assert site.run("poll", now="2026-03-10T09:00") == 0
+    assert _numbers(site) == ["2026-0001", "2026-0002", "2026-0003", "2026-0004"]
+
+    shutil.copy(old_copy, site.workbook)  # byte for byte the version checked before
+    assert site.run("poll", now="2026-03-10T10:00") == 0
+
+    assert _numbers(site) == ["2026-0001", "2026-0002", "2026-0003", "2026-0004"]
+
+
+def test_a_save_with_new_rows_and_feedback_does_not_mark_an_older_version_checked(
+    site: Site,
+) -> None:
+    _deliver(site, range(2))
+    assert site.run("poll", now="2026-03-09T09:00") == 0
+    assert site.run("poll", now="2026-03-09T09:05") == 0
+    old_copy = site.root / "alte-fassung.xlsx"
+    shutil.copy(site.workbook, old_copy)
+    _deliver(site, range(2, 3), day=10)  # a new request and, in the same save, feedback
+    reply = request_mail(
+        "AW: Fallanfrage 0", "Kurze Rückmeldung: Termin hat stattgefunden.",
+        message_id="<reply0@jobcenter-ge.de>", headers=[("In-Reply-To", "<r0@jobcenter-ge.de>")],
+    )  # fmt: skip
+    site.deliver(reply, utc(2026, 3, 10, 8, 0), "reply0")
+    assert site.run("poll", now="2026-03-10T09:00") == 0
+    rows = {str(r["Nr."].value): r for r in site.requests()}
+    assert rows["2026-0001"]["Letzte Rückmeldung"].value is not None  # the feedback landed
+    assert sorted(rows) == ["2026-0001", "2026-0002", "2026-0003"]
+
+    shutil.copy(old_copy, site.workbook)
+    assert site.run("poll", now="2026-03-10T10:00") == 0
+
+    assert _numbers(site) == ["2026-0001", "2026-0002", "2026-0003"]
