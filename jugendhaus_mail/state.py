@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS sent_log (   -- who received which mail (SGB X), neve
 DB_NAME = "jugendhaus-mail.sqlite3"
 FEEDBACK = "Rückmeldung"  # reason of a reply that counts as feedback on its case
 CHECKED_WORKBOOK = "restore.checked_sha256"  # kv: see StateDB.checked_workbook
+_SQL_CHUNK = 500  # keys per IN (…) query; SQLite allows 999 parameters in old builds
 
 
 @dataclass(frozen=True)
@@ -452,14 +453,29 @@ class StateDB:
         rows = self.conn.execute("SELECT key, nr, row_json FROM written_rows").fetchall()
         return {key: (nr, data) for key, nr, data in rows}
 
-    def request_written(self, key: str) -> bool:
-        """Did the service write this request (before the ledger existed, too)?"""
-        row = self.conn.execute(
-            "SELECT 1 FROM messages WHERE key = ? AND outcome = 'request' "
-            "AND written_at IS NOT NULL",
-            (key,),
-        ).fetchone()
-        return row is not None
+    def ledger_numbers(self) -> dict[str, str]:
+        """key -> Nr. of every written row, without the copies (small on 50,000 rows)."""
+        return dict(self.conn.execute("SELECT key, nr FROM written_rows").fetchall())
+
+    def ledger_copies(self, keys: Collection[str]) -> dict[str, tuple[str, str]]:
+        """key -> (Nr., the row as stored JSON) of those of `keys` that have a copy."""
+        query = "SELECT key, nr, row_json FROM written_rows WHERE key IN ({marks})"
+        return {key: (nr, data) for key, nr, data in self._by_keys(query, keys)}
+
+    def written_requests(self, keys: Collection[str]) -> set[str]:
+        """Those of `keys` the service wrote as requests (before the ledger existed, too)."""
+        query = (
+            "SELECT key FROM messages WHERE key IN ({marks}) AND outcome = 'request' "
+            "AND written_at IS NOT NULL"
+        )
+        return {key for (key,) in self._by_keys(query, keys)}
+
+    def _by_keys(self, query: str, keys: Collection[str]) -> Iterator[tuple[str, ...]]:
+        """The rows of `query` (its IN list written "{marks}") for `keys`, asked in chunks."""
+        ordered = list(keys)
+        for start in range(0, len(ordered), _SQL_CHUNK):
+            part = ordered[start : start + _SQL_CHUNK]
+            yield from self.conn.execute(query.format(marks=",".join("?" * len(part))), part)
 
     def refresh_written(self, rows: dict[str, tuple[str, str]], now: datetime) -> None:
         """Keep the newest version of written rows as the workbook shows them."""

@@ -113,3 +113,28 @@ def test_a_save_with_new_rows_and_feedback_does_not_mark_an_older_version_checke
     assert site.run("poll", now="2026-03-10T10:00") == 0
 
     assert _numbers(site) == ["2026-0001", "2026-0002", "2026-0003"]
+
+
+def test_staff_edits_on_every_row_survive_a_restore_when_rows_are_compared_in_chunks(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jugendhaus_mail.jobs import restore
+
+    monkeypatch.setattr(restore, "COMPARE_CHUNK", 2)  # chunk borders between the 5 rows
+    empty_copy = site.root / "leere-fassung.xlsx"
+    shutil.copy(site.workbook, empty_copy)
+    _deliver(site, range(5))
+    assert site.run("poll", now="2026-03-09T09:00") == 0
+    workbook = openpyxl.load_workbook(site.workbook)
+    sheet = workbook["Anfragen"]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    for row in range(2, 7):
+        sheet.cell(row, headers["Status"], f"In Bearbeitung {row}")
+    workbook.save(site.workbook)
+    assert site.run("poll", now="2026-03-09T10:00") == 0  # the copies take the edits
+
+    shutil.copy(empty_copy, site.workbook)
+    assert site.run("poll", now="2026-03-09T11:00") == 0
+
+    statuses = {str(r["Nr."].value): r["Status"].value for r in site.requests()}
+    assert statuses == {f"2026-{n:04d}": f"In Bearbeitung {n + 1}" for n in range(1, 6)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -329,9 +330,14 @@ def _write_pending(
 
 def highest_numbers(snapshot: Snapshot) -> dict[int, int]:
     """The highest case number of each year in `Anfragen` (Nr. as YYYY-NNNN)."""
+    return highest_of(str(row.get("nr") or "") for row in snapshot.requests)
+
+
+def highest_of(numbers: Iterable[str]) -> dict[int, int]:
+    """The highest of each year among case numbers (YYYY-NNNN; others are ignored)."""
     highest: dict[int, int] = {}
-    for row in snapshot.requests:
-        match = _CASE_NUMBER.match(str(row.get("nr") or "").strip())
+    for nr in numbers:
+        match = _CASE_NUMBER.match(nr.strip())
         if match:
             year, number = int(match[1]), int(match[2])
             highest[year] = max(highest.get(year, 0), number)

@@ -20,11 +20,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.intake.cycle import highest_numbers
+from jugendhaus_mail.intake.cycle import highest_of
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.rules.staff import Staff
@@ -36,6 +37,7 @@ from jugendhaus_mail.workbook.reader import ROW_KEY, read_file
 log = logging.getLogger(__name__)
 
 _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
+COMPARE_CHUNK = 500  # rows compared with their copies per database query
 
 
 @dataclass
@@ -62,51 +64,85 @@ def reconcile_workbook(app: App, state: StateDB, outbox: Outbox | None) -> Resto
     if key_header in snapshot.missing_headers.get(store.schema.requests.name, ()):
         report.skipped = f"Spalte „{key_header}“ fehlt"
         return report
-    _restore_vanished(app, state, snapshot, report)
+    known = state.ledger_numbers()
+    seen = _compare_rows(app, state, snapshot.requests, known)
+    _restore_vanished(app, state, seen, known, report)
     state.set_checked_workbook(snapshot.fingerprint.sha256)
-    _renumber_taken(app, state, snapshot, outbox, report)
+    _renumber_taken(app, state, seen.holders, outbox, report)
     if report.restored and outbox is not None:
         _tell_staff(app, outbox, snapshot, report.restored, store.path.name)
     return report
 
 
-def _restore_vanished(app: App, state: StateDB, snapshot: Snapshot, report: RestoreReport) -> None:
-    ledger = state.ledger()
-    in_workbook: dict[str, Row] = {}
-    keyless: dict[str, list[Row]] = {}
-    for row in snapshot.requests:
+@dataclass
+class _Seen:
+    """What one pass over `Anfragen` leaves for the steps after it (small even on 50,000 rows:
+    no row is kept)."""
+
+    keys: set[str] = field(default_factory=set)
+    holders: dict[str, set[str]] = field(default_factory=dict)  # Nr. -> keys in rows with it
+    keyless: dict[str, list[object]] = field(default_factory=dict)  # Nr. -> Eingang, key empty
+
+
+def _compare_rows(app: App, state: StateDB, rows: Iterable[Row], known: dict[str, str]) -> _Seen:
+    """One pass over the rows: the ledger's copies take staff edits (the newest version seen
+    is what a restore must bring back), compared a chunk of rows at a time."""
+    seen = _Seen()
+    chunk: dict[str, Row] = {}
+    for row in rows:
         key = str(row.get("service_key") or "").strip()
+        nr = str(row.get("nr") or "").strip()
+        seen.holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
         if key:
-            in_workbook[key] = row
-        elif row.get("nr"):
-            keyless.setdefault(str(row["nr"]).strip(), []).append(row)
-    # staff edits are part of what a restore must bring back: keep the newest version seen
-    seen = {}
-    for key, row in in_workbook.items():
-        if key in ledger or state.request_written(key):
-            clean: Row = {k: v for k, v in row.items() if k != ROW_KEY and v is not None}
-            encoded = encode_row(clean)
-            if ledger.get(key, ("", ""))[1] != encoded:
-                seen[key] = (str(row.get("nr") or ledger.get(key, ("", ""))[0]), encoded)
-    if seen:
-        state.refresh_written(seen, app.now)
-    vanished = [key for key in ledger if key not in in_workbook]
+            seen.keys.add(key)
+            chunk[key] = row
+            if len(chunk) >= COMPARE_CHUNK:
+                _refresh_copies(app, state, chunk, known)
+                chunk = {}
+        elif nr:
+            seen.keyless.setdefault(nr, []).append(row.get("received"))
+    _refresh_copies(app, state, chunk, known)
+    return seen
+
+
+def _refresh_copies(app: App, state: StateDB, rows: dict[str, Row], known: dict[str, str]) -> None:
+    written = {key for key in rows if key in known}
+    written |= state.written_requests([key for key in rows if key not in known])
+    copies = state.ledger_copies(written)
+    changed = {}
+    for key in written:
+        row = rows[key]
+        encoded = encode_row({k: v for k, v in row.items() if k != ROW_KEY and v is not None})
+        nr, copy = copies.get(key, ("", ""))
+        if copy != encoded:
+            changed[key] = (str(row.get("nr") or nr), encoded)
+    if changed:
+        state.refresh_written(changed, app.now)
+
+
+def _restore_vanished(
+    app: App, state: StateDB, seen: _Seen, known: dict[str, str], report: RestoreReport
+) -> None:
+    """Queue the rows the ledger has and the workbook lost; rows deleted on purpose (listed in
+    `Gelöscht`) are forgotten instead."""
+    vanished = [key for key in known if key not in seen.keys]
     if not vanished:
         return
     pending = {p.key for p in state.pending_rows()}
     deleted = deleted_numbers(read_file(app.store().path)[0]) or set()
+    copies = state.ledger_copies(vanished)
     forget = set()
     today = app.calendar.local_date(app.now)
     for key in vanished:
-        nr, encoded = ledger[key]
-        if key in pending:
+        if key in pending or key not in copies:
             continue
+        nr, encoded = copies[key]
         if nr in deleted:
             forget.add(nr)
             report.deleted.append(nr)
             continue
         row = state.decode(encoded)
-        if any(r.get("received") == row.get("received") for r in keyless.get(nr, [])):
+        if row.get("received") in seen.keyless.get(nr, ()):
             continue  # the row is there, only its key cell was emptied
         state.requeue_written(key, _marked(row, today), app.now)
         report.restored.append(nr)
@@ -125,13 +161,13 @@ def _marked(row: Row, today: date) -> Row:
 
 
 def _renumber_taken(
-    app: App, state: StateDB, snapshot: Snapshot, outbox: Outbox | None, report: RestoreReport
+    app: App,
+    state: StateDB,
+    holders: dict[str, set[str]],
+    outbox: Outbox | None,
+    report: RestoreReport,
 ) -> None:
-    holders: dict[str, set[str]] = {}
-    for row in snapshot.requests:
-        nr = str(row.get("nr") or "").strip()
-        holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
-    highest = highest_numbers(snapshot)
+    highest = highest_of(holders)
     for pending in state.pending_rows():
         others = holders.get(pending.nr, set()) - {pending.key}
         if not others or pending.key in holders.get(pending.nr, set()):
