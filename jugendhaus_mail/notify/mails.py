@@ -53,9 +53,12 @@ class Person:
 
 @dataclass(frozen=True)
 class MailData:
-    """Base of all contexts; `TEMPLATE` names the template files."""
+    """Base of all contexts; `TEMPLATE` names the template files. `SLOTS` names fields the
+    bundled templates only print (a text as it is, a datetime through its date and time
+    filters): the renderer then renders the templates once and fills these in per mail."""
 
     TEMPLATE: ClassVar[str] = ""
+    SLOTS: ClassVar[tuple[str, ...]] = ()
 
     def context(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -66,6 +69,7 @@ class AcknowledgementMail(MailData):
     """Eingangsbestätigung to the requester (IFK)."""
 
     TEMPLATE: ClassVar[str] = "acknowledgement"
+    SLOTS: ClassVar[tuple[str, ...]] = ("nr", "requester_name", "received")
     nr: str
     requester_name: str  # the IFK's name ("Anna Schulz"); "" greets without a name
     kind: str  # Anfrageart; "Kinderschutz" gets its own wording (taken up on the due day)
@@ -80,6 +84,7 @@ class LateAcknowledgementMail(MailData):
     outage): it says the request was recorded and promises no date that has passed."""
 
     TEMPLATE: ClassVar[str] = "acknowledgement_late"
+    SLOTS: ClassVar[tuple[str, ...]] = ("nr", "requester_name", "received")
     nr: str
     requester_name: str
     kind: str  # Anfrageart

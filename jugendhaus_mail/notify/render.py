@@ -15,13 +15,25 @@ an office's own subject template cannot lose it.
 The data each template needs is defined by the dataclasses in `notify.mails` (`ReminderMail`,
 `DigestMail`, …, re-exported here); `MailRenderer.render_mail(mail)` renders one.
 `render(name, mapping)` takes the same keys as a plain mapping.
+
+A mail kind sent by the hundred (acknowledgements) names its `SLOTS`: fields the bundled
+templates only print. Its three parts are rendered once per renderer for each combination of
+the other fields (a stencil with holes), and each mail fills in its own values, escaped where
+jinja escapes them: the same text, without running the templates for every mail. An office
+that overrides one of the templates involved gets them run for every mail as before.
+
+Why one module: the stencil relies on the filters (a time filter leaves a hole, a date filter
+reads the value the stencil is keyed by) and on the finishing of subject and text that every
+rendered mail gets; split, the promise "the same text as the templates" would be spread out.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -149,12 +161,19 @@ class MailRenderer:
             keep_trailing_newline=True,
             auto_reload=False,  # compiled once per renderer (each cycle makes a new one)
         )
-        zone = ZoneInfo(timezone)
+        zone = self._zone = ZoneInfo(timezone)
+
+        def datum_zeit(v: Any) -> str:
+            return _local(v, zone, need_time=True).strftime("%d.%m.%Y %H:%M")
+
+        def uhrzeit(v: Any) -> str:
+            return _clock(v, zone)
+
         self._env.filters.update(
-            datum=lambda v: _local(v, zone).strftime("%d.%m.%Y"),
-            datum_zeit=lambda v: _local(v, zone, need_time=True).strftime("%d.%m.%Y %H:%M"),
-            wochentag=lambda v: WEEKDAYS_DE[_local(v, zone).weekday()],
-            uhrzeit=lambda v: _clock(v, zone),
+            datum=lambda v: _local(_real(v), zone).strftime("%d.%m.%Y"),
+            datum_zeit=lambda v: self._hole(v, datum_zeit),
+            wochentag=lambda v: WEEKDAYS_DE[_local(_real(v), zone).weekday()],
+            uhrzeit=lambda v: self._hole(v, uhrzeit),
             arbeitstage=_working_days,
             telefon=_unbreakable_phone,
         )
@@ -165,6 +184,13 @@ class MailRenderer:
             fail=_fail,
         )
         self._names = [str(f) for f in folders]
+        self._override = override_dir
+        self._stencils: dict[tuple[object, ...], _Stencil | None] = {}
+        self._own: dict[str, bool] = {}  # template name -> no override touches it
+        mark = secrets.token_hex(6)  # a value can never look like a hole by chance
+        self._mark = f"\ue000{mark}"
+        self._holes_pattern = re.compile(f"\ue000{mark}(\\d+)(&amp;|&)\ue001")
+        self._fills: list[Callable[[MailData], str]] | None = None  # while a stencil renders
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailRenderer:
@@ -177,16 +203,28 @@ class MailRenderer:
         )
 
     def render_mail(self, mail: MailData) -> RenderedMail:
+        if mail.SLOTS and self._bundled(mail.TEMPLATE):
+            key = self._stencil_key(mail)
+            if key is not None:
+                if key not in self._stencils:
+                    if len(self._stencils) > 512:
+                        self._stencils.clear()
+                    self._stencils[key] = self._stencil(mail)
+                stencil = self._stencils[key]
+                if stencil is not None:
+                    try:
+                        return self._fill(stencil, mail)
+                    except (TypeError, ValueError, OverflowError):
+                        pass  # rendered the usual way, which names the problem
         return self.render(mail.TEMPLATE, mail.context())
 
     def render(self, name: str, context: Mapping[str, object]) -> RenderedMail:
-        subject = _one_line(self._part(name, "subject.txt", context))
-        nr = context.get("nr")
-        if isinstance(nr, str) and nr.strip() and f"[{nr.strip()}]" not in subject:
-            subject = f"[{_one_line(nr)}] {subject}"
-        text = _tidy_text(self._part(name, "txt", context))
-        html = self._part(name, "html", context).strip() + "\n"
-        return RenderedMail(subject=subject, text=text, html=html)
+        return _finish(
+            self._part(name, "subject.txt", context),
+            self._part(name, "txt", context),
+            self._part(name, "html", context),
+            context.get("nr"),
+        )
 
     def template_names(self) -> list[str]:
         """Names that have all three parts (bundled or overridden)."""
@@ -217,6 +255,155 @@ class MailRenderer:
                 f"Mail-Vorlage „{filename}“ kann nicht erstellt werden: {exc}. Eine Vorlage nutzt "
                 "einen Wert, den die Daten nicht haben (oder in falscher Form)."
             ) from exc
+
+    # --- stencils: see the module docstring ----------------------------------------------
+
+    def _bundled(self, name: str) -> bool:
+        own = self._own.get(name)
+        if own is None:
+            files = [f"{name}.{part}" for part in PARTS] + ["base.html", "base.txt", "macros.html"]
+            own = self._override is None or not any((self._override / f).exists() for f in files)
+            self._own[name] = own
+        return own
+
+    def _stencil_key(self, mail: MailData) -> tuple[object, ...] | None:
+        """What decides the text apart from the slots: the other fields, whether a text slot
+        is empty, and a time slot's local date."""
+        key: list[object] = [type(mail)]
+        for name in _field_names(type(mail)):
+            value = getattr(mail, name)
+            if name not in mail.SLOTS:
+                key += [type(value), value]
+            elif isinstance(value, str):
+                key.append(bool(value))
+            elif isinstance(value, datetime):
+                key.append(_local(value, self._zone, need_time=True).isoformat()[:10])
+            else:
+                return None
+        try:
+            hash(tuple(key))
+        except TypeError:
+            return None
+        return tuple(key)
+
+    def _stencil(self, mail: MailData) -> _Stencil | None:
+        """The three parts with a hole for each slot; None when the templates use a slot in
+        a way a stencil cannot follow (the mail is then rendered the usual way)."""
+        import jinja2
+
+        fills: list[Callable[[MailData], str]] = []
+        context = mail.context()
+        for name in mail.SLOTS:
+            value = context[name]
+            if isinstance(value, datetime):
+                context[name] = _TimeSlot(name, value)
+            elif value:
+                fills.append(functools.partial(_text_of, name))
+                context[name] = f"{self._mark}{len(fills) - 1}&\ue001"
+        self._fills = fills
+        try:
+            rendered = [
+                self._env.get_template(f"{mail.TEMPLATE}.{p}").render(context) for p in PARTS
+            ]
+        except (_NoStencil, jinja2.TemplateError, MailTemplateError, TypeError, ValueError):
+            return None
+        finally:
+            self._fills = None
+        parts = []
+        for text in rendered:
+            pieces = self._holes_pattern.split(text)
+            if any(self._mark in p or "\ue001" in p for p in pieces[::3]):
+                return None
+            parts.append(
+                tuple(
+                    piece if i % 3 == 0 else (int(piece), pieces[i + 1] == "&amp;")
+                    for i, piece in enumerate(pieces)
+                    if i % 3 != 2
+                )
+            )
+        return _Stencil(tuple(parts), tuple(fills))
+
+    def _hole(self, value: Any, show: Callable[[Any], str]) -> str:
+        """A time filter: the text itself, or in a stencil a hole that each mail fills."""
+        if not isinstance(value, _TimeSlot):
+            return show(value)
+        if self._fills is None:
+            raise _NoStencil
+        self._fills.append(functools.partial(_shown, show, value.name))
+        return f"{self._mark}{len(self._fills) - 1}&\ue001"
+
+    def _fill(self, stencil: _Stencil, mail: MailData) -> RenderedMail:
+        import markupsafe
+
+        values = [fill(mail) for fill in stencil.fills]
+        subject, text, html = (
+            "".join(
+                piece
+                if isinstance(piece, str)
+                else (markupsafe.escape(values[piece[0]]) if piece[1] else values[piece[0]])
+                for piece in part
+            )
+            for part in stencil.parts
+        )
+        return _finish(subject, text, html, getattr(mail, "nr", None))
+
+
+@dataclass(frozen=True)
+class _Stencil:
+    # subject, text, html: literal text and holes (index into fills, escaped as HTML)
+    parts: tuple[tuple[str | tuple[int, bool], ...], ...]
+    fills: tuple[Callable[[MailData], str], ...]
+
+
+class _NoStencil(Exception):
+    """A template uses a slot other than through the filters a stencil can follow."""
+
+
+class _TimeSlot:
+    """A datetime slot while a stencil renders: date filters read its value (the stencil is
+    made per local date), time filters leave a hole, anything else ends the stencil."""
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: datetime) -> None:
+        self.name, self.value = name, value
+
+    def _refuse(self, *_: object) -> NoReturn:
+        raise _NoStencil
+
+    __str__ = __bool__ = __eq__ = __lt__ = __getattr__ = _refuse  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _text_of(name: str, mail: MailData) -> str:
+    return str(getattr(mail, name))
+
+
+def _shown(show: Callable[[Any], str], name: str, mail: MailData) -> str:
+    return show(getattr(mail, name))
+
+
+def _real(value: Any) -> Any:
+    return value.value if isinstance(value, _TimeSlot) else value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type[MailData]) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
+def _finish(subject: str, text: str, html: str, nr: object) -> RenderedMail:
+    """The rendered parts as they are sent: a subject of one line that names the case, tidy
+    text, HTML with one final line break."""
+    subject = _one_line(subject)
+    if isinstance(nr, str) and nr.strip() and f"[{nr.strip()}]" not in subject:
+        subject = f"[{_one_line(nr)}] {subject}"
+    return RenderedMail(subject=subject, text=_tidy_text(text), html=html.strip() + "\n")
 
 
 # --- filters --------------------------------------------------------------------------------
