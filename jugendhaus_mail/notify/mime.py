@@ -66,8 +66,9 @@ def build_raw(
     if cc:
         head.append(_address_field("Cc", [_checked(a) for a in cc]))
     head.append(text_field("Subject", " ".join(_CONTROL.sub(" ", rendered.subject).split())))
-    head.append(f"Date: {format_datetime(now)}")
-    head.append(f"Message-ID: <{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(8)}@{domain}>")
+    date, stamp = _moment(now)  # the same for every mail of a cycle
+    head.append(date)
+    head.append(f"Message-ID: <{stamp}.{secrets.token_hex(8)}@{domain}>")
     if in_reply_to is not None:
         reference = in_reply_to.strip()
         if not _MESSAGE_ID.fullmatch(reference):
@@ -110,23 +111,32 @@ def text_field(name: str, text: str) -> str:
 def encoded_words(text: str) -> list[str]:
     """RFC 2047 encoded words (UTF-8, base64), each within one header line; never splits a
     character."""
-    words: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    for char in text:
-        length = len(char.encode("utf-8"))
-        if size + length > _WORD_BYTES:
-            words.append(_word("".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(char)
-        size += length
-    if chunk or not words:
-        words.append(_word("".join(chunk)))
-    return words
+    data = text.encode("utf-8")
+    words = []
+    start = 0
+    while True:
+        end = start + _WORD_BYTES
+        if end >= len(data):
+            words.append(_encoded(data[start:]))
+            return words
+        while 0x80 <= data[end] < 0xC0:  # a continuation byte: the character starts earlier
+            end -= 1
+        words.append(_encoded(data[start:end]))
+        start = end
 
 
 def _word(text: str) -> str:
-    return "=?utf-8?b?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+    return _encoded(text.encode("utf-8"))
+
+
+def _encoded(data: bytes) -> str:
+    return "=?utf-8?b?" + base64.b64encode(data).decode("ascii") + "?="
+
+
+@functools.lru_cache(maxsize=8)
+def _moment(now: datetime) -> tuple[str, str]:
+    """The Date header and the time in the Message-ID."""
+    return f"Date: {format_datetime(now)}", now.strftime("%Y%m%d%H%M%S")
 
 
 def _fold(line: str, separator: str) -> str:
@@ -191,15 +201,40 @@ def _text_part(subtype: str, text: str) -> list[str]:
     normalised = text.replace("\r\n", "\n").replace("\r", "\n")
     if not normalised.endswith("\n"):
         normalised += "\n"
-    encoded = binascii.b2a_qp(normalised.encode("utf-8"), quotetabs=False, istext=True)
     return [
         f'Content-Type: text/{subtype}; charset="utf-8"',
         "Content-Transfer-Encoding: quoted-printable",
         "",
         # the line break before a boundary belongs to the boundary: the text's own last line
         # break stays part of the text
-        encoded.decode("ascii").replace("\n", "\r\n"),
+        quoted_printable(normalised),
     ]
+
+
+def quoted_printable(text: str) -> str:
+    """`text` (line ends "\\n", no "\\r") quoted-printable with CRLF line ends, line by line: the
+    encoding of a line depends on that line alone, and most lines of a mail are the same in
+    every mail of its kind."""
+    *lines, last = text.split("\n")
+    encoded = [_QP_LINES.get(line) or _qp_line(line) for line in lines]
+    if last:
+        encoded.append(_qp(last))
+    return "".join(encoded)
+
+
+_QP_LINES: dict[str, str] = {}  # line without its line end -> encoded with CRLF
+
+
+def _qp_line(line: str) -> str:
+    if len(_QP_LINES) >= 4096:
+        _QP_LINES.clear()
+    encoded = _QP_LINES[line] = _qp(line + "\n")
+    return encoded
+
+
+def _qp(text: str) -> str:
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True)
+    return encoded.decode("ascii").replace("\n", "\r\n")
 
 
 def _attachment(filename: str, data: bytes, mime_type: str) -> list[str]:
