@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jugendhaus_mail.intake import mimefast
 from jugendhaus_mail.intake.ledger import content_digest, read_batch
 from jugendhaus_mail.intake.parse import parse_with_message
 from jugendhaus_mail.mailbox.base import IncomingMessage
@@ -56,15 +57,23 @@ def test_the_key_from_the_one_parse_is_the_key_a_header_parse_gives(
 
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """How many messages the stdlib's parser finished (every parse of bytes ends in close)."""
+    """How many messages were parsed: by the stdlib's parser (every parse of bytes ends in
+    close) or split by the fast path for mail of the common shape (`intake/mimefast.py`)."""
     count = [0]
     close = email.feedparser.FeedParser.close
+    fast_tree = mimefast.fast_tree
 
     def counting(self: email.feedparser.FeedParser) -> object:
         count[0] += 1
         return close(self)
 
+    def counting_fast(raw: bytes) -> object:
+        tree = fast_tree(raw)
+        count[0] += tree is not None
+        return tree
+
     monkeypatch.setattr(email.feedparser.FeedParser, "close", counting)
+    monkeypatch.setattr(mimefast, "fast_tree", counting_fast)
     yield count
 
 

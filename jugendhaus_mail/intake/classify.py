@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from email.message import Message
@@ -317,6 +317,7 @@ _SUBJECT_RULES = (
         r"^(lesebestaetigung|read:|gelesen:|nicht gelesen:|read receipt|return receipt)")),
 )  # fmt: skip
 _NEGATIVE = {"no", "false", "0", "off", "none"}
+_RawHeaders = Mapping[str, Sequence[str]]
 
 
 def _token(value: object) -> str:
@@ -327,15 +328,23 @@ def _token(value: object) -> str:
     return re.sub(r"[^a-z0-9_.-]", "", first)[:40]
 
 
-def automated_reason(msg: Message, sender_address: str | None, subject: str) -> str | None:
-    """German reason when `msg` is automated mail to be set aside, else None.
+def automated_reason(
+    msg: Message, sender_address: str | None, subject: str, headers: _RawHeaders | None = None
+) -> str | None:
+    """German reason when `msg` (raw `headers` by lower-case name, if at hand) is automated
+    mail to be set aside, else None. X-Auto-Response-Suppress is deliberately ignored: Outlook
+    sends it on ordinary mail too."""
 
-    X-Auto-Response-Suppress is deliberately ignored: Outlook sends it on ordinary mail too.
-    """
+    def get(name: str) -> object:  # msg.get(name), from `headers` where they tell the same
+        values = headers.get(name.lower()) if headers is not None else None
+        if headers is None or (values and not values[0].isascii()):
+            return msg.get(name)  # 8-bit bytes make the stdlib return a Header object
+        return values[0] if values else None
+
     return (
         _report_reason(msg)
-        or _header_reason(msg)
-        or _sender_reason(msg, sender_address)
+        or _header_reason(get)
+        or _sender_reason(get, sender_address)
         or _subject_reason(subject)
         or (None if sender_address else "Kein gültiger Absender")
     )
@@ -352,15 +361,15 @@ def _report_reason(msg: Message) -> str | None:
     return "Automatischer Bericht (multipart/report)"
 
 
-def _header_reason(msg: Message) -> str | None:
-    auto = _token(msg.get("Auto-Submitted"))
-    if msg.get("Auto-Submitted") is not None and auto != "no":
+def _header_reason(get: Callable[[str], object]) -> str | None:
+    auto = _token(get("Auto-Submitted"))
+    if get("Auto-Submitted") is not None and auto != "no":
         kind = "Automatische Antwort" if auto == "auto-replied" else "Automatische Nachricht"
         return f"{kind} (Auto-Submitted: {auto or 'ohne Wert'})"
     for name in _AUTOREPLY_HEADERS:
-        if msg.get(name) is not None and _token(msg.get(name)) not in _NEGATIVE:
+        if get(name) is not None and _token(get(name)) not in _NEGATIVE:
             return f"Automatische Antwort ({name})"
-    precedence = _token(msg.get("Precedence"))
+    precedence = _token(get("Precedence"))
     if precedence in ("bulk", "junk"):
         return f"Massenmail (Precedence: {precedence})"
     if precedence == "list":
@@ -368,13 +377,13 @@ def _header_reason(msg: Message) -> str | None:
     if precedence == "auto_reply":
         return "Automatische Antwort (Precedence: auto_reply)"
     for name in ("List-Id", "List-Unsubscribe"):
-        if msg.get(name) is not None:
+        if get(name) is not None:
             return f"Mailingliste oder Newsletter ({name})"
     return None
 
 
-def _sender_reason(msg: Message, sender_address: str | None) -> str | None:
-    return_path = msg.get("Return-Path")
+def _sender_reason(get: Callable[[str], object], sender_address: str | None) -> str | None:
+    return_path = get("Return-Path")
     if return_path is not None and re.fullmatch(r"\s*<\s*>\s*", str(return_path)):
         return "Automatische Nachricht (leerer Return-Path)"
     if sender_address and _SYSTEM_SENDERS.match(sender_address):

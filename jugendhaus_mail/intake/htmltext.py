@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import html
 import re
 from html.parser import HTMLParser
@@ -33,9 +34,8 @@ _SUPERSETS = {
 }  # fmt: skip
 _LATIN_GUESSES = {"cp1250", "cp1252", "latin_1", "iso8859_15", "iso8859_2", "cp1254", "mac_roman"}
 # Unicode category Cc, lone surrogates, bidi overrides/isolates and the two non-characters
-_UNWANTED = re.compile(
-    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
-)
+_UNWANTED_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0xD800, 0xDFFF), (0x200E, 0x200F),
+                    (0x202A, 0x202E), (0x2066, 0x2069), (0xFFFE, 0xFFFF))  # fmt: skip
 _LINE_SEPARATORS = re.compile("[\u2028\u2029\x85]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([QqBb])\?([^?]*)\?=")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -48,9 +48,26 @@ def strip_controls(text: str, keep: str = "") -> str:
     "\\n" is kept, else a space.
     """
     text = _LINE_SEPARATORS.sub("\n" if "\n" in keep else " ", text)
-    if not keep:
-        return _UNWANTED.sub("", text)
-    return _UNWANTED.sub(lambda m: m.group() if m.group() in keep else "", text)
+    return _unwanted(keep).sub("", text)
+
+
+@functools.cache
+def _unwanted(keep: str) -> re.Pattern[str]:
+    """The characters `strip_controls` drops, less those in `keep`, as one character class."""
+    kept = {ord(c) for c in keep}
+    ranges: list[str] = []
+    for low, high in _UNWANTED_RANGES:
+        code = low
+        while code <= high:
+            if code in kept:
+                code += 1
+                continue
+            end = code
+            while end + 1 <= high and end + 1 not in kept:
+                end += 1
+            ranges.append(f"\\u{code:04x}-\\u{end:04x}")
+            code = end + 1
+    return re.compile("[" + "".join(ranges) + "]")
 
 
 def resolve_charset(name: str | None) -> str | None:
@@ -153,6 +170,8 @@ def decode_header_text(value: str) -> str:
     Adjacent encoded words of one charset are joined before decoding, so a character split
     across two words survives; whitespace between encoded words is dropped (RFC 2047 6.2).
     """
+    if value.isascii() and "=?" not in value and "\x1b" not in value:
+        return value  # plain ASCII: what the decoding below gives back unchanged
     pieces: list[tuple[str | None, bytes]] = []  # (charset or None for literal text, bytes)
     pos = 0
     for match in _ENCODED_WORD.finditer(value):

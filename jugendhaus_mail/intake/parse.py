@@ -43,6 +43,7 @@ from jugendhaus_mail.intake.htmltext import (
     tidy_text,
     unflow,
 )
+from jugendhaus_mail.intake.mimefast import parse_bytes
 
 MAX_SUBJECT = 500
 MAX_NAME = 200
@@ -61,6 +62,7 @@ _ADDR_SPEC = re.compile(
 )
 _BARE_ADDR = re.compile(r"[^\s<>(),;:\"\[\]]+@[^\s<>(),;:\"\[\]]+")
 _MSG_ID = re.compile(r"^[!-~]{1,250}$")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 _STDLIB_ENCODINGS = {"base64", "quoted-printable", "x-uuencode", "uuencode", "uue", "x-uue"}
 _FORWARD_TYPES = ("message/rfc822", "message/global", "message/news")
 _SIGNATURE_TYPES = {"application/pgp-signature", "application/pkcs7-signature",
@@ -124,18 +126,19 @@ def parse_with_message(raw: bytes) -> tuple[ParsedMail, Message | None]:
 
 
 def _parse(data: bytes) -> tuple[ParsedMail, Message]:
-    msg = message_from_bytes(data, policy=compat32)
+    msg = parse_bytes(data)
+    head = _index(msg)  # each header read once, not once per lookup
     defects: list[str] = []
-    subject = _safely(defects, "Betreff", lambda: _subject(msg), "")
+    subject = _safely(defects, "Betreff", lambda: _subject(head), "")
     no_sender: tuple[str, str | None] = ("", None)
-    name, address = _safely(defects, "Absender", lambda: _sender(msg), no_sender)
-    message_id = _safely(defects, "Message-ID", lambda: _message_id(msg), None)
-    date_header = _safely(defects, "Datum", lambda: _date(msg), None)
+    name, address = _safely(defects, "Absender", lambda: _sender(head), no_sender)
+    message_id = _safely(defects, "Message-ID", lambda: _message_id(head), None)
+    date_header = _safely(defects, "Datum", lambda: _date(head), None)
     no_references: tuple[str, ...] = ()
-    references = _safely(defects, "Bezüge", lambda: _references(msg), no_references)
+    references = _safely(defects, "Bezüge", lambda: _references(head), no_references)
     body = _safely(defects, "Inhalt", lambda: _body(msg, defects), _Body())
-    reason = _safely(defects, "Kopf", lambda: automated_reason(msg, address, subject), None)
-    _safely(defects, "Struktur", lambda: _header_defects(msg, defects), None)
+    reason = _safely(defects, "Kopf", lambda: automated_reason(msg, address, subject, head), None)
+    _safely(defects, "Struktur", lambda: _header_defects(msg, head, defects), None)
     text = tidy_text("\n\n".join([t for t in body.texts if t.strip()] + body.forwarded))
     if len(text) > MAX_BODY:
         defects.append(f"Text auf {MAX_BODY} Zeichen gekürzt")
@@ -170,15 +173,22 @@ def _hash_key(data: bytes) -> str:
 # --- headers --------------------------------------------------------------------------------
 
 
-def _header_values(msg: Message, name: str) -> list[str]:
+def _index(msg: Message) -> dict[str, list[str]]:
+    """The raw values of every header of `msg`, by lower-case name, in order."""
+    index: dict[str, list[str]] = {}
+    for key, value in msg.raw_items():
+        index.setdefault(key.lower(), []).append(str(value))
+    return index
+
+
+def _header_values(head: dict[str, list[str]], name: str) -> list[str]:
     """Raw values of a header (all occurrences), unfolded and length-capped."""
-    wanted = name.lower()
-    values = [str(v) for k, v in msg.raw_items() if k.lower() == wanted]
-    return [re.sub(r"\r?\n(?=[ \t])", "", v)[:MAX_HEADER] for v in values]
+    values = head.get(name.lower(), [])
+    return [(_FOLD.sub("", v) if "\n" in v else v)[:MAX_HEADER] for v in values]
 
 
-def _first(msg: Message, name: str) -> str | None:
-    values = _header_values(msg, name)
+def _first(head: dict[str, list[str]], name: str) -> str | None:
+    values = _header_values(head, name)
     return values[0] if values else None
 
 
@@ -186,8 +196,8 @@ def _one_line(text: str, limit: int) -> str:
     return " ".join(strip_controls(text, keep="\t\n").split())[:limit].strip()
 
 
-def _subject(msg: Message) -> str:
-    value = _first(msg, "Subject")
+def _subject(head: dict[str, list[str]]) -> str:
+    value = _first(head, "Subject")
     return _one_line(decode_header_text(value), MAX_SUBJECT) if value else ""
 
 
@@ -236,10 +246,10 @@ def _display_name(raw: str) -> str:
     return "" if "@" in name and _normalise_address(name) else name.strip("'\" ")
 
 
-def _sender(msg: Message) -> tuple[str, str | None]:
+def _sender(head: dict[str, list[str]]) -> tuple[str, str | None]:
     name = ""
     for header in ("From", "Sender"):
-        for value in _header_values(msg, header):
+        for value in _header_values(head, header):
             found_name, address = _mailbox(value)
             name = name or found_name
             if address:
@@ -253,24 +263,24 @@ def _ids(value: str) -> list[str]:
     return [i for i in ids if _MSG_ID.match(i) and 0 < i.find("@") < len(i) - 1]
 
 
-def _message_id(msg: Message) -> str | None:
-    for value in _header_values(msg, "Message-ID")[:1]:
+def _message_id(head: dict[str, list[str]]) -> str | None:
+    for value in _header_values(head, "Message-ID")[:1]:
         ids = _ids(value)
         if ids:
             return ids[0]
     return None
 
 
-def _references(msg: Message) -> tuple[str, ...]:
+def _references(head: dict[str, list[str]]) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for header in ("In-Reply-To", "References"):
-        for value in _header_values(msg, header):
+        for value in _header_values(head, header):
             found.update(dict.fromkeys(_ids(value)))
     return tuple(found)[:MAX_REFERENCES]
 
 
-def _date(msg: Message) -> datetime | None:
-    value = _first(msg, "Date")
+def _date(head: dict[str, list[str]]) -> datetime | None:
+    value = _first(head, "Date")
     if not value:
         return None
     try:
@@ -280,9 +290,9 @@ def _date(msg: Message) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _header_defects(msg: Message, defects: list[str]) -> None:
+def _header_defects(msg: Message, head: dict[str, list[str]], defects: list[str]) -> None:
     for name in ("From", "Subject", "Date", "Message-ID"):
-        count = len(_header_values(msg, name))
+        count = len(head.get(name.lower(), []))
         if count == 0:
             defects.append(f"Kopfzeile {name} fehlt")
         elif count > 1:
@@ -406,8 +416,9 @@ def _forwarded(part: Message, inner: Message, depth: int, out: _Body, defects: l
     nested = _Body()
     _walk(inner, depth + 1, nested, defects, embedded=False)
     lines = [FORWARD_MARKER]
+    head = _index(inner)
     for label, header in (("Von", "From"), ("Datum", "Date"), ("Betreff", "Subject")):
-        value = _first(inner, header)
+        value = _first(head, header)
         if value:
             lines.append(f"{label}: {_one_line(decode_header_text(value), MAX_SUBJECT)}")
     text = "\n".join(lines) + "\n\n" + "\n\n".join(nested.texts + nested.forwarded)
