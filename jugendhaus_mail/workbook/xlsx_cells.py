@@ -135,7 +135,15 @@ def excel_serial(value: date, date1904: bool) -> float | None:
 
 def cell_xml(ref: str, style: str | None, value: CellValue, date1904: bool) -> bytes:
     """One <c> element. Text is always an inline string: never a formula, never an error."""
-    style_attr = f' s="{xml_escape(style)}"' if style is not None else ""
+    return styled_cell_xml(ref, style_attribute(style), value, date1904)
+
+
+def style_attribute(style: str | None) -> str:
+    return f' s="{xml_escape(style)}"' if style is not None else ""
+
+
+def styled_cell_xml(ref: str, style_attr: str, value: CellValue, date1904: bool) -> bytes:
+    """`cell_xml` with the style attribute already rendered (the same for a whole column)."""
     if isinstance(value, bool):
         return f'<c r="{ref}"{style_attr} t="b"><v>{int(value)}</v></c>'.encode()
     number = _as_number(value, date1904)
@@ -144,7 +152,8 @@ def cell_xml(ref: str, style: str | None, value: CellValue, date1904: bool) -> b
     text = _as_text(value)
     if not text:
         return f'<c r="{ref}"{style_attr}/>'.encode()
-    text = _OOXML_ESCAPE.sub(r"_x005F_x\1_", text)  # keep a literal "_x0041_" literal
+    if "_x" in text:
+        text = _OOXML_ESCAPE.sub(r"_x005F_x\1_", text)  # keep a literal "_x0041_" literal
     body = f'<is><t xml:space="preserve">{xml_escape(text)}</t></is>'
     return f'<c r="{ref}"{style_attr} t="inlineStr">{body}</c>'.encode()
 

@@ -3,7 +3,7 @@ schema column is, the shared strings and the cell formats; and how a cell is wri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -14,12 +14,22 @@ from jugendhaus_mail.workbook.xlsx_cells import (
     cell_xml,
     looks_like_formula,
     shared_index,
-    shared_strings,
+    style_attribute,
+    styled_cell_xml,
     value_text,
 )
-from jugendhaus_mail.workbook.xlsx_sheet import Cell, SheetText, cell_text, split_ref
+from jugendhaus_mail.workbook.xlsx_sheet import Cell, SheetText, cell_text, col_letters, split_ref
+from jugendhaus_mail.workbook.xlsx_stream import NotCanonical, StreamSheet, shared_strings_stream
 from jugendhaus_mail.workbook.xlsx_styles import DATE_FORMATS, Styles
-from jugendhaus_mail.workbook.xlsx_zip import TableInfo, WorkbookParts, ZipPackage, locate_parts
+from jugendhaus_mail.workbook.xlsx_zip import (
+    CHUNK,
+    TableInfo,
+    WorkbookParts,
+    ZipPackage,
+    locate_parts,
+)
+
+Strings = Callable[[set[int]], dict[int, str]]
 
 
 @dataclass
@@ -29,12 +39,16 @@ class WriteContext:
     sheet: SheetText
     table: TableInfo
     columns: dict[str, int]  # schema key -> column index (only headers that were found)
-    shared: bytes | None
+    shared: Strings | None  # looks entries of sharedStrings.xml up
     date1904: bool
     schema: Sheet
     parts: WorkbookParts
     styles: Styles | None = None
     types: dict[int, str] = field(default_factory=dict)  # column index -> schema type
+
+    def strings(self, wanted: set[int]) -> dict[int, str]:
+        """These entries of the shared strings (the part is streamed, never held whole)."""
+        return self.shared(wanted) if self.shared is not None and wanted else {}
 
     def cell(self, ref: str, style: str | None, value: CellValue) -> bytes:
         """One cell, its style adjusted: a date format for dates where the style shows none,
@@ -51,14 +65,35 @@ class WriteContext:
         return cell_xml(ref, style, value, self.date1904)
 
 
-def open_context(package: ZipPackage, schema: Sheet) -> WriteContext:
-    """The context for writing into the table of `schema`'s sheet, its columns mapped."""
+def open_context(
+    package: ZipPackage,
+    schema: Sheet,
+    chunk_size: int = CHUNK,
+    lookups: tuple[str, ...] = ("service_key", "nr"),
+) -> WriteContext:
+    """The context for writing into the table of `schema`'s sheet, its columns mapped. The
+    sheet and the shared strings are streamed (see xlsx_stream), the cells of the `lookups`
+    columns collected on the way; a sheet in a form only the whole-text reader handles is
+    read whole."""
     parts = locate_parts(package, schema)
+    sheet_part, shared_part = parts.sheet, parts.shared
+
+    def source() -> Iterator[bytes]:
+        return package.stream(sheet_part, chunk_size)
+
+    def strings(wanted: set[int]) -> dict[int, str]:
+        assert shared_part is not None
+        return shared_strings_stream(package.stream(shared_part, chunk_size), wanted)
+
+    try:
+        sheet: SheetText = StreamSheet(source, schema.name, parts.table.area.first_row)
+    except NotCanonical:
+        sheet = SheetText(package.read(sheet_part), schema.name)
     context = WriteContext(
-        sheet=SheetText(package.read(parts.sheet), schema.name),
+        sheet=sheet,
         table=parts.table,
         columns={},
-        shared=package.read(parts.shared) if parts.shared else None,
+        shared=strings if shared_part else None,
         date1904=parts.date1904,
         schema=schema,
         parts=parts,
@@ -66,6 +101,11 @@ def open_context(package: ZipPackage, schema: Sheet) -> WriteContext:
     )
     context.columns = map_columns(context)
     context.types = {col: schema.column(key).type for key, col in context.columns.items()}
+    if isinstance(sheet, StreamSheet):
+        try:
+            sheet.collect(context.columns[k] for k in lookups if k in context.columns)
+        except NotCanonical:
+            context.sheet = SheetText(package.read(sheet_part), schema.name)
     return context
 
 
@@ -96,7 +136,7 @@ def map_columns(context: WriteContext) -> dict[str, int]:
 
 def shared_for(context: WriteContext, cells: Iterable[Cell]) -> dict[int, str]:
     refs = (shared_index(cell.attrs.get("t", "n"), cell.inner) for cell in cells)
-    return shared_strings(context.shared, {index for index in refs if index is not None})
+    return context.strings({index for index in refs if index is not None})
 
 
 def column_texts(context: WriteContext, key: str) -> list[tuple[int, str]]:
@@ -113,6 +153,42 @@ def column_texts(context: WriteContext, key: str) -> list[tuple[int, str]]:
             pending.append((row, index))
         elif (text := value_text(kind, inner, {})) and text.strip():
             texts.append((row, text.strip()))
-    shared = shared_strings(context.shared, {index for _, index in pending})
+    shared = context.strings({index for _, index in pending})
     texts += [(row, text.strip()) for row, index in pending if (text := shared.get(index, ""))]
     return [(row, text) for row, text in texts if text]
+
+
+class ColumnWriter:
+    """`WriteContext.cell` for one column and one base style, with what is the same for every
+    new row worked out once: the column letters, the style after the date or quotePrefix
+    adjustment, the rendered style attribute."""
+
+    def __init__(self, context: WriteContext, col: int, style: str | None) -> None:
+        self.style = style
+        self._letters = col_letters(col)
+        self._date1904 = context.date1904
+        self._styles = context.styles
+        self._kind = context.types.get(col)
+        self._plain = style_attribute(style)
+        self._adjusted: dict[str, str] = {}  # why ("date", "datetime", "quote") -> attribute
+
+    def cell(self, number: int, value: CellValue) -> bytes:
+        attribute = self._plain
+        if self._styles is not None:
+            if isinstance(value, date) and not isinstance(value, bool):
+                kind = self._kind or ("datetime" if isinstance(value, datetime) else "date")
+                if kind in DATE_FORMATS:
+                    attribute = self._adjust(kind)
+            elif isinstance(value, str) and looks_like_formula(value):
+                attribute = self._adjust("quote")
+        return styled_cell_xml(f"{self._letters}{number}", attribute, value, self._date1904)
+
+    def _adjust(self, why: str) -> str:
+        if why not in self._adjusted:
+            assert self._styles is not None
+            if why == "quote":
+                style = self._styles.quoted(self.style)
+            else:
+                style = self._styles.dated(self.style, why)
+            self._adjusted[why] = style_attribute(style)
+        return self._adjusted[why]

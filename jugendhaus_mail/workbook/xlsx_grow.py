@@ -34,7 +34,7 @@ def in_the_way(
     for name, location in parts.pivots:
         if location.overlaps(target):
             return f"die PivotTable {name!r} ({location})"
-    for match in _SHEET_FILTER.finditer(sheet.xml, sheet.data_end):
+    for match in _SHEET_FILTER.finditer(sheet.tail):
         area = Area.parse(attributes(match.group(1)).get("ref", ""))
         if area is not None and area.overlaps(target):
             return f"ein Filterbereich ({area})"

@@ -269,19 +269,23 @@ class SheetText:
                         self._styles[index] = attrs["style"]
         return self._styles.get(col)
 
+    @property
+    def tail(self) -> bytes:
+        """Everything from </sheetData> on: merged cells, validations, formats, filters."""
+        return self.xml[self.data_end :]
+
     def blocked_areas(self) -> list[tuple[Area, str]]:
         """Merged cells and array formulas: places a cell must not be written."""
         if self._blocked is None:
             self._blocked = []
-            for match in _MERGE.finditer(self.xml, self.data_end):
+            for match in _MERGE.finditer(self.tail):
                 self._add_blocked(match.group(1), "eine verbundene Zelle")
-            position = self.data_start
-            while (found := self.xml.find(b't="array"', position, self.data_end)) >= 0:
-                tag_start = self.xml.rfind(b"<f", self.data_start, found)
-                ref = attributes(self.xml[tag_start + 2 : self.xml.index(b">", found)]).get("ref")
-                self._add_blocked(ref.encode() if ref else b"", "eine Matrixformel")
-                position = found + 1
+            for ref in self._array_refs():
+                self._add_blocked(ref, "eine Matrixformel")
         return self._blocked
+
+    def _array_refs(self) -> Iterator[bytes]:
+        yield from array_refs(self.xml, self.data_start, self.data_end)
 
     def _add_blocked(self, ref: bytes, kind: str) -> None:
         area = Area.parse(ref.decode())
@@ -304,7 +308,7 @@ class SheetText:
     def extend_ranges(self, table: Area, new_last: int) -> list[Edit]:
         """Validation and conditional-formatting ranges (classic and Excel 2010) that ended
         at the table's last row grow with it."""
-        tail = self.xml[self.data_end :]
+        tail = self.tail
 
         def grow(text: bytes) -> bytes:
             return _grow_sqref(text.decode(), table, new_last).encode()
@@ -316,7 +320,7 @@ class SheetText:
             ),
             new_tail,
         )
-        return [] if new_tail == tail else [(self.data_end, len(self.xml), new_tail)]
+        return [] if new_tail == tail else [(self.data_end, self.data_end + len(tail), new_tail)]
 
     def splice(self, edits: list[Edit]) -> Iterator[bytes | memoryview]:
         """The new part as pieces: untouched stretches are views into the old text. A
@@ -335,6 +339,16 @@ class SheetText:
             yield replacement
             position = end
         yield view[position:]
+
+
+def array_refs(xml: bytes, start: int, end: int) -> Iterator[bytes]:
+    """The ranges of the array formulas in xml[start:end]."""
+    position = start
+    while (found := xml.find(b't="array"', position, end)) >= 0:
+        tag_start = xml.rfind(b"<f", start, found)
+        ref = attributes(xml[tag_start + 2 : xml.index(b">", found)]).get("ref")
+        yield ref.encode() if ref else b""
+        position = found + 1
 
 
 def _grow_sqref(sqref: str, table: Area, new_last: int) -> str:

@@ -9,6 +9,8 @@ cycle stays cheap on sheets of 50,000 rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
 from jugendhaus_mail.workbook.schema import Schema, Sheet
@@ -16,7 +18,12 @@ from jugendhaus_mail.workbook.xlsx_cells import (
     cell_xml,
     xml_escape,
 )
-from jugendhaus_mail.workbook.xlsx_context import WriteContext, column_texts, open_context
+from jugendhaus_mail.workbook.xlsx_context import (
+    ColumnWriter,
+    WriteContext,
+    column_texts,
+    open_context,
+)
 from jugendhaus_mail.workbook.xlsx_grow import calculated_formula, grow_defined_names, in_the_way
 from jugendhaus_mail.workbook.xlsx_sheet import (
     MAX_ROW,
@@ -27,10 +34,12 @@ from jugendhaus_mail.workbook.xlsx_sheet import (
     render_row,
 )
 from jugendhaus_mail.workbook.xlsx_updates import Skipped, update_rows
-from jugendhaus_mail.workbook.xlsx_zip import Chunks, ZipPackage
+from jugendhaus_mail.workbook.xlsx_zip import CHUNK, Chunks, ZipPackage
 
 
-def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes, CommitResult]:
+def apply_changes(
+    data: bytes, schema: Schema, changes: Changes, *, chunk_size: int = CHUNK
+) -> tuple[bytes, CommitResult]:
     """Append new requests and update service cells; return the new bytes and what happened.
 
     Raises WorkbookUnsafe (nothing written) where writing would risk staff content, and
@@ -42,7 +51,7 @@ def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes,
     if not changes:
         return data, CommitResult(keys, 0)
     package = ZipPackage(data)
-    replacements, updated, skipped = plan_changes(package, sheet_schema, changes)
+    replacements, updated, skipped = plan_changes(package, sheet_schema, changes, chunk_size)
     declined = len({(s.nr, s.column) for s in skipped})
     result = CommitResult(keys, updated - declined, skipped=tuple(map(str, skipped)))
     if not replacements:
@@ -51,12 +60,13 @@ def apply_changes(data: bytes, schema: Schema, changes: Changes) -> tuple[bytes,
 
 
 def plan_changes(
-    package: ZipPackage, sheet_schema: Sheet, changes: Changes
+    package: ZipPackage, sheet_schema: Sheet, changes: Changes, chunk_size: int = CHUNK
 ) -> tuple[dict[str, Chunks], int, list[Skipped]]:
     """The new content of the parts that change (nothing when there is nothing to write), how
-    many updates found their row, and the updates declined. Only the returned generator keeps
-    the sheet text alive."""
-    context = open_context(package, sheet_schema)
+    many updates found their row, and the updates declined. The new sheet part is a generator
+    that streams the old one with the edits applied."""
+    lookups = ("service_key",) * bool(changes.appends) + ("nr",) * bool(changes.updates)
+    context = open_context(package, sheet_schema, chunk_size, lookups)
     parts = context.parts
     new_rows = _new_rows(context, changes.appends)
     updated, row_updates = _route_updates(context, changes, new_rows)
@@ -181,10 +191,15 @@ def _append(context: WriteContext, new_rows: list[dict[str, CellValue]], edits: 
             "Anfragen bleiben so lange vorgemerkt."
         )
     template = _template_styles(context, trailing.get(last_filled))
+    render = row_renderer(context, template)
     rendered = []
     for number, values in enumerate(new_rows, start=first):
         by_col = {context.columns[k]: v for k, v in values.items() if k in context.columns}
-        rendered.append(_render_new_row(context, number, by_col, template, trailing.get(number)))
+        existing = trailing.get(number)
+        if existing is None:
+            rendered.append(render(number, by_col))
+        else:  # a styled row already there: its cells are kept where no value goes
+            rendered.append(_render_new_row(context, number, by_col, template, existing))
     later = [row for number, row in sorted(trailing.items()) if number > last]
     replaced = [row for number, row in sorted(trailing.items()) if first <= number <= last]
     end = later[0].start if later else sheet.data_end
@@ -244,6 +259,42 @@ def _template_styles(context: WriteContext, above: RowXml | None) -> dict[int, s
         if style is not None:
             styles[col] = style
     return styles
+
+
+def row_renderer(
+    context: WriteContext, template: dict[int, str]
+) -> Callable[[int, dict[int, CellValue]], bytes]:
+    """`_render_new_row` for rows that are not there yet, with everything that is the same
+    for every new row worked out once per write."""
+    area = context.table.area
+    formulas = dict(context.table.formulas)
+    first_data = area.first_row + context.table.header_rows
+    columns = [
+        (col, ColumnWriter(context, col, template.get(col)), template.get(col))
+        for col in range(area.first_col, area.last_col + 1)
+    ]
+    empty = {  # a styled empty cell: <c r="B" + row + "" s="3"/>
+        col: (f'<c r="{col_letters(col)}'.encode(), cell_xml("", style, None, False)[6:])
+        for col, _, style in columns
+        if style is not None
+    }
+
+    def render(number: int, values: dict[int, CellValue]) -> bytes:
+        cells = []
+        for col, writer, style in columns:
+            if col in values:
+                cells.append(writer.cell(number, values[col]))
+            elif col in formulas:
+                ref = f"{col_letters(col)}{number}"
+                formula = calculated_formula(formulas[col], first_data, number)
+                style_attr = f' s="{xml_escape(style)}"' if style is not None else ""
+                cells.append(f'<c r="{ref}"{style_attr}><f>{xml_escape(formula)}</f></c>'.encode())
+            elif style is not None:
+                head, rest = empty[col]
+                cells.append(b"%s%d%s" % (head, number, rest))
+        return b'<row r="%d">%s</row>' % (number, b"".join(cells))
+
+    return render
 
 
 def _render_new_row(

@@ -19,7 +19,7 @@ import struct
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -44,6 +44,7 @@ _CORRUPT = (
 )
 
 Chunks = Iterable[bytes | memoryview]
+CHUNK = 1 << 20  # a large part is read and written in pieces of this size
 
 
 class _NotPlain(Exception):
@@ -100,6 +101,23 @@ class ZipPackage:
             return _inflate(self._view, member)
         try:
             return self._zip.read(real)
+        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+            raise WorkbookError(_CORRUPT) from exc
+
+    def stream(self, name: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        """The member's content in pieces of about `chunk_size` bytes, inflated as it is read,
+        so a large part is never held whole; its checksum is verified at the end."""
+        real = self.find(name)
+        if real is None:
+            raise WorkbookError(f"Teil {name!r} fehlt in der Arbeitsmappe. {_CORRUPT}")
+        member = next((m for m in self._members or () if m.name == real), None)
+        try:
+            if member is None:
+                with self._zip.open(real) as source:
+                    while piece := source.read(chunk_size):
+                        yield piece
+                return
+            yield from _inflate_stream(self._view, member, chunk_size)
         except (zipfile.BadZipFile, zlib.error, OSError) as exc:
             raise WorkbookError(_CORRUPT) from exc
 
@@ -219,58 +237,93 @@ def _inflate(view: memoryview, member: _Member) -> bytes:
     return content
 
 
+def _inflate_stream(view: memoryview, member: _Member, chunk_size: int) -> Iterator[bytes]:
+    raw = view[member.data_offset : member.data_offset + member.compressed_size]
+    crc, size = 0, 0
+    if member.method == _STORED:
+        pieces: Iterator[bytes] = (
+            bytes(raw[at : at + chunk_size]) for at in range(0, len(raw), chunk_size)
+        )
+    else:
+        pieces = _inflated(raw, chunk_size)
+    for piece in pieces:
+        crc, size = zlib.crc32(piece, crc), size + len(piece)
+        yield piece
+    if crc != member.crc or size != member.size:
+        raise WorkbookError(_CORRUPT)
+
+
+def _inflated(raw: memoryview, chunk_size: int) -> Iterator[bytes]:
+    inflater = zlib.decompressobj(-15)
+    step = max(chunk_size // 4, 1)  # compressed input: XML inflates about 4 to 8 times
+    for at in range(0, len(raw), step):
+        piece = inflater.decompress(raw[at : at + step], chunk_size)
+        if piece:
+            yield piece
+        while inflater.unconsumed_tail:
+            piece = inflater.decompress(inflater.unconsumed_tail, chunk_size)
+            if piece:
+                yield piece
+    if rest := inflater.flush():
+        yield rest
+
+
 def _rebuild_plain(
     view: memoryview, members: list[_Member], eocd_tail: bytes, real: dict[str, Chunks]
 ) -> bytes:
-    out: list[bytes | memoryview] = []
-    offset = 0
+    """Written into one buffer as it goes (a replaced part straight from its compressor), so
+    the new package is in memory once, not once in pieces and again joined."""
+    out = io.BytesIO()
     central: list[bytes] = []
     new_offsets: dict[str, int] = {}
     new_central: dict[str, bytes] = {}
     for member in sorted(members, key=lambda m: m.local_offset):
-        new_offsets[member.name] = offset
+        new_offsets[member.name] = out.tell()
         if member.name in real:
-            local, body, record = _encode_member(member, real[member.name])
-            out += [local, *body]
-            offset += len(local) + sum(len(part) for part in body)
-            new_central[member.name] = record
+            new_central[member.name] = _encode_member(member, real[member.name], out)
         else:
-            out.append(view[member.local_offset : member.entry_end])
-            offset += member.entry_end - member.local_offset
+            out.write(view[member.local_offset : member.entry_end])
+    offset = out.tell()
     for member in members:
         record = new_central.get(member.name, member.central)
         central.append(record[:42] + struct.pack("<I", new_offsets[member.name]) + record[46:])
     cd_bytes = b"".join(central)
     eocd = bytearray(eocd_tail)
     struct.pack_into("<II", eocd, 12, len(cd_bytes), offset)
-    out += [cd_bytes, bytes(eocd)]
-    return b"".join(out)
+    out.write(cd_bytes)
+    out.write(eocd)
+    return out.getvalue()
 
 
-def _encode_member(member: _Member, chunks: Chunks) -> tuple[bytes, list[bytes], bytes]:
-    """Local header, compressed body (in parts) and central record for new content."""
-    crc, size = 0, 0
-    body: list[bytes] = []
+def _encode_member(member: _Member, chunks: Chunks, out: io.BytesIO) -> bytes:
+    """Write the member with new content (local header, compressed body) to `out`; return its
+    new central directory record."""
+    header_at = out.tell()
+    nlen = struct.unpack_from("<H", member.central, 28)[0]
+    name = member.central[46 : 46 + nlen]  # the local header gets the name only, no extra field
+    out.write(bytes(_LOCAL.size) + name)  # the header is filled in once the sizes are known
+    crc, size, compressed = 0, 0, 0
     deflate = member.method == _DEFLATED
     compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15) if deflate else None
     for chunk in chunks:
         crc = zlib.crc32(chunk, crc)
         size += len(chunk)
-        body.append(compressor.compress(chunk) if compressor else bytes(chunk))
+        compressed += out.write(compressor.compress(chunk) if compressor else chunk)
     if compressor:
-        body.append(compressor.flush())
-    compressed = sum(len(part) for part in body)
+        compressed += out.write(compressor.flush())
     flags = member.flags & _UTF8_NAME  # no data descriptor: sizes are in the header
-    old = bytearray(member.central)
-    struct.pack_into("<H", old, 8, flags)
-    struct.pack_into("<III", old, 16, crc, compressed, size)
-    nlen = struct.unpack_from("<H", old, 28)[0]
-    name = bytes(old[46 : 46 + nlen])  # the local header gets the name only, no extra field
-    mtime, mdate = struct.unpack_from("<HH", old, 12)
+    record = bytearray(member.central)
+    struct.pack_into("<H", record, 8, flags)
+    struct.pack_into("<III", record, 16, crc, compressed, size)
+    mtime, mdate = struct.unpack_from("<HH", record, 12)
     local = _LOCAL.pack(
         _LOCAL_SIG, 20, flags, member.method, mtime, mdate, crc, compressed, size, nlen, 0
     )
-    return local + name, body, bytes(old)
+    end = out.tell()
+    out.seek(header_at)
+    out.write(local)
+    out.seek(end)
+    return bytes(record)
 
 
 # --- OPC relationships -----------------------------------------------------------------------

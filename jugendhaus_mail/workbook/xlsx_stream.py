@@ -1,0 +1,272 @@
+"""The worksheet part and the shared strings read as streams: the writer never holds either
+whole (at 50,000 rows the sheet XML is 78 MiB, sharedStrings.xml 19 MiB).
+
+`StreamSheet` answers what `SheetText` answers, from passes over the inflated zip member: one
+short pass for the part before the rows and the header row, one full pass for the columns the
+writer looks up (with the last rows kept for appending), further short passes for rows to
+update, and the final pass that copies the part with the edits applied into the compressor.
+Positions are offsets into the uncompressed XML, as in `SheetText`. The stream is cut only
+where a row starts, so no search ever sees half a row.
+
+Sheets whose rows or cells lack `r="…"` (some tools write them so; rare) raise `NotCanonical`
+on the way: the caller then reads the part whole into a `SheetText`, which handles them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+
+from jugendhaus_mail.errors import WorkbookUnsafe
+from jugendhaus_mail.workbook.xlsx_cells import rich_text
+from jugendhaus_mail.workbook.xlsx_sheet import (
+    _TAG_ENDS,
+    _UNSUPPORTED,
+    Area,
+    Edit,
+    RowXml,
+    SheetText,
+    array_refs,
+    col_letters,
+    parse_row,
+)
+
+Source = Callable[[], Iterator[bytes]]
+WINDOW = 2 << 20  # bytes of the last rows kept from the full pass, for appending below them
+_LOOSE_ROW = re.compile(rb'<row(?! r=")[\s/>]')
+_LOOSE_CELL = re.compile(rb'<c(?! r=")[\s/>]')
+_ROW_START = re.compile(rb'<row r="(\d+)"')
+_SI_START = re.compile(rb"<si[\s>/]")
+
+ColumnCells = list[tuple[int, str, bytes | None]]
+
+
+class NotCanonical(Exception):
+    """Rows or cells without r="…": read the part whole instead."""
+
+
+class StreamSheet(SheetText):
+    """A worksheet part read in passes over its stream; see the module docstring."""
+
+    def __init__(self, source: Source, name: str, header_row: int) -> None:
+        self.name, self._source = name, source
+        self.xml = b""  # the part before <sheetData>'s rows, once the first pass has run
+        self.data_start = self.data_end = -1
+        self._tail: bytes | None = None
+        self._styles: dict[int, str] | None = None
+        self._blocked: list[tuple[Area, str]] | None = None
+        self._columns: dict[int, ColumnCells] = {}
+        self._arrays: list[bytes] = []
+        self._window: deque[tuple[int, bytes]] = deque()
+        self._header: RowXml | None = None
+        self._header_row = header_row
+        wanted = b'<row r="%d"' % header_row
+        for offset, piece in self._body():
+            if (at := piece.find(wanted)) >= 0:
+                self._header = _shifted(parse_row(piece, at), offset)
+                break
+
+    # --- the passes ---------------------------------------------------------------------
+
+    def _body(self) -> Iterator[tuple[int, bytes]]:
+        """(offset, piece) of the rows in <sheetData>, cut where a row starts; the part
+        before and after the rows is recorded on the way."""
+        chunks = self._source()
+        buffer = b""
+        for chunk in chunks:
+            buffer += chunk
+            at = buffer.find(b"<sheetData")
+            if at >= 0 and (tag_end := buffer.find(b">", at)) >= 0:
+                break
+        else:
+            raise WorkbookUnsafe(_UNSUPPORTED.format(sheet=self.name, why="keine Zeilendaten"))
+        if buffer[tag_end - 1 : tag_end] == b"/":
+            raise WorkbookUnsafe(f"Das Blatt {self.name!r} ist leer; die Kopfzeile fehlt.")
+        self.data_start = offset = tag_end + 1
+        self.xml, buffer = buffer[:offset], buffer[offset:]
+        for chunk in _prepend(b"", chunks):
+            buffer += chunk
+            close = buffer.find(b"</sheetData>")
+            if close >= 0:
+                yield from self._checked(offset, buffer[:close])
+                self.data_end = offset + close
+                self._tail = buffer[close:] + b"".join(chunks)
+                if b"</sheetData>" in self._tail[12:]:
+                    raise NotCanonical
+                return
+            cut = buffer.rfind(b"<row")
+            if cut > 0:
+                yield from self._checked(offset, buffer[:cut])
+                offset, buffer = offset + cut, buffer[cut:]
+        raise WorkbookUnsafe(_UNSUPPORTED.format(sheet=self.name, why="keine Zeilendaten"))
+
+    def _checked(self, offset: int, piece: bytes) -> Iterator[tuple[int, bytes]]:
+        if _LOOSE_ROW.search(piece) or _LOOSE_CELL.search(piece):
+            raise NotCanonical
+        if piece:
+            yield offset, piece
+
+    def collect(self, columns: Iterable[int]) -> None:
+        """The full pass: the cells of `columns`, array formulas, the last rows, the tail."""
+        wanted = sorted(set(columns))
+        self._columns = {col: [] for col in wanted}
+        by_letters = {col_letters(col).encode(): self._columns[col] for col in wanted}
+        pattern = _column_pattern(list(by_letters))
+        self._arrays, self._window = [], deque()
+        kept = 0
+        for offset, piece in self._body():
+            if pattern is not None:
+                for match in pattern.finditer(piece):
+                    by_letters[match.group(1)].append(_column_cell(match))
+            if b't="array"' in piece:
+                self._arrays += array_refs(piece, 0, len(piece))
+            self._window.append((offset, piece))
+            kept += len(piece)
+            while kept - len(self._window[0][1]) >= WINDOW:
+                kept -= len(self._window.popleft()[1])
+
+    def _full_pass(self) -> None:
+        if self._tail is None:
+            self.collect(())
+
+    # --- what SheetText answers ---------------------------------------------------------
+
+    @property
+    def tail(self) -> bytes:
+        self._full_pass()
+        assert self._tail is not None
+        return self._tail
+
+    def row(self, number: int) -> RowXml | None:
+        if number == self._header_row:  # looked for by the first pass
+            return self._header
+        return super().row(number)
+
+    def rows_at(self, numbers: list[int]) -> Iterator[RowXml]:
+        """The rows with these numbers, in the order they stand, each once."""
+        pending = set(numbers)
+        if not pending:
+            return
+        for offset, piece in self._body():
+            for match in _ROW_START.finditer(piece):
+                number = int(match.group(1))
+                if number in pending:
+                    pending.discard(number)
+                    yield _shifted(parse_row(piece, match.start()), offset)
+                    if not pending:
+                        return
+
+    def rows_backward(self) -> Iterator[RowXml]:
+        self._full_pass()
+        window = list(self._window)
+        while window:
+            for offset, piece in reversed(window):
+                end = len(piece)
+                while (start := piece.rfind(b"<row", 0, end)) >= 0:
+                    if piece[start + 4 : start + 5] in _TAG_ENDS:
+                        yield _shifted(parse_row(piece, start), offset)
+                    end = start
+            window = self._rows_before(window[0][0], 4 * WINDOW)
+
+    def _rows_before(self, limit: int, budget: int) -> list[tuple[int, bytes]]:
+        kept: deque[tuple[int, bytes]] = deque()
+        size = 0
+        for offset, piece in self._body():
+            if offset >= limit:
+                break
+            kept.append((offset, piece))
+            size += len(piece)
+            while size - len(kept[0][1]) >= budget:
+                size -= len(kept.popleft()[1])
+        return list(kept)
+
+    def column_values(self, col: int) -> Iterator[tuple[int, str, bytes | None]]:
+        cells = self._columns.pop(col, None)
+        if cells is None:  # not collected (or handed out before): one more pass
+            self.collect([col])
+            cells = self._columns.pop(col)
+        cells.reverse()
+        while cells:  # handed out one by one, so the caller's copy replaces ours
+            yield cells.pop()
+
+    def _array_refs(self) -> Iterator[bytes]:
+        self._full_pass()
+        yield from self._arrays
+
+    def _pieces(self, ordered: list[Edit]) -> Iterator[bytes | memoryview]:
+        self._full_pass()
+        pending = deque(ordered)
+        position = skip = 0
+        for chunk in self._source():
+            view, end = memoryview(chunk), position + len(chunk)
+            cursor = max(position, skip)
+            while pending and pending[0][0] < end and cursor < end:
+                start, skip, replacement = pending.popleft()
+                if start > cursor:
+                    yield view[cursor - position : start - position]
+                yield replacement
+                cursor = max(cursor, skip)
+            if cursor < end:
+                yield view[cursor - position :]
+            position = end
+        for _, _, replacement in pending:  # edits at the very end of the part
+            yield replacement
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def _shifted(row: RowXml, offset: int) -> RowXml:
+    return dataclasses.replace(row, start=row.start + offset, end=row.end + offset)
+
+
+def _column_pattern(letters: list[bytes]) -> re.Pattern[bytes] | None:
+    if not letters:
+        return None
+    longest_first: list[bytes] = sorted(letters, key=lambda text: -len(text))
+    choice = b"|".join(longest_first)
+    return re.compile(rb'<c r="(' + choice + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
+
+def _column_cell(match: re.Match[bytes]) -> tuple[int, str, bytes | None]:
+    attrs = match.group(3)
+    at = attrs.find(b' t="')
+    kind = attrs[at + 4 : attrs.index(b'"', at + 4)].decode() if at >= 0 else "n"
+    return int(match.group(2)), kind, match.group(4)
+
+
+def shared_strings_stream(chunks: Iterator[bytes], wanted: set[int]) -> dict[int, str]:
+    """Only the entries of sharedStrings.xml that are asked for, read from its stream and
+    stopped after the last one asked for."""
+    result: dict[int, str] = {}
+    if not wanted:
+        return result
+    last, index, buffer = max(wanted), 0, b""
+    for chunk in _prepend(b"", chunks):
+        buffer += chunk
+        cut = buffer.rfind(b"<si")
+        if cut <= 0:
+            continue
+        index = _entries(buffer[:cut], index, wanted, result)
+        if index > last:
+            return result
+        buffer = buffer[cut:]
+    _entries(buffer, index, wanted, result)
+    return result
+
+
+def _entries(region: bytes, index: int, wanted: set[int], result: dict[int, str]) -> int:
+    """Read the entries that start in `region`, numbered from `index`; the next index."""
+    for match in _SI_START.finditer(region):
+        if index in wanted:
+            tag_end = region.index(b">", match.start())
+            if region[tag_end - 1] == 0x2F:  # "/": <si/>
+                result[index] = ""
+            else:
+                result[index] = rich_text(region[tag_end + 1 : region.index(b"</si>", tag_end)])
+        index += 1
+    return index
