@@ -383,20 +383,22 @@ class StateDB:
 
     def mark_mails_sent(self, keys: list[str], now: datetime) -> None:
         """Note mails as sent, all in one transaction (a batch stored in `Postausgang`)."""
+        at = now.isoformat()
         with self.transaction() as tx:
+            logged = []
             for key in keys:
                 row = tx.execute("SELECT message FROM outbox WHERE key = ?", (key,)).fetchone()
                 if row is not None and row[0] is not None:
-                    recipients, attachments = _addressees(bytes(row[0]))
-                    tx.execute(
-                        "INSERT OR REPLACE INTO sent_log(key, recipients, attachments, sent_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (key, recipients, attachments, now.isoformat()),
-                    )
-                tx.execute(
-                    "UPDATE outbox SET sent_at = ?, message = NULL WHERE key = ?",
-                    (now.isoformat(), key),
-                )
+                    logged.append((key, *_addressees(bytes(row[0])), at))
+            tx.executemany(
+                "INSERT OR REPLACE INTO sent_log(key, recipients, attachments, sent_at) "
+                "VALUES (?, ?, ?, ?)",
+                logged,
+            )
+            tx.executemany(
+                "UPDATE outbox SET sent_at = ?, message = NULL WHERE key = ?",
+                [(at, key) for key in keys],
+            )
 
     def queued_mail(self, key: str) -> tuple[datetime, datetime | None] | None:
         """(queued at, sent at) of the mail queued under `key`, None when never queued."""

@@ -53,6 +53,7 @@ class MaildirMailbox:
         self.batch_size = settings.mailbox.batch_size
         self._sent: set[str] | None = None  # Message-ID digests in Postausgang, read once
         self._staged: dict[str, str] = {}  # digest -> file name in Postausgang/tmp
+        self._postausgang: Path | None = None  # made once per session by the first send
 
     def __enter__(self) -> Mailbox:
         if not (self.root / "cur").is_dir() and not (self.root / "new").is_dir():
@@ -97,10 +98,13 @@ class MaildirMailbox:
     def move_many(self, moves: Sequence[tuple[str, Folder]]) -> None:
         """File many messages; each target folder is synced once, after all renames."""
         touched: set[Path] = set()
+        targets: dict[Folder, Path] = {}  # each folder made (if missing) once per batch
         for index, (handle, folder) in enumerate(moves):
             if index and index == len(moves) // 2:
                 failpoint("batch_half_filed")  # for the crash tests: half the batch filed
-            target_dir = self._folder(folder) / "cur"
+            target_dir = targets.get(folder)
+            if target_dir is None:
+                target_dir = targets[folder] = self._folder(folder) / "cur"
             if self._rename(handle, target_dir):
                 touched.add(target_dir)
             elif not (target_dir / _with_info(handle)).exists():
@@ -174,7 +178,7 @@ class MaildirMailbox:
         """Write the stored bytes of a mail into `Postausgang/tmp`, unless a mail with its
         Message-ID is in the folder already (an earlier attempt that was cut off before the
         outbox noted it as sent). `commit_sent` makes the batch durable and visible."""
-        folder = self._folder(Folder.POSTAUSGANG)
+        folder = self._postausgang_folder()
         message_id = raw_mail.message_id(data)
         if message_id is None:
             message_id = make_msgid(domain="jugendhaus-mail.invalid")
@@ -190,7 +194,7 @@ class MaildirMailbox:
         try:
             disk_full("durable_write")
             disk_full("durable_write.maildir")
-            with open(tmp, "xb") as fh:
+            with open(tmp, "xb", buffering=0) as fh:
                 fh.write(data)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -203,7 +207,7 @@ class MaildirMailbox:
         after this returns."""
         if not self._staged:
             return
-        folder = self._folder(Folder.POSTAUSGANG)
+        folder = self._postausgang_folder()
         staged, self._staged = self._staged, {}
         failpoint("batch_written_not_synced")
         try:
@@ -238,6 +242,11 @@ class MaildirMailbox:
                         if match:
                             self._sent.add(match[1])
         return self._sent
+
+    def _postausgang_folder(self) -> Path:
+        if self._postausgang is None:
+            self._postausgang = self._folder(Folder.POSTAUSGANG)
+        return self._postausgang
 
     def _folder(self, folder: Folder) -> Path:
         path = self.root / f".{folder.value}"

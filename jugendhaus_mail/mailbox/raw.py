@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -15,19 +16,15 @@ def header_values(data: bytes, name: str) -> list[str]:
     """Every value of header `name` in the header block, unfolded (ASCII, as stored)."""
     match = _HEADER_END.search(data)
     head = data[: match.start()] if match else data
-    wanted = name.lower() + ":"
-    values: list[list[str]] = []
-    current: list[str] | None = None
-    for line in head.decode("ascii", "replace").replace("\r\n", "\n").split("\n"):
-        if line[:1] in (" ", "\t"):
-            if current is not None:
-                current.append(line)
-            continue
-        current = None
-        if line[: len(wanted)].lower() == wanted:
-            current = [line[len(wanted) :]]
-            values.append(current)
-    return [" ".join("".join(parts).split()) for parts in values]
+    return [" ".join(v.decode("ascii", "replace").split()) for v in _field(name).findall(head)]
+
+
+@functools.lru_cache(maxsize=32)
+def _field(name: str) -> re.Pattern[bytes]:
+    """A header line starting with `name:` (any case) and the lines that continue it."""
+    return re.compile(
+        rb"^" + re.escape(name.encode("ascii")) + rb":([^\n]*(?:\n[ \t][^\n]*)*)", re.I | re.M
+    )
 
 
 def message_id(data: bytes) -> str | None:
@@ -38,7 +35,17 @@ def message_id(data: bytes) -> str | None:
 def recipients(data: bytes) -> list[str]:
     """The addresses in To and Cc (Bcc is never stored)."""
     fields = header_values(data, "To") + header_values(data, "Cc")
+    if all(_BARE_ADDRESSES.fullmatch(f) for f in fields):  # as the outbox writes them
+        return [address for f in fields for address in f.split(", ")]
     return [address for _name, address in getaddresses(fields) if address]
+
+
+# bare addresses as `notify.outgoing` allows them, comma-separated: read without the parser
+_ADDRESS = (
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+_BARE_ADDRESSES = re.compile(rf"{_ADDRESS}(?:, {_ADDRESS})*")
 
 
 def as_raw(message: EmailMessage) -> bytes:
@@ -50,4 +57,6 @@ _ATTACHMENT = re.compile(rb"(?im)^content-disposition:[ \t]*attachment")
 
 def attachment_count(data: bytes) -> int:
     """Parts marked as attachments (the outbox writes every attachment that way)."""
+    if b"attachment" not in data.lower():  # most mail: no need to scan it line by line
+        return 0
     return len(_ATTACHMENT.findall(data))
