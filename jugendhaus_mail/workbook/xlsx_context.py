@@ -86,7 +86,9 @@ def open_context(
         return shared_strings_stream(package.stream(shared_part, chunk_size), wanted)
 
     try:
-        sheet: SheetText = StreamSheet(source, schema.name, parts.table.area.first_row)
+        sheet: SheetText = StreamSheet(
+            source, schema.name, parts.table.area.first_row, 2 * chunk_size
+        )
     except NotCanonical:
         sheet = SheetText(package.read(sheet_part), schema.name)
     context = WriteContext(

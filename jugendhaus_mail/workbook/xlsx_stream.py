@@ -34,7 +34,6 @@ from jugendhaus_mail.workbook.xlsx_sheet import (
 )
 
 Source = Callable[[], Iterator[bytes]]
-WINDOW = 2 << 20  # bytes of the last rows kept from the full pass, for appending below them
 _LOOSE_ROW = re.compile(rb'<row(?! r=")[\s/>]')
 _LOOSE_CELL = re.compile(rb'<c(?! r=")[\s/>]')
 _ROW_START = re.compile(rb'<row r="(\d+)"')
@@ -50,8 +49,10 @@ class NotCanonical(Exception):
 class StreamSheet(SheetText):
     """A worksheet part read in passes over its stream; see the module docstring."""
 
-    def __init__(self, source: Source, name: str, header_row: int) -> None:
-        self.name, self._source = name, source
+    def __init__(self, source: Source, name: str, header_row: int, window: int) -> None:
+        """`window`: how many bytes of the last rows the full pass keeps (the writer appends
+        below them; should it look further up, another pass fetches more)."""
+        self.name, self._source, self._window_size = name, source, window
         self.xml = b""  # the part before <sheetData>'s rows, once the first pass has run
         self.data_start = self.data_end = -1
         self._tail: bytes | None = None
@@ -124,7 +125,7 @@ class StreamSheet(SheetText):
                 self._arrays += array_refs(piece, 0, len(piece))
             self._window.append((offset, piece))
             kept += len(piece)
-            while kept - len(self._window[0][1]) >= WINDOW:
+            while kept - len(self._window[0][1]) >= self._window_size:
                 kept -= len(self._window.popleft()[1])
 
     def _full_pass(self) -> None:
@@ -168,7 +169,7 @@ class StreamSheet(SheetText):
                     if piece[start + 4 : start + 5] in _TAG_ENDS:
                         yield _shifted(parse_row(piece, start), offset)
                     end = start
-            window = self._rows_before(window[0][0], 4 * WINDOW)
+            window = self._rows_before(window[0][0], 4 * self._window_size)
 
     def _rows_before(self, limit: int, budget: int) -> list[tuple[int, bytes]]:
         kept: deque[tuple[int, bytes]] = deque()
