@@ -85,9 +85,17 @@ class Reading:
     invitation: bool  # iCalendar data was found (not only a body line)
 
 
+def may_hold_calendar(raw: bytes) -> bool:
+    """`_HINT.search(raw)`, a tenth of the cost: most mail has none of its words at all."""
+    low = raw.lower()  # ASCII only, as re.IGNORECASE on bytes
+    if b"text/calendar" in low or b"application/ics" in low or b"begin:vcalendar" in low:
+        return True
+    return b".ics" in low and _HINT.search(raw) is not None
+
+
 def calendar_parts(raw: bytes) -> CalendarParts:
     """Calendar parts of a mail; cheap for the many mails without one."""
-    if not _HINT.search(raw):
+    if not may_hold_calendar(raw):
         return CalendarParts()
     try:
         message = message_from_bytes(raw, policy=compat32)

@@ -79,9 +79,14 @@ def content_digest(raw: bytes, parsed: Message | None = None) -> str:
         if headers is None:
             parser = BytesHeaderParser(policy=compat32)
             headers = parser.parsebytes(head + b"\n\n", headersonly=True)
-        for name in _IDENTITY_HEADERS:
-            for value in headers.get_all(name) or []:
-                text = " ".join(str(value).split())
+        found: dict[str, list[object]] = {name: [] for name in _IDENTITY_HEADERS}
+        for key, value in headers.raw_items():  # one pass, not one per identity header
+            values = found.get(key.lower())
+            if values is not None:
+                values.append(headers.policy.header_fetch_parse(key, value))  # as get_all
+        for name, fetched in found.items():
+            for item in fetched:
+                text = " ".join(str(item).split())
                 digest.update(f"{name}:{text}\n".encode("utf-8", "surrogateescape"))
     except Exception:  # hostile headers: the raw header block still tells mails apart
         digest.update(b" ".join(head.split()))
