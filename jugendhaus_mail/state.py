@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -381,15 +381,21 @@ class StateDB:
     def mark_mail_sent(self, key: str, now: datetime) -> None:
         self.mark_mails_sent([key], now)
 
-    def mark_mails_sent(self, keys: list[str], now: datetime) -> None:
-        """Note mails as sent, all in one transaction (a batch stored in `Postausgang`)."""
+    def mark_mails_sent(
+        self, keys: list[str], now: datetime, sent: Mapping[str, bytes] | None = None
+    ) -> None:
+        """Note mails as sent, all in one transaction (a batch stored in `Postausgang`).
+        `sent`: the queued bytes of (some of) the mails, as the caller just read them."""
         at = now.isoformat()
         with self.transaction() as tx:
             logged = []
             for key in keys:
-                row = tx.execute("SELECT message FROM outbox WHERE key = ?", (key,)).fetchone()
-                if row is not None and row[0] is not None:
-                    logged.append((key, *_addressees(bytes(row[0])), at))
+                message = sent.get(key) if sent is not None else None
+                if message is None:
+                    row = tx.execute("SELECT message FROM outbox WHERE key = ?", (key,)).fetchone()
+                    message = None if row is None or row[0] is None else bytes(row[0])
+                if message is not None:
+                    logged.append((key, *_addressees(message), at))
             tx.executemany(
                 "INSERT OR REPLACE INTO sent_log(key, recipients, attachments, sent_at) "
                 "VALUES (?, ?, ?, ?)",

@@ -52,9 +52,9 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         seen.append(f"sync folder {directory.parent.name}/{directory.name}")
         sync_directory(directory)
 
-    def observed_mark_sent(self: StateDB, keys: list[str], now: object) -> None:
+    def observed_mark_sent(self: StateDB, keys: list[str], now: object, *args: object) -> None:
         seen.append(f"noted as sent ({len(keys)})")
-        mark_sent(self, keys, now)  # type: ignore[arg-type]
+        mark_sent(self, keys, now, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(StateDB, "transaction", observed_transaction)
     monkeypatch.setattr(maildir, "sync_files", observed_sync_files)

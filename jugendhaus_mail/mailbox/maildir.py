@@ -190,14 +190,15 @@ class MaildirMailbox:
         now = datetime.now(UTC)
         unique = f"M{now.microsecond}P{os.getpid()}R{os.urandom(4).hex()}X{digest}"
         name = f"{int(now.timestamp())}.{unique}.jugendhaus-mail"
-        tmp = folder / "tmp" / name
+        tmp = os.path.join(folder, "tmp", name)
         try:
             disk_full("durable_write")
             disk_full("durable_write.maildir")
             with open(tmp, "xb", buffering=0) as fh:
                 fh.write(data)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise self._store_error(exc) from exc
         self._staged[digest] = name
 
@@ -212,9 +213,11 @@ class MaildirMailbox:
         failpoint("batch_written_not_synced")
         try:
             sync_files([folder / "tmp" / name for name in staged.values()], folder / "tmp")
+            tmp, new = os.path.join(folder, "tmp"), os.path.join(folder, "new")
+            sent = self._sent_digests(folder)
             for digest, name in staged.items():
-                os.rename(folder / "tmp" / name, folder / "new" / name)
-                self._sent_digests(folder).add(digest)
+                os.rename(os.path.join(tmp, name), os.path.join(new, name))
+                sent.add(digest)
                 failpoint("after_send")  # one stored, the rest of the batch not yet
             sync_directory(folder / "new")
         except OSError as exc:

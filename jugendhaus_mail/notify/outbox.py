@@ -143,7 +143,7 @@ class Outbox:
         # a backend that stores a whole batch at once (Maildir: one sync for all files, then
         # the folder) is told when the batch ends; only then is the batch noted as sent
         commit = getattr(mailbox, "commit_sent", None)
-        batch: list[str] = []
+        batch: dict[str, bytes] = {}
         for key, raw in self.state.unsent_mail():
             known = trouble.get(key)
             if known is not None and not known.due(self.now):
@@ -175,7 +175,7 @@ class Outbox:
                 continue
             transient_in_a_row = 0
             if callable(commit):
-                batch.append(key)
+                batch[key] = raw
             else:
                 self._sent(key, "gesendet", key in trouble)
             sent += 1
@@ -198,7 +198,7 @@ class Outbox:
         return "send again"
 
     def _commit_batch(
-        self, commit: Callable[[], object], batch: list[str], trouble: dict[str, Trouble]
+        self, commit: Callable[[], object], batch: dict[str, bytes], trouble: dict[str, Trouble]
     ) -> int:
         """End a batch the backend stores at once; returns how many stay unconfirmed."""
         try:
@@ -206,7 +206,7 @@ class Outbox:
         except MailboxError as exc:
             log.warning("Versand nicht abgeschlossen, der nächste Durchgang holt nach: %s", exc)
             return len(batch)
-        self.state.mark_mails_sent(batch, self.now)
+        self.state.mark_mails_sent(list(batch), self.now, batch)
         for key in batch:
             if key in trouble:
                 _clear(self.state, key)
