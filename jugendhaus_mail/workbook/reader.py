@@ -5,6 +5,13 @@ the sheet has no table, so a title row above the table is fine; case, surroundin
 spaces and line breaks do not matter), so staff may reorder, hide or add columns. Cell values
 are brought to the type the schema names; whatever cannot be understood stays a string, so
 later code can name the cell in a message instead of guessing.
+
+A narrow read (`columns`) streams the sheets from the zip instead (`xlsx_columns`) and falls
+back to calamine for any workbook the stream does not read exactly as calamine would.
+
+Why one module: both ways of reading share the sheet lookup, the header row and the rule which
+rows exist; kept side by side, the fallback decision sits next to the two paths it chooses
+between, and a change to one path is seen next to the other.
 """
 
 from __future__ import annotations
@@ -12,52 +19,66 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
-from collections.abc import Callable, Collection, Iterable
-from datetime import date, datetime, time, timedelta
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from python_calamine import CalamineSheet, CalamineWorkbook
 
 from jugendhaus_mail.errors import WorkbookError
-from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot, header_key
+from jugendhaus_mail.workbook.cell_values import Plan, RawValue, holds_value, plan_columns
+from jugendhaus_mail.workbook.cell_values import normalise as normalise  # verify, updates use it
+from jugendhaus_mail.workbook.model import FileFingerprint, Row, Snapshot, header_key
 from jugendhaus_mail.workbook.schema import Schema, Sheet
+from jugendhaus_mail.workbook.xlsx_columns import (
+    CHUNK_SIZE,
+    KeptRow,
+    OtherRow,
+    Pending,
+    SheetScan,
+    StreamBook,
+    Unreadable,
+)
 from jugendhaus_mail.workbook.xlsx_sheet import Area
 from jugendhaus_mail.workbook.xlsx_zip import ZipPackage, locate_parts
-
-RawValue = int | float | str | bool | time | date | datetime | timedelta
-Converter = Callable[[RawValue], CellValue]
 
 ROW_KEY = "_row"  # the Excel row number, for messages only
 ALWAYS_KEPT = frozenset({"nr", "service_key"})  # how rows are found and told apart
 APPOINTMENTS = "Termine"
-EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0 in the 1900 date system
-# A bare number in a date column is read as an Excel serial date only inside this range
-# (1920-01-01 .. 2199-12-31); "5" or "2026" typed into a date cell stays text.
-SERIAL_RANGE = (7306, 109573)
-
-_GERMAN_DATE = re.compile(
-    r"(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4}|\d{2})"
-    r"(?:[\s,]+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?:\s*Uhr)?)?"
-)
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s](\d{2}):(\d{2})(?::(\d{2}))?)?")
 
 
 def read_snapshot(
-    source: Path | bytes, schema: Schema, *, columns: Collection[str] | None = None
+    source: Path | bytes,
+    schema: Schema,
+    *,
+    columns: Collection[str] | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Snapshot:
     """Read `Anfragen`, `Mitarbeitende` and `Abwesenheiten` from a file or its bytes.
 
     `columns` (keys of `Anfragen`) keeps only those request columns in the rows (`nr` and
     `service_key` always): a caller that needs a few columns of 50,000 rows holds a fraction
     of the memory. Which rows exist does not depend on it: a row counts when any column of the
-    schema is filled, kept or not."""
+    schema is filled, kept or not.
+
+    With `columns`, the sheets are streamed from the zip (`xlsx_columns`, in pieces of
+    `chunk_size` bytes) and calamine is not opened at all: it would parse every shared string
+    on opening. A workbook written in a form the stream does not read exactly as calamine
+    would goes the calamine way."""
     if isinstance(source, bytes):
         data, label = source, "Arbeitsmappe"
         fingerprint = FileFingerprint(len(data), 0, hashlib.sha256(data).hexdigest())
     else:
         data, fingerprint = read_file(source)
         label = str(source)
+    if columns is not None:
+        streamed = streamed_snapshot(data, schema, columns, fingerprint, chunk_size=chunk_size)
+        if streamed is not None:
+            return streamed
     workbook = _open(data, label)
     package = _package(data)
     missing: dict[str, tuple[str, ...]] = {}
@@ -81,6 +102,152 @@ def read_snapshot(
     requests, staff, absences = sheets
     appointments = _appointments(workbook, package, schema, label, missing)
     return Snapshot(requests, staff, absences, fingerprint, missing, appointments)
+
+
+Streamed = tuple[list[Row], list[Row], list[Row], list[Row], dict[str, tuple[str, ...]]]
+# what a workbook the stream cannot read exactly raises; the calamine path reads it instead
+_STREAM_FAILS = (
+    Unreadable, WorkbookError, ValueError, KeyError, IndexError, EOFError, OSError,
+    zlib.error, zipfile.BadZipFile, ET.ParseError,
+)  # fmt: skip
+
+
+def streamed_snapshot(
+    data: bytes,
+    schema: Schema,
+    columns: Collection[str],
+    fingerprint: FileFingerprint,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+) -> Snapshot | None:
+    """The narrow read without calamine; None when this workbook must be read by calamine
+    (see `xlsx_columns` for which ones)."""
+    package = _package(data)
+    if package is None:
+        return None
+    try:
+        book = StreamBook(data, package, chunk_size)
+        requests, staff, absences, termine, missing = _read_streamed(
+            book, package, schema, _kept(columns)
+        )
+    except _STREAM_FAILS:
+        return None
+    return Snapshot(requests, staff, absences, fingerprint, missing, termine)
+
+
+@dataclass
+class _Part:
+    sheet: Sheet
+    name: str
+    table: Area | None
+    scan: SheetScan
+    header: dict[int, Pending] | None
+    plan: Plan = field(default_factory=list)
+    unkept: list[int] = field(default_factory=list)
+    kept_rows: list[KeptRow] = field(default_factory=list)
+    other_rows: list[OtherRow] = field(default_factory=list)
+
+    def shared(self) -> set[int]:
+        """The shared strings the scanned cells point to."""
+        found = {v for values in self.kept_rows for v in values[:-1] if type(v) is int}
+        return found | {v for _n, values in self.other_rows for v in values if type(v) is int}
+
+
+def _read_streamed(
+    book: StreamBook, package: ZipPackage, schema: Schema, keep: frozenset[str] | None
+) -> Streamed:
+    """All four sheets in three passes over the parts: the header rows, then the wanted
+    columns of each sheet, then (in one pass over sharedStrings.xml) the strings they use."""
+    appointments = next((s for s in schema.sheets if s.name == APPOINTMENTS), None)
+    order = (schema.requests, schema.staff, schema.absences, appointments)
+    parts: list[_Part | None] = []
+    for sheet in order:
+        name = _find_sheet(list(book.sheets), sheet.name) if sheet else None
+        if sheet is None or name is None:
+            if sheet is schema.requests:
+                raise Unreadable("no request sheet")  # calamine's path says so in German
+            parts.append(None)
+            continue
+        table = _table_area(package, sheet)
+        scan = book.scan(name)
+        parts.append(_Part(sheet, name, table, scan, scan.header(table.first_row if table else 1)))
+    strings = book.strings(
+        {v for p in parts if p and p.header for v in p.header.values() if type(v) is int}
+    )
+    missing: dict[str, tuple[str, ...]] = {}
+    for sheet, part in zip(order, parts, strict=True):
+        if part is None or part.header is None:
+            if sheet is not None and (part is not None or sheet is not appointments):
+                missing[sheet.name] = tuple(c.header for c in sheet.columns)
+            continue
+        header: list[RawValue] = [""] * (max(part.header, default=-1) + 1)
+        for index, value in part.header.items():
+            header[index] = strings[value] if type(value) is int else value
+        kept = keep if part.sheet is schema.requests else None
+        part.plan, part.unkept, absent = plan_columns(header, part.sheet, part.table, kept)
+        if absent:
+            missing[part.sheet.name] = absent
+        part.kept_rows, part.other_rows = part.scan.rows(
+            [index for _k, index, _c in part.plan], part.unkept
+        )
+    strings = book.strings(set().union(*(p.shared() for p in parts if p)))
+    requests, staff, absences, termine = (
+        _streamed_rows(book, part, strings) if part else [] for part in parts
+    )
+    return requests, staff, absences, termine, missing
+
+
+def _streamed_rows(book: StreamBook, part: _Part, strings: dict[int, str]) -> list[Row]:
+    """The scanned rows as `_rows` makes them; each scanned row is let go once converted."""
+    rows: list[Row] = []
+    blank: list[int] = []  # rows whose kept cells hold only blank text: the others decide
+    scanned = part.kept_rows
+    scanned.reverse()
+    plan = [(key, convert) for key, _i, convert in part.plan]
+    while scanned:
+        values = scanned.pop()
+        row: Row = {}
+        filled = False
+        for (key, convert), value in zip(plan, values, strict=False):
+            if type(value) is int:
+                value = strings[value]
+            converted = None if value is None or value == "" else convert(value)
+            row[key] = converted
+            filled = filled or converted is not None
+        number = cast(int, values[-1])
+        if filled:
+            row[ROW_KEY] = number
+            rows.append(row)
+        else:
+            blank.append(number)
+    others = [n for n, values in part.other_rows if any(_holds(v, strings) for v in values)]
+    if blank and part.unkept:
+        others += _blank_rows(book, part, set(blank))
+    if others:
+        rows += [_empty_row(part.plan, number) for number in others]
+        rows.sort(key=lambda row: cast(int, row[ROW_KEY]))
+    return rows
+
+
+def _holds(value: Pending, strings: dict[int, str]) -> bool:
+    return holds_value(strings[value] if type(value) is int else value)
+
+
+def _empty_row(plan: Plan, number: int) -> Row:
+    row: Row = {key: None for key, _i, _c in plan}
+    row[ROW_KEY] = number
+    return row
+
+
+def _blank_rows(book: StreamBook, part: _Part, numbers: set[int]) -> list[int]:
+    """Of these rows, the ones a value in another column of the schema makes count (a second
+    pass over the sheet: only reached when a kept cell holds nothing but spaces)."""
+    scan = book.scan(part.name)
+    scan.header(part.table.first_row if part.table else 1)
+    _none, found = scan.rows([], part.unkept)
+    found = [(number, values) for number, values in found if number in numbers]
+    strings = book.strings({v for _n, values in found for v in values if type(v) is int})
+    return [number for number, values in found if any(_holds(v, strings) for v in values)]
 
 
 def read_appointments(data: bytes, schema: Schema) -> list[Row]:
@@ -124,13 +291,6 @@ def read_file(path: Path) -> tuple[bytes, FileFingerprint]:
             "Bitte die Leserechte des Dienstes prüfen."
         ) from exc
     return data, FileFingerprint(len(data), mtime_ns, hashlib.sha256(data).hexdigest())
-
-
-def normalise(value: RawValue | None, column_type: str) -> CellValue:
-    """Bring one raw cell value to the schema type (see the module docstring)."""
-    if value is None or value == "":
-        return None
-    return _CONVERTERS[column_type](value)
 
 
 def _open(data: bytes, label: str) -> CalamineWorkbook:
@@ -226,30 +386,13 @@ def _parse_sheet(
             break
     if header is None:
         return [], tuple(c.header for c in sheet.columns)
-    indices = list(range(len(header)))
-    if table:  # the table's own headers first, then anything else in that row
-        indices.sort(key=lambda i: not table.first_col - 1 <= i <= table.last_col - 1)
-    positions: dict[str, int] = {}
-    for index in indices:
-        if header[index] != "":
-            positions.setdefault(header_key(header[index]), index)
-    plan: list[tuple[str, int, Converter]] = []
-    unkept: list[int] = []  # columns only looked at to tell whether a row is there
-    absent: list[str] = []
-    for column in sheet.columns:
-        found = positions.get(header_key(column.header))
-        if found is None:
-            absent.append(column.header)
-        elif keep is None or column.key in keep:
-            plan.append((column.key, found, _CONVERTERS[column.type]))
-        else:
-            unkept.append(found)
-    return _rows(rows_in, plan, unkept, header_at + 1), tuple(absent)
+    plan, unkept, absent = plan_columns(header, sheet, table, keep)
+    return _rows(rows_in, plan, unkept, header_at + 1), absent
 
 
 def _rows(
     cells: Iterable[list[RawValue]],
-    plan: list[tuple[str, int, Converter]],
+    plan: Plan,
     unkept: list[int],
     first: int,
 ) -> list[Row]:
@@ -266,97 +409,8 @@ def _rows(
             if converted is not None:
                 filled = True
         if not filled:
-            filled = any(index < width and _filled(raw[index]) for index in unkept)
+            filled = any(index < width and holds_value(raw[index]) for index in unkept)
         if filled:
             row[ROW_KEY] = number
             rows.append(row)
     return rows
-
-
-def _filled(value: RawValue) -> bool:
-    """What the converters would not turn into None: anything but "" and blank text."""
-    return value != "" and not (isinstance(value, str) and not value.strip())
-
-
-def _to_text(value: RawValue) -> CellValue:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, bool):
-        return "WAHR" if value else "FALSCH"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Kundennummer 12345 arrives as 12345.0
-    if isinstance(value, datetime):
-        return value.strftime("%d.%m.%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
-    return str(value)
-
-
-def _to_int(value: RawValue) -> CellValue:
-    if isinstance(value, bool):
-        return _to_text(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else value
-    if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
-        return text or None
-    return _to_text(value)
-
-
-def _to_datetime(value: RawValue) -> CellValue:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime.combine(value, time())
-    if isinstance(value, bool):
-        return _to_text(value)
-    if isinstance(value, int | float):
-        if SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
-            return EXCEL_EPOCH + timedelta(days=value)
-        return _to_text(value)
-    if isinstance(value, str):
-        return _parse_datetime(value.strip()) or value.strip() or None
-    return _to_text(value)
-
-
-def _to_date(value: RawValue) -> CellValue:
-    if type(value) is date:  # what a date cell gives; the common case, kept short
-        return value
-    result = _to_datetime(value)
-    return result.date() if isinstance(result, datetime) else result
-
-
-def _parse_datetime(text: str) -> datetime | None:
-    """German `03.04.2026`, `3.4.26`, `03.04.2026 10:15 Uhr`, or ISO `2026-04-03 10:15`."""
-    match = _GERMAN_DATE.fullmatch(text)
-    if match:
-        day, month, year, hour, minute, second = match.groups()
-        full_year = int(year) if len(year) == 4 else _two_digit_year(int(year))
-        parts = (full_year, int(month), int(day))
-    else:
-        match = _ISO_DATE.fullmatch(text)
-        if not match:
-            return None
-        year, month, day, hour, minute, second = match.groups()
-        parts = (int(year), int(month), int(day))
-    try:
-        return datetime(*parts, int(hour or 0), int(minute or 0), int(second or 0))
-    except ValueError:  # 31.02.2026, 25:00 and the like
-        return None
-
-
-def _two_digit_year(year: int) -> int:
-    """Excel's rule: 00-29 mean 2000-2029, 30-99 mean 1930-1999."""
-    return 2000 + year if year < 30 else 1900 + year
-
-
-_CONVERTERS: dict[str, Converter] = {
-    "text": _to_text,
-    "int": _to_int,
-    "date": _to_date,
-    "datetime": _to_datetime,
-}

@@ -1,0 +1,278 @@
+"""The narrow read streams the sheets from the zip and never opens calamine: it must give
+exactly what the calamine read gives, restricted to the same columns (which rows exist, their
+`_row`, every value and its type, the headers reported missing) — on workbooks made by our
+writer, by openpyxl, re-saved by LibreOffice, and on hostile cell contents."""
+
+from __future__ import annotations
+
+import io
+import sys
+import zipfile
+from collections.abc import Collection
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+from workbook_helpers import SCHEMA, big_requests_xlsx, built
+from xlsx_fixtures import (
+    inject_everything,
+    libreoffice_resave,
+    new_workbook,
+    request,
+    staff_rows,
+    to_shared_strings,
+)
+
+from jugendhaus_mail.workbook.model import Changes, Snapshot
+from jugendhaus_mail.workbook.reader import ALWAYS_KEPT, ROW_KEY, read_snapshot, streamed_snapshot
+from jugendhaus_mail.workbook.xlsx_columns import format_kind
+from jugendhaus_mail.workbook.xlsx_writer import apply_changes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from bench_intake import full_rows
+
+INTAKE = ["received", "requester_email", "contact_person", "sgb2_contact", "last_feedback"]
+NARROW = [INTAKE, ["status"], [], ["birth_date", "feedback_weeks", "home_visit_planned"]]
+HEADERS = {c.key: c.header for c in SCHEMA.requests.columns}
+
+
+def calamine_narrow(data: bytes, columns: Collection[str]) -> Snapshot:
+    """The full read (python-calamine), restricted to the columns a narrow read keeps."""
+    full = read_snapshot(data, SCHEMA)
+    keep = set(columns) | ALWAYS_KEPT | {ROW_KEY}
+    requests = [{k: v for k, v in row.items() if k in keep} for row in full.requests]
+    return Snapshot(
+        requests,
+        full.staff,
+        full.absences,
+        full.fingerprint,
+        full.missing_headers,
+        full.appointments,
+    )
+
+
+def assert_same(data: bytes, columns: Collection[str], chunk_size: int = 1 << 20) -> None:
+    expected = calamine_narrow(data, columns)
+    got = streamed_snapshot(data, SCHEMA, columns, expected.fingerprint, chunk_size=chunk_size)
+    assert got is not None, "the stream gave up on a canonical workbook"
+    assert [r[ROW_KEY] for r in got.requests] == [r[ROW_KEY] for r in expected.requests]
+    for mine, theirs in zip(got.requests, expected.requests, strict=True):
+        assert mine == theirs
+        assert [type(v) for v in mine.values()] == [type(theirs[k]) for k in mine]
+    assert got.staff == expected.staff
+    assert got.absences == expected.absences
+    assert got.appointments == expected.appointments
+    assert got.missing_headers == expected.missing_headers
+    assert read_snapshot(data, SCHEMA, columns=columns) == got
+
+
+def filled_workbook(tmp_path: Path, rows: int) -> bytes:
+    empty = new_workbook(tmp_path, SCHEMA)
+    data, _ = apply_changes(empty, SCHEMA, Changes(appends=full_rows(rows)))
+    return data
+
+
+def test_a_new_workbook_reads_alike(tmp_path: Path) -> None:
+    data = built(tmp_path).read_bytes()
+    for columns in NARROW:
+        assert_same(data, columns)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["inline strings", "shared strings"])
+def test_a_year_of_full_rows_reads_alike(tmp_path: Path, shared: bool) -> None:
+    data = filled_workbook(tmp_path, 300)
+    if shared:
+        data = to_shared_strings(data)
+    for columns in NARROW:
+        assert_same(data, columns)
+
+
+def test_rows_staff_typed_in_excel_style_read_alike(tmp_path: Path) -> None:
+    data = new_workbook(tmp_path, SCHEMA)
+    data, _ = apply_changes(data, SCHEMA, Changes(appends=(request(1), request(2))))
+    typed = [
+        {HEADERS["nr"]: "2026-0099", HEADERS["status"]: "  Neu ", HEADERS["birth_date"]: "1.2.08"},
+        {HEADERS["status"]: "nur Status"},  # no Nr.: the row still counts
+        {HEADERS["nr"]: "   ", HEADERS["contact_due"]: date(2026, 5, 4)},  # blank Nr.
+        {HEADERS["nr"]: "   "},  # nothing but a blank: no row
+        {HEADERS["received"]: datetime(2026, 1, 2, 3, 4, 5), HEADERS["feedback_weeks"]: 4},
+        {HEADERS["nr"]: "=SUMME(1;2)", HEADERS["customer_number"]: 12345},
+    ]
+    data = staff_rows(data, typed)
+    for columns in NARROW:
+        assert_same(data, columns)
+
+
+def test_everything_openpyxl_cannot_keep_does_not_disturb_the_stream(tmp_path: Path) -> None:
+    data = filled_workbook(tmp_path, 20)
+    assert_same(inject_everything(data).data, INTAKE)
+
+
+def test_tiny_chunks_cut_through_cells_and_shared_strings(tmp_path: Path) -> None:
+    data = to_shared_strings(filled_workbook(tmp_path, 40))
+    for size in (1, 7, 64, 333):
+        assert_same(data, INTAKE, chunk_size=size)
+        assert_same(data, ["status"], chunk_size=size)
+
+
+def test_a_workbook_resaved_by_libreoffice_reads_alike(tmp_path: Path, soffice: str) -> None:
+    path = tmp_path / "Anfrageliste.xlsx"
+    data = filled_workbook(tmp_path, 60)
+    path.write_bytes(staff_rows(data, [{HEADERS["status"]: "nur Status", HEADERS["nr"]: " "}]))
+    resaved = libreoffice_resave(path)
+    for columns in NARROW:
+        assert_same(resaved, columns)
+        assert_same(resaved, columns, chunk_size=50)
+
+
+def test_cells_without_reference_go_the_calamine_way(tmp_path: Path) -> None:
+    """Some tools write `<c>` without r="A1"; calamine counts positions, the stream cannot."""
+    data = big_requests_xlsx(tmp_path / "norefs.xlsx", 30).read_bytes()
+    assert b'<c r="' not in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    fingerprint = read_snapshot(data, SCHEMA).fingerprint
+    assert streamed_snapshot(data, SCHEMA, INTAKE, fingerprint) is None
+    narrow = read_snapshot(data, SCHEMA, columns=INTAKE)
+    assert narrow == calamine_narrow(data, INTAKE)
+    assert len(narrow.requests) == 30
+
+
+# --- hostile contents, written by openpyxl --------------------------------------------------
+
+TEXT = st.one_of(
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from("\n\t"),
+        max_size=30,
+    ),
+    st.sampled_from(
+        [
+            "Müller-Lüdenscheidt ß", "=1+1", "=HYPERLINK(\"x\")", "a_x000D_b", "_x0041_",
+            "   ", "", "01.02.2026", "3.4.26 10:15 Uhr", "2026-04-03", "#N/A", "&amp; <b>",
+            "x" * 5000, " führend", "WAHR", "12345",
+        ]
+    ),
+)  # fmt: skip
+VALUE = st.one_of(
+    TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**7), 10**7),
+    # beyond ±1e8 days, calamine itself panics on a date-formatted cell (see the report)
+    st.floats(-1e7, 1e7, allow_nan=False),
+    st.floats(61, 2_958_000),  # serials in date columns
+    st.datetimes(datetime(1920, 1, 1), datetime(2199, 12, 31)).map(
+        lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
+    ),
+    st.dates(date(1920, 1, 1), date(2199, 12, 31)),
+    st.builds(lambda a, b: CellRichText([a, TextBlock(InlineFont(b=True), b)]), TEXT, TEXT),
+)
+FORMATS = st.sampled_from(
+    ["General", "@", "0.00", "DD.MM.YYYY", "DD.MM.YYYY hh:mm", "d-mmm-yy", "#,##0 €", "0%"]
+)
+KEYS = ["nr", "received", "requester_email", "status", "birth_date", "feedback_weeks", "notes"]
+
+
+def hostile_workbook(rows: list[list[tuple[object, str]]], date1904: bool) -> bytes:
+    workbook = openpyxl.Workbook()
+    if date1904:
+        workbook.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    sheet = workbook.active
+    sheet.title = "Anfragen"
+    sheet.append([HEADERS.get(k, "Notizen") for k in KEYS])
+    for number, row in enumerate(rows, start=2):
+        for col, (value, fmt) in enumerate(row, start=1):
+            cell = sheet.cell(number, col)
+            cell.value = value
+            cell.number_format = fmt
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.tuples(VALUE, FORMATS), min_size=len(KEYS), max_size=len(KEYS)), max_size=8
+    ),
+    st.booleans(),
+    st.sampled_from(NARROW),
+    st.sampled_from([1 << 20, 13]),
+)
+def test_hostile_cell_contents_read_alike(
+    rows: list[list[tuple[object, str]]], date1904: bool, columns: list[str], chunk: int
+) -> None:
+    data = hostile_workbook(rows, date1904)
+    expected = calamine_narrow(data, columns)
+    got = streamed_snapshot(data, SCHEMA, columns, expected.fingerprint, chunk_size=chunk)
+    if got is None:  # a value the stream leaves to calamine (e.g. a date before 1900-03-01)
+        got = read_snapshot(data, SCHEMA, columns=columns)
+    assert got.requests == expected.requests
+    assert [[type(v) for v in r.values()] for r in got.requests] == [
+        [type(v) for v in r.values()] for r in expected.requests
+    ]
+    assert got.missing_headers == expected.missing_headers
+
+
+def test_ordinary_values_never_send_the_read_to_calamine() -> None:
+    rows = [
+        [("2026-0001", "@"), (datetime(2026, 3, 2, 9, 30), "DD.MM.YYYY hh:mm"), ("a@b.de", "@"),
+         ("Neu", "General"), (date(2008, 2, 1), "DD.MM.YYYY"), (4, "General"), (None, "@")],
+        [("2026-0002", "@"), ("01.02.2026", "@"), ("", "@"), (True, "General"),
+         (46054, "General"), (2.5, "0.00"), ("=1+1", "@")],
+    ]  # fmt: skip
+    for date1904 in (False, True):
+        data = hostile_workbook(rows, date1904)
+        for columns in NARROW:
+            assert_same(data, columns)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("DD/MM/YY", "date"), ("H:MM:SS;@", "date"), ("#,##0\\ [$\\u20bd-46D]", ""),
+        ('m"M"d"D";@', "date"), ("[h]:mm:ss", "duration"), ('"Y: "0.00"m";"Y: "-0.00"m"', ""),
+        ('"$"#,##0_);[Red]("$"#,##0)', ""), ("0_ ;[Red]\\-0\\ ", ""), ("\\Y000000", ""),
+        ('#,##0.0####" YMD"', ""), ("[h]", "duration"), ("[ss]", "duration"),
+        ("[s].000", "duration"), ("[Blue]\\+[h]:mm;[Red]\\-[h]:mm", "duration"),
+        ("[>=100][Magenta].00", ""), ("[>=100][Magenta]General", ""), ("ha/p\\\\m", "date"),
+        ("#,##0.00\\ _M\"H\"_);[Red]#,##0.00\\ _M\"S\"_)", ""), ("General", ""), ("@", ""),
+    ],
+)  # fmt: skip
+def test_number_formats_are_dates_where_calamine_says_so(code: str, kind: str) -> None:
+    assert format_kind(code) == kind
+
+
+def formatted_cells(codes: list[str]) -> bytes:
+    """46054.25 under each number format, in a text column (where a date shows as one)."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Anfragen"
+    sheet.append([HEADERS["nr"], HEADERS["requester_email"]])
+    for code in codes:
+        sheet.append(["x", 46054.25])
+        sheet.cell(sheet.max_row, 2).number_format = code
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_number_format_reading_matches_calamine_on_real_cells() -> None:
+    codes = ["DD/MM/YY", "0.00", "mmm yyyy", "#,##0*y", "[$-407]DDDD", "hh:mm AM/PM", "0*d"]
+    data = formatted_cells(codes)
+    assert_same(data, ["requester_email"])
+    shown = [row["requester_email"] for row in read_snapshot(data, SCHEMA).requests]
+    assert shown[:2] == ["01.02.2026 06:00", "46054.25"]
+    assert shown[3] == "46054.25"  # "*y" fills with y: no year
+
+
+def test_durations_are_left_to_calamine() -> None:
+    data = formatted_cells(["[h]:mm"])
+    fingerprint = read_snapshot(data, SCHEMA).fingerprint
+    assert streamed_snapshot(data, SCHEMA, ["requester_email"], fingerprint) is None
+    narrow = read_snapshot(data, SCHEMA, columns=["requester_email"])
+    assert narrow.requests == calamine_narrow(data, ["requester_email"]).requests
+    assert narrow.requests[0]["requester_email"] == "46054 days, 6:00:00"
