@@ -27,7 +27,9 @@ from xlsx_fixtures import (
 
 from jugendhaus_mail.workbook.model import CellUpdate, CellValue, Changes, NewRow
 from jugendhaus_mail.workbook.schema import Schema, load_schema
+from jugendhaus_mail.workbook.xlsx_cells import shared_strings, xml_escape
 from jugendhaus_mail.workbook.xlsx_context import open_context
+from jugendhaus_mail.workbook.xlsx_stream import shared_strings_stream
 from jugendhaus_mail.workbook.xlsx_writer import (
     _render_new_row,
     _template_styles,
@@ -207,3 +209,30 @@ def test_fast_rows_are_the_bytes_of_the_general_cell_writer(
         assert fast(number, by_col) == expected
     assert fast_context.styles is not None and slow_context.styles is not None
     assert fast_context.styles.xml() == slow_context.styles.xml()  # same formats added
+
+
+entry = st.one_of(
+    st.text(max_size=12).map(lambda t: f"<si><t>{xml_escape(t)}</t></si>"),
+    st.text(max_size=12).map(lambda t: f'<si><t xml:space="preserve">{xml_escape(t)}</t></si>'),
+    st.just("<si/>"),
+    st.just("<si\r\n><t>Zeilenende im Tag</t></si>"),
+    st.just('<si><r><rPr><b/></rPr><t>fett</t></r><r><t xml:space="preserve"> und</t></r></si>'),
+    st.just('<si><t>カ</t><rPh sb="0" eb="1"><t>か</t></rPh><phoneticPr fontId="1"/></si>'),
+    st.just("<si>\n  <t>_x0041_ &amp; &#228;</t>\n</si>"),
+)
+
+
+@given(
+    entries=st.lists(entry, min_size=1, max_size=30),
+    wanted=st.sets(st.integers(0, 35), max_size=10),
+    size=st.integers(1, 90),
+)
+@settings(max_examples=150, deadline=None)
+def test_shared_strings_read_in_pieces_are_the_whole_part_read_at_once(
+    entries: list[str], wanted: set[int], size: int
+) -> None:
+    part = (
+        f'<?xml version="1.0"?>\n<sst xmlns="x" count="{len(entries)}">{"".join(entries)}</sst>'
+    ).encode()
+    pieces = iter([part[at : at + size] for at in range(0, len(part), size)])
+    assert shared_strings_stream(pieces, wanted) == shared_strings(part, wanted)

@@ -19,6 +19,7 @@ _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _SI_START = re.compile(rb"<si[\s>/]")
+_PLAIN_T = (b"<t>", b"<t ")
 _V = re.compile(rb"<v\b[^>]*?(?:/>|>(.*?)</v>)", re.S)
 
 
@@ -59,6 +60,8 @@ def decode_text(raw: bytes) -> str:
 
 def rich_text(inner: bytes) -> str:
     """The text of an <is> or <si>: all runs, without phonetic hints."""
+    if inner.endswith(b"</t>") and inner[:3] in _PLAIN_T and inner.count(b"<") == 2:
+        return decode_text(inner[inner.index(b">") + 1 : -4])  # one plain run, the usual case
     if b"<rPh" in inner:
         inner = _PHONETIC.sub(b"", inner)
     return "".join(decode_text(m.group(1) or b"") for m in _T.finditer(inner))
@@ -66,6 +69,8 @@ def rich_text(inner: bytes) -> str:
 
 def cell_value(inner: bytes) -> bytes | None:
     """The raw content of a cell's <v> element, None without one."""
+    if inner.startswith(b"<v>") and inner.endswith(b"</v>") and inner.count(b"<") == 2:
+        return inner[3:-4]  # the usual case, without a search
     value = _V.search(inner)
     return value.group(1) or b"" if value else None
 

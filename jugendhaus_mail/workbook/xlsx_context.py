@@ -11,12 +11,16 @@ from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, header_key
 from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
+    FORMULA_STARTS,
+    MAX_EXACT_INT,
     cell_xml,
+    clean_text,
     looks_like_formula,
     shared_index,
     style_attribute,
     styled_cell_xml,
     value_text,
+    xml_escape,
 )
 from jugendhaus_mail.workbook.xlsx_sheet import Cell, SheetText, cell_text, col_letters, split_ref
 from jugendhaus_mail.workbook.xlsx_stream import NotCanonical, StreamSheet, shared_strings_stream
@@ -175,6 +179,10 @@ class ColumnWriter:
         self._adjusted: dict[str, str] = {}  # why ("date", "datetime", "quote") -> attribute
 
     def cell(self, number: int, value: CellValue) -> bytes:
+        if type(value) is str:  # the usual cases first, as cell_xml writes them
+            return self._text(number, clean_text(value))
+        if type(value) is int and abs(value) < MAX_EXACT_INT:
+            return f'<c r="{self._letters}{number}"{self._plain}><v>{value}</v></c>'.encode()
         attribute = self._plain
         if self._styles is not None:
             if isinstance(value, date) and not isinstance(value, bool):
@@ -184,6 +192,18 @@ class ColumnWriter:
             elif isinstance(value, str) and looks_like_formula(value):
                 attribute = self._adjust("quote")
         return styled_cell_xml(f"{self._letters}{number}", attribute, value, self._date1904)
+
+    def _text(self, number: int, text: str) -> bytes:
+        ref = f"{self._letters}{number}"
+        attribute = self._plain
+        if self._styles is not None and text.startswith(FORMULA_STARTS):
+            attribute = self._adjust("quote")
+        if not text:
+            return f'<c r="{ref}"{attribute}/>'.encode()
+        if "_x" in text:
+            return styled_cell_xml(ref, attribute, text, self._date1904)
+        body = f'<is><t xml:space="preserve">{xml_escape(text)}</t></is>'
+        return f'<c r="{ref}"{attribute} t="inlineStr">{body}</c>'.encode()
 
     def _adjust(self, why: str) -> str:
         if why not in self._adjusted:

@@ -14,6 +14,7 @@ on the way: the caller then reads the part whole into a `SheetText`, which handl
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 from collections import deque
@@ -38,6 +39,7 @@ _LOOSE_ROW = re.compile(rb'<row(?! r=")[\s/>]')
 _LOOSE_CELL = re.compile(rb'<c(?! r=")[\s/>]')
 _ROW_START = re.compile(rb'<row r="(\d+)"')
 _SI_START = re.compile(rb"<si[\s>/]")
+_SI_FOLLOW = frozenset(b" \t\n\r\f\v>/")
 
 ColumnCells = list[tuple[int, str, bytes | None]]
 
@@ -246,28 +248,32 @@ def shared_strings_stream(chunks: Iterator[bytes], wanted: set[int]) -> dict[int
     result: dict[int, str] = {}
     if not wanted:
         return result
-    last, index, buffer = max(wanted), 0, b""
+    order, index, buffer = sorted(wanted), 0, b""
     for chunk in _prepend(b"", chunks):
         buffer += chunk
         cut = buffer.rfind(b"<si")
         if cut <= 0:
             continue
-        index = _entries(buffer[:cut], index, wanted, result)
-        if index > last:
+        index = _entries(buffer[:cut], index, order, result)
+        if index > order[-1]:
             return result
         buffer = buffer[cut:]
-    _entries(buffer, index, wanted, result)
+    _entries(buffer, index, order, result)
     return result
 
 
-def _entries(region: bytes, index: int, wanted: set[int], result: dict[int, str]) -> int:
-    """Read the entries that start in `region`, numbered from `index`; the next index."""
-    for match in _SI_START.finditer(region):
-        if index in wanted:
-            tag_end = region.index(b">", match.start())
-            if region[tag_end - 1] == 0x2F:  # "/": <si/>
-                result[index] = ""
-            else:
-                result[index] = rich_text(region[tag_end + 1 : region.index(b"</si>", tag_end)])
-        index += 1
-    return index
+def _entries(region: bytes, index: int, order: list[int], result: dict[int, str]) -> int:
+    """Read the wanted entries among those in `region`, numbered from `index`; return the
+    number of the next entry."""
+    entries = region.split(b"<si")[1:]  # no other element of the part starts with "si"
+    if any(not entry or entry[0] not in _SI_FOLLOW for entry in entries):  # e.g. <sizzle>
+        entries = [region[m.end() - 1 :] for m in _SI_START.finditer(region)]
+    end = index + len(entries)
+    for number in order[bisect.bisect_left(order, index) : bisect.bisect_left(order, end)]:
+        entry = entries[number - index]
+        tag_end = entry.index(b">")
+        if entry[tag_end - 1] == 0x2F:  # "/": <si/>
+            result[number] = ""
+        else:
+            result[number] = rich_text(entry[tag_end + 1 : entry.index(b"</si>", tag_end)])
+    return end
