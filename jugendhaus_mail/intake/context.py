@@ -89,25 +89,40 @@ class CaseIndex:
                 self.staff_names.setdefault(email, str(person["name"]))
                 email_by_name[str(person["name"]).strip().casefold()] = email
         self.email_by_name = email_by_name
-        self.rows: dict[str, Row] = {}
+        self.last_feedback: dict[str, object] = {}  # Nr. -> `Letzte Rückmeldung`, per request
         self.message_nrs: dict[str, str] = {}
-        self.participants: dict[str, set[str]] = {}
+        self.participants: dict[str, set[str]] = {}  # Nr. -> addresses; none: not listed
+        self._emails: dict[str, str] = {}  # name as in a name column -> e-mail or ""
         for row in snapshot.requests:
             if row.get("nr"):
                 self.add(str(row["nr"]).strip(), row)
 
     def add(self, nr: str, row: Row, message_id: str | None = None) -> None:
         """Know a request, also one taken in during this cycle (a reply may follow at once)."""
-        self.rows[nr] = {"last_feedback": row.get("last_feedback")}  # all intake reads of it
+        self.last_feedback[nr] = row.get("last_feedback")  # all intake reads of the row
         self.note_message(message_id, nr)
-        people = {str(row.get("requester_email") or "").strip().lower()}
-        for name_key in ("contact_person", "sgb2_contact"):
-            people.add(self.email_by_name.get(str(row.get(name_key) or "").strip().casefold(), ""))
-        self.participants[nr] = people - {""}
+        people = {
+            str(row.get("requester_email") or "").strip().lower(),
+            self._email(row.get("contact_person")),
+            self._email(row.get("sgb2_contact")),
+        }
+        people.discard("")
+        if people:
+            self.participants[nr] = people
+        else:
+            self.participants.pop(nr, None)
+
+    def _email(self, name: object) -> str:
+        """The e-mail of a staff member named in a cell (few names, many rows: read once)."""
+        text = str(name or "")
+        email = self._emails.get(text)
+        if email is None:
+            email = self._emails[text] = self.email_by_name.get(text.strip().casefold(), "")
+        return email
 
     def replied_case(self, parsed: ParsedMail, state: StateDB) -> str | None:
         for nr in _CASE_IN_SUBJECT.findall(parsed.subject):
-            if nr in self.rows or state.request_known(nr):
+            if nr in self.last_feedback or state.request_known(nr):
                 return str(nr)
         for reference in parsed.references:
             if reference in self.message_nrs:
@@ -137,8 +152,8 @@ class CaseIndex:
             newest[nr] = max(day, newest.get(nr, day))
         updates = []
         for nr, day in newest.items():
-            current = self.rows[nr].get("last_feedback") if nr in self.rows else None
+            current = self.last_feedback.get(nr)
             current_day = current.date() if isinstance(current, datetime) else current
             if not isinstance(current_day, date) or day > current_day:
                 updates.append(CellUpdate(nr, "last_feedback", day))
-        return updates, [key for key, nr, _ in pending if nr in self.rows]
+        return updates, [key for key, nr, _ in pending if nr in self.last_feedback]

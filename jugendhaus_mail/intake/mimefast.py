@@ -44,9 +44,10 @@ def _fast(text: str) -> Message | None:
     if root is None:
         return None
     ctype = root.get_content_type()
-    if ctype == "multipart/digest" or root.get_content_maintype() == "message":
+    maintype = ctype.split("/")[0]  # as get_content_maintype() gives it
+    if ctype == "multipart/digest" or maintype == "message":
         return None  # digest parts default to message/rfc822; message/* nests a parse
-    if root.get_content_maintype() != "multipart":
+    if maintype != "multipart":
         root.set_payload(text[body:])
         return root
     boundary = root.get_boundary()
@@ -70,8 +71,8 @@ def _part(text: str, start: int, end: int) -> tuple[Message | None, int]:
     else:
         return None, 0  # no empty line after the headers: a defect, or a bare CR
     msg = Message(policy=compat32)
-    for header in _HEADER.finditer(text, start, stop):
-        msg.set_raw(header.group(1), header.group(2))
+    for name, value in _HEADER.findall(text, start, stop):
+        msg.set_raw(name, value)
     return msg, body
 
 

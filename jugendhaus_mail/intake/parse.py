@@ -437,7 +437,7 @@ def _leaf(part: Message, out: _Body, defects: list[str], embedded: bool, root: b
     if ctype.startswith(("multipart/", "message/")):
         ctype = "text/plain"  # unparseable structure: show its text rather than hide it
     disposition = part.get_content_disposition()
-    named = _filename(part) is not None and not root  # a single-part mail is its own body
+    named = not root and _filename(part) is not None  # a single-part mail is its own body
     if ctype in _SIGNATURE_TYPES:
         return
     is_body_text = ctype in ("text/plain", "text/html", "text/enriched", "text/richtext")
