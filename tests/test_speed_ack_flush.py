@@ -127,3 +127,14 @@ def test_attachments_are_counted_as_before(data: bytes) -> None:
     assert attachment_count(data) == len(
         re.compile(rb"(?im)^content-disposition:[ \t]*attachment").findall(data)
     )
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"a", b" ", b"To: x@y.de"]), max_size=30))
+@settings(max_examples=1000, deadline=None)
+def test_the_header_block_ends_where_it_ended(pieces: list[bytes]) -> None:
+    import re
+
+    data = b"".join(pieces) + b"To: tail@y.de"
+    match = re.compile(rb"\r?\n\r?\n").search(data)
+    head = data[: match.start()] if match else data
+    assert header_values(data, "To") == line_by_line(head, "To")

@@ -9,14 +9,20 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import getaddresses
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
 
 def header_values(data: bytes, name: str) -> list[str]:
     """Every value of header `name` in the header block, unfolded (ASCII, as stored)."""
-    match = _HEADER_END.search(data)
-    head = data[: match.start()] if match else data
+    head = _head(data)
     return [" ".join(v.decode("ascii", "replace").split()) for v in _field(name).findall(head)]
+
+
+def _head(data: bytes) -> bytes:
+    """Up to the first empty line (where the pattern \\r?\\n\\r?\\n first matches)."""
+    ends = [i for i in (data.find(b"\n\n"), data.find(b"\n\r\n")) if i >= 0]
+    if not ends:
+        return data
+    end = min(ends)
+    return data[: end - 1 if end and data[end - 1] == 0x0D else end]
 
 
 @functools.lru_cache(maxsize=32)

@@ -22,12 +22,13 @@ failure never blocks the rest"; split, that promise would have to be read across
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from typing import overload
 
 from jugendhaus_mail.config import Settings
 from jugendhaus_mail.errors import MailboxAuthError, MailboxError
@@ -399,11 +400,35 @@ def _send(mailbox: Mailbox, raw: bytes) -> None:
     (a test double) gets them parsed into a message."""
     send_raw = getattr(mailbox, "send_raw", None)
     if callable(send_raw):
-        send_raw(raw, raw_mail.recipients(raw))
+        send_raw(raw, _Recipients(raw))
         return
     message = message_from_bytes(raw, policy=default_policy)
     assert isinstance(message, EmailMessage)
     mailbox.send(message)
+
+
+class _Recipients(Sequence[str]):
+    """To and Cc of the stored bytes, read when a backend asks for them (SMTP does; Maildir,
+    Graph and EWS take the bytes alone)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._read: list[str] | None = None
+
+    def _addresses(self) -> list[str]:
+        if self._read is None:
+            self._read = raw_mail.recipients(self._raw)
+        return self._read
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._addresses()[index]
+
+    def __len__(self) -> int:
+        return len(self._addresses())
 
 
 def send_now(mailbox: Mailbox, raw: bytes) -> None:
