@@ -22,7 +22,7 @@ import os
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -39,7 +39,6 @@ from jugendhaus_mail.workbook.xlsx_columns import (
     KeptRow,
     OtherRow,
     Pending,
-    SheetScan,
     StreamBook,
     Unreadable,
 )
@@ -137,11 +136,11 @@ def streamed_snapshot(
 
 @dataclass
 class _Part:
+    """What the request sheet's scan found, until the shared strings are known."""
+
     sheet: Sheet
     name: str
     table: Area | None
-    scan: SheetScan
-    header: dict[int, Pending] | None
     plan: Plan = field(default_factory=list)
     unkept: list[int] = field(default_factory=list)
     kept_rows: list[KeptRow] = field(default_factory=list)
@@ -156,45 +155,82 @@ class _Part:
 def _read_streamed(
     book: StreamBook, package: ZipPackage, schema: Schema, keep: frozenset[str] | None
 ) -> Streamed:
-    """All four sheets in three passes over the parts: the header rows, then the wanted
-    columns of each sheet, then (in one pass over sharedStrings.xml) the strings they use."""
-    appointments = next((s for s in schema.sheets if s.name == APPOINTMENTS), None)
-    order = (schema.requests, schema.staff, schema.absences, appointments)
-    parts: list[_Part | None] = []
-    for sheet in order:
-        name = _find_sheet(list(book.sheets), sheet.name) if sheet else None
-        if sheet is None or name is None:
-            if sheet is schema.requests:
-                raise Unreadable("no request sheet")  # calamine's path says so in German
-            parts.append(None)
-            continue
-        table = _table_area(package, sheet)
-        scan = book.scan(name)
-        parts.append(_Part(sheet, name, table, scan, scan.header(table.first_row if table else 1)))
-    strings = book.strings(
-        {v for p in parts if p and p.header for v in p.header.values() if type(v) is int}
-    )
+    """`Anfragen`: its header row, then only the wanted columns of the rows below; the small
+    sheets: every cell. Then one pass over sharedStrings.xml for the strings all these use
+    (the header row's strings are looked up before; they come first in the file)."""
     missing: dict[str, tuple[str, ...]] = {}
-    for sheet, part in zip(order, parts, strict=True):
-        if part is None or part.header is None:
-            if sheet is not None and (part is not None or sheet is not appointments):
-                missing[sheet.name] = tuple(c.header for c in sheet.columns)
-            continue
-        header: list[RawValue] = [""] * (max(part.header, default=-1) + 1)
-        for index, value in part.header.items():
-            header[index] = strings[value] if type(value) is int else value
-        kept = keep if part.sheet is schema.requests else None
-        part.plan, part.unkept, absent = plan_columns(header, part.sheet, part.table, kept)
+    requests = _requests_part(book, package, schema.requests, keep, missing)
+    small: list[tuple[Sheet, Area | None, list[tuple[int, dict[int, Pending]]]]] = []
+    for sheet in (schema.staff, schema.absences):
+        name = _find_sheet(list(book.sheets), sheet.name)
+        if name is None:
+            missing[sheet.name] = tuple(c.header for c in sheet.columns)
+        small.append((sheet, _table_area(package, sheet), book.scan(name).cells() if name else []))
+    appointments = next((s for s in schema.sheets if s.name == APPOINTMENTS), None)
+    name = _find_sheet(list(book.sheets), APPOINTMENTS) if appointments else None
+    if appointments and name:
+        small.append((appointments, _table_area(package, appointments), book.scan(name).cells()))
+    wanted = requests.shared() if requests else set()
+    for _sheet, _table, cells in small:
+        wanted.update(v for _n, row in cells for v in row.values() if type(v) is int)
+    ordered = sorted(wanted)
+    del wanted  # a set of 100,000 indices is 4 MiB; gone before the strings come in
+    strings = book.strings(ordered)
+    sheets = [_streamed_rows(book, requests, strings) if requests else []]
+    for sheet, table, cells in small:
+        rows, absent = _parse_sheet(_grid(cells, strings), sheet, table, None)
         if absent:
-            missing[part.sheet.name] = absent
-        part.kept_rows, part.other_rows = part.scan.rows(
-            [index for _k, index, _c in part.plan], part.unkept
-        )
-    strings = book.strings(set().union(*(p.shared() for p in parts if p)))
-    requests, staff, absences, termine = (
-        _streamed_rows(book, part, strings) if part else [] for part in parts
-    )
-    return requests, staff, absences, termine, missing
+            missing[sheet.name] = absent
+        sheets.append(rows)
+    if len(sheets) == 3:
+        sheets.append([])  # no sheet Termine (yet)
+    return sheets[0], sheets[1], sheets[2], sheets[3], missing
+
+
+def _requests_part(
+    book: StreamBook,
+    package: ZipPackage,
+    sheet: Sheet,
+    keep: frozenset[str] | None,
+    missing: dict[str, tuple[str, ...]],
+) -> _Part | None:
+    """The request sheet's header row and, below it, the cells of the kept columns."""
+    name = _find_sheet(list(book.sheets), sheet.name)
+    if name is None:
+        raise Unreadable("no request sheet")  # calamine's path says so in German
+    table = _table_area(package, sheet)
+    scan = book.scan(name)
+    cells = scan.header(table.first_row if table else 1)
+    if cells is None:
+        missing[sheet.name] = tuple(c.header for c in sheet.columns)
+        return None
+    strings = book.strings(sorted({v for v in cells.values() if type(v) is int}))
+    header: list[RawValue] = [""] * (max(cells, default=-1) + 1)
+    for index, value in cells.items():
+        header[index] = strings[value] if type(value) is int else value
+    part = _Part(sheet, name, table)
+    part.plan, part.unkept, absent = plan_columns(header, sheet, table, keep)
+    if absent:
+        missing[sheet.name] = absent
+    part.kept_rows, part.other_rows = scan.rows([i for _k, i, _c in part.plan], part.unkept)
+    return part
+
+
+def _grid(
+    cells: list[tuple[int, dict[int, Pending]]], strings: dict[int, str]
+) -> Iterator[list[RawValue]]:
+    """A small sheet's rows from row 1 on, as calamine gives them ("" for an empty cell)."""
+    width = max((max(row, default=-1) + 1 for _n, row in cells), default=0)
+    expected = 1
+    for number, row in cells:
+        while expected < number:
+            yield [""] * width
+            expected += 1
+        values: list[RawValue] = [""] * width
+        for index, value in row.items():
+            values[index] = strings[value] if type(value) is int else value
+        yield values
+        expected += 1
 
 
 def _streamed_rows(book: StreamBook, part: _Part, strings: dict[int, str]) -> list[Row]:
@@ -203,23 +239,21 @@ def _streamed_rows(book: StreamBook, part: _Part, strings: dict[int, str]) -> li
     blank: list[int] = []  # rows whose kept cells hold only blank text: the others decide
     scanned = part.kept_rows
     scanned.reverse()
-    plan = [(key, convert) for key, _i, convert in part.plan]
+    keys = [key for key, _i, _c in part.plan]
+    converters = [convert for _k, _i, convert in part.plan]  # each gives None for ""
     while scanned:
         values = scanned.pop()
-        row: Row = {}
-        filled = False
-        for (key, convert), value in zip(plan, values, strict=False):
-            if type(value) is int:
-                value = strings[value]
-            converted = None if value is None or value == "" else convert(value)
-            row[key] = converted
-            filled = filled or converted is not None
+        converted = [
+            None if v is None else convert(strings[v] if type(v) is int else v)
+            for convert, v in zip(converters, values, strict=False)
+        ]
         number = cast(int, values[-1])
-        if filled:
-            row[ROW_KEY] = number
-            rows.append(row)
-        else:
+        if converted.count(None) == len(converted):
             blank.append(number)
+            continue
+        row: Row = dict(zip(keys, converted, strict=True))
+        row[ROW_KEY] = number
+        rows.append(row)
     others = [n for n, values in part.other_rows if any(_holds(v, strings) for v in values)]
     if blank and part.unkept:
         others += _blank_rows(book, part, set(blank))
@@ -246,7 +280,7 @@ def _blank_rows(book: StreamBook, part: _Part, numbers: set[int]) -> list[int]:
     scan.header(part.table.first_row if part.table else 1)
     _none, found = scan.rows([], part.unkept)
     found = [(number, values) for number, values in found if number in numbers]
-    strings = book.strings({v for _n, values in found for v in values if type(v) is int})
+    strings = book.strings(sorted({v for _n, values in found for v in values if type(v) is int}))
     return [number for number, values in found if any(_holds(v, strings) for v in values)]
 
 

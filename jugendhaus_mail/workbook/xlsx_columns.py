@@ -316,7 +316,7 @@ class SheetScan:
                 row = self._advance(number)
                 values = found.get(number)
                 if values is not None:
-                    values.append(row)
+                    values[-1] = row
                     kept_rows.append(values)
                     matched += 1
                 elif others is not None and (extra := self._cells_in_row(piece, row, others)):
@@ -343,7 +343,7 @@ class SheetScan:
             if content is not None:
                 values = found.get(number)
                 if values is None:
-                    values = found[number] = [None] * width
+                    values = found[number] = [None] * (width + 1)  # the last: the row number
                 values[slot[letter]] = content
         return found
 
@@ -362,6 +362,17 @@ class SheetScan:
             if content is not None:
                 values.append(content)
         return values
+
+    def cells(self) -> list[tuple[int, dict[int, Pending]]]:
+        """Every row from the top with its cells (0-based column: value; "" when empty)."""
+        rows = []
+        while (piece := self._next_piece()) is not None:
+            starts = list(_ROW.finditer(piece))
+            for index, match in enumerate(starts):
+                end = starts[index + 1].start() if index + 1 < len(starts) else len(piece)
+                number = self._advance(match.group(1))
+                rows.append((number, self._all_cells(piece[match.start() : end])))
+        return rows
 
     def _advance(self, number: bytes | None) -> int:
         if not number:
@@ -402,12 +413,12 @@ def _cells_of(letters: tuple[bytes, ...]) -> re.Pattern[bytes]:
 _ANY_CELL = _cell_pattern(rb"[A-Z]{1,3}")
 
 
-def shared_strings(stream: IO[bytes], wanted: set[int], chunk_size: int) -> dict[int, str]:
-    """Only the entries of sharedStrings.xml that are asked for; stops after the last one."""
+def shared_strings(stream: IO[bytes], ordered: list[int], chunk_size: int) -> dict[int, str]:
+    """Only the entries of sharedStrings.xml that are asked for (ascending indices); stops
+    after the last one."""
     found: dict[int, str] = {}
-    if not wanted:
+    if not ordered:
         return found
-    ordered = sorted(wanted)
     position, base = 0, 0
     for piece in pieces(stream, b"<si", chunk_size):
         parts = piece.split(b"<si")[1:]  # before the first <si: the XML prolog, or nothing
@@ -480,7 +491,8 @@ class StreamBook:
             raise Unreadable(f"sheet part of {name!r} missing")
         return SheetScan(self._zip.open(real), self.cells, self.chunk_size)
 
-    def strings(self, wanted: set[int]) -> dict[int, str]:
+    def strings(self, wanted: list[int]) -> dict[int, str]:
+        """The shared strings of these (ascending) indices."""
         if not wanted:
             return {}
         if self._shared is None:
