@@ -6,6 +6,7 @@ writer, by openpyxl, re-saved by LibreOffice, and on hostile cell contents."""
 from __future__ import annotations
 
 import io
+import re
 import sys
 import zipfile
 from collections.abc import Collection
@@ -24,6 +25,7 @@ from xlsx_fixtures import (
     libreoffice_resave,
     new_workbook,
     request,
+    rewrite,
     staff_rows,
     to_shared_strings,
 )
@@ -121,13 +123,69 @@ def test_tiny_chunks_cut_through_cells_and_shared_strings(tmp_path: Path) -> Non
 
 
 def test_a_workbook_resaved_by_libreoffice_reads_alike(tmp_path: Path, soffice: str) -> None:
+    """LibreOffice writes its own XML: attributes on every row, formulas with cached values
+    (text `t="str"`, errors `t="e"`), rich text in sharedStrings.xml."""
     path = tmp_path / "Anfrageliste.xlsx"
-    data = filled_workbook(tmp_path, 60)
-    path.write_bytes(staff_rows(data, [{HEADERS["status"]: "nur Status", HEADERS["nr"]: " "}]))
+    typed = [
+        {HEADERS["status"]: "nur Status", HEADERS["nr"]: " "},
+        {
+            HEADERS["nr"]: '="2026-"&"0777"',
+            HEADERS["status"]: "=1+1",
+            HEADERS["subject"]: "=NA()",
+            HEADERS["requester_email"]: "=1=1",
+            HEADERS["contact_person"]: CellRichText(["Frau ", TextBlock(InlineFont(b=True), "Ö")]),
+            HEADERS["last_feedback"]: "=DATE(2026;2;1)",
+        },
+    ]
+    path.write_bytes(staff_rows(filled_workbook(tmp_path, 60), typed))
     resaved = libreoffice_resave(path)
-    for columns in NARROW:
+    sheet = zipfile.ZipFile(io.BytesIO(resaved)).read("xl/worksheets/sheet1.xml")
+    assert b't="str"' in sheet and b't="e"' in sheet
+    for columns in [*NARROW, ["subject", "status"]]:
         assert_same(resaved, columns)
         assert_same(resaved, columns, chunk_size=50)
+    (formula_row,) = [r for r in read_snapshot(resaved, SCHEMA).requests if r["nr"] == "2026-0777"]
+    assert formula_row["status"] == "2" and formula_row["subject"] is None
+
+
+def test_shared_strings_as_excel_writes_them(tmp_path: Path) -> None:
+    """Rich-text runs, phonetic hints, empty entries, entities, _xHHHH_ escapes and
+    xml:space, in sharedStrings.xml and in inline strings; chunk borders anywhere."""
+    data = to_shared_strings(filled_workbook(tmp_path, 4))
+    sst = zipfile.ZipFile(io.BytesIO(data)).read("xl/sharedStrings.xml").decode()
+    entries = [
+        '<si><r><rPr><b/></rPr><t>Fr</t></r><r><t xml:space="preserve"> Müller </t></r></si>',
+        '<si><t>東京</t><rPh sb="0" eb="2"><t>トウキョウ</t></rPh></si>',
+        "<si/>",
+        "<si><t/></si>",
+        "<si><t>a &amp; b &lt;c&gt; &#13;&#10;d</t></si>",
+        "<si><t>Zeile_x000D_\nzwei _x005F_x0041_</t></si>",
+        '<si><t xml:space="preserve">   </t></si>',
+    ]
+    sst = sst.replace("</sst>", "".join(entries) + "</sst>")
+    base = sst.count("<si>") + sst.count("<si/>") - len(entries)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    columns = {c.key: i for i, c in enumerate(SCHEMA.requests.columns)}
+    for offset, row in enumerate((2, 3, 4, 5)):
+        for key in ("contact_person", "requester_email", "status"):
+            letter = chr(ord("A") + columns[key])
+            index = base + (offset * 3 + columns[key]) % len(entries)
+            sheet = re.sub(
+                rf'<c r="{letter}{row}"([^>]*?) t="s"><v>\d+</v></c>',
+                rf'<c r="{letter}{row}"\1 t="s"><v>{index}</v></c>',
+                sheet,
+            )
+    sheet = sheet.replace(
+        "</row>",
+        '<c r="AZ2" t="inlineStr"><is><r><t>in</t></r><r><t>line</t></r></is></c></row>',
+        1,
+    )
+    data = rewrite(
+        data, {"xl/sharedStrings.xml": sst.encode(), "xl/worksheets/sheet1.xml": sheet.encode()}
+    )
+    for size in (1, 5, 1 << 20):
+        for wanted in (INTAKE, ["status"]):
+            assert_same(data, wanted, chunk_size=size)
 
 
 def test_cells_without_reference_go_the_calamine_way(tmp_path: Path) -> None:
