@@ -11,16 +11,12 @@ from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, header_key
 from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
-    FORMULA_STARTS,
-    MAX_EXACT_INT,
     cell_xml,
-    clean_text,
     looks_like_formula,
     shared_index,
     style_attribute,
     styled_cell_xml,
     value_text,
-    xml_escape,
 )
 from jugendhaus_mail.workbook.xlsx_sheet import Cell, SheetText, cell_text, col_letters, split_ref
 from jugendhaus_mail.workbook.xlsx_stream import NotCanonical, StreamSheet, shared_strings_stream
@@ -34,6 +30,7 @@ from jugendhaus_mail.workbook.xlsx_zip import (
 )
 
 Strings = Callable[[set[int]], dict[int, str]]
+_REF_OPEN = b'<c r="'  # every cell the writer makes starts so, its reference next
 
 
 @dataclass
@@ -165,45 +162,42 @@ def column_texts(context: WriteContext, key: str) -> list[tuple[int, str]]:
 
 
 class ColumnWriter:
-    """`WriteContext.cell` for one column and one base style, with what is the same for every
-    new row worked out once: the column letters, the style after the date or quotePrefix
-    adjustment, the rendered style attribute."""
+    """`WriteContext.cell` for one column and one base style, for many rows: the column
+    letters, the style after the date or quotePrefix adjustment and, for each value met, all
+    of the cell after its reference are worked out once per write."""
 
     def __init__(self, context: WriteContext, col: int, style: str | None) -> None:
         self.style = style
-        self._letters = col_letters(col)
+        self._letters = col_letters(col).encode()
         self._date1904 = context.date1904
         self._styles = context.styles
         self._kind = context.types.get(col)
         self._plain = style_attribute(style)
         self._adjusted: dict[str, str] = {}  # why ("date", "datetime", "quote") -> attribute
+        self.head = _REF_OPEN + self._letters  # the cell up to its row number
+        # (type, value) -> the cell after its reference; the type too: True == 1, but they
+        # are written differently
+        self.known: dict[tuple[type, CellValue], bytes] = {}
 
     def cell(self, number: int, value: CellValue) -> bytes:
-        if type(value) is str:  # the usual cases first, as cell_xml writes them
-            return self._text(number, clean_text(value))
-        if type(value) is int and abs(value) < MAX_EXACT_INT:
-            return f'<c r="{self._letters}{number}"{self._plain}><v>{value}</v></c>'.encode()
+        rest = self.known.get((type(value), value)) or self.learn(value)
+        return b"%s%d%s" % (self.head, number, rest)
+
+    def learn(self, value: CellValue) -> bytes:
+        rest = self.known[(type(value), value)] = self._fresh(value)[len(_REF_OPEN) :]
+        return rest
+
+    def _fresh(self, value: CellValue) -> bytes:
+        """The cell as `WriteContext.cell` writes it, with an empty reference."""
         attribute = self._plain
         if self._styles is not None:
             if isinstance(value, date) and not isinstance(value, bool):
                 kind = self._kind or ("datetime" if isinstance(value, datetime) else "date")
                 if kind in DATE_FORMATS:
                     attribute = self._adjust(kind)
-            elif isinstance(value, str) and looks_like_formula(value):
+            elif looks_like_formula(value):
                 attribute = self._adjust("quote")
-        return styled_cell_xml(f"{self._letters}{number}", attribute, value, self._date1904)
-
-    def _text(self, number: int, text: str) -> bytes:
-        ref = f"{self._letters}{number}"
-        attribute = self._plain
-        if self._styles is not None and text.startswith(FORMULA_STARTS):
-            attribute = self._adjust("quote")
-        if not text:
-            return f'<c r="{ref}"{attribute}/>'.encode()
-        if "_x" in text:
-            return styled_cell_xml(ref, attribute, text, self._date1904)
-        body = f'<is><t xml:space="preserve">{xml_escape(text)}</t></is>'
-        return f'<c r="{ref}"{attribute} t="inlineStr">{body}</c>'.encode()
+        return styled_cell_xml("", attribute, value, self._date1904)
 
     def _adjust(self, why: str) -> str:
         if why not in self._adjusted:

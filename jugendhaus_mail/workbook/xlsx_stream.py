@@ -39,7 +39,7 @@ _LOOSE_ROW = re.compile(rb'<row(?! r=")[\s/>]')
 _LOOSE_CELL = re.compile(rb'<c(?! r=")[\s/>]')
 _ROW_START = re.compile(rb'<row r="(\d+)"')
 _SI_START = re.compile(rb"<si[\s>/]")
-_SI_FOLLOW = frozenset(b" \t\n\r\f\v>/")
+_SI_ODD = re.compile(rb"<si[^\s>/]")
 
 ColumnCells = list[tuple[int, str, bytes | None]]
 
@@ -121,8 +121,8 @@ class StreamSheet(SheetText):
         kept = 0
         for offset, piece in self._body():
             if pattern is not None:
-                for match in pattern.finditer(piece):
-                    by_letters[match.group(1)].append(_column_cell(match))
+                for letters, number, attrs, inner in pattern.findall(piece):
+                    by_letters[letters].append(_column_cell(number, attrs, inner))
             if b't="array"' in piece:
                 self._arrays += array_refs(piece, 0, len(piece))
             self._window.append((offset, piece))
@@ -235,11 +235,10 @@ def _column_pattern(letters: list[bytes]) -> re.Pattern[bytes] | None:
     return re.compile(rb'<c r="(' + choice + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 
 
-def _column_cell(match: re.Match[bytes]) -> tuple[int, str, bytes | None]:
-    attrs = match.group(3)
+def _column_cell(number: bytes, attrs: bytes, inner: bytes) -> tuple[int, str, bytes | None]:
     at = attrs.find(b' t="')
     kind = attrs[at + 4 : attrs.index(b'"', at + 4)].decode() if at >= 0 else "n"
-    return int(match.group(2)), kind, match.group(4)
+    return int(number), kind, inner or None  # <c …/> and <c …></c> are both empty
 
 
 def shared_strings_stream(chunks: Iterator[bytes], wanted: set[int]) -> dict[int, str]:
@@ -266,7 +265,7 @@ def _entries(region: bytes, index: int, order: list[int], result: dict[int, str]
     """Read the wanted entries among those in `region`, numbered from `index`; return the
     number of the next entry."""
     entries = region.split(b"<si")[1:]  # no other element of the part starts with "si"
-    if any(not entry or entry[0] not in _SI_FOLLOW for entry in entries):  # e.g. <sizzle>
+    if _SI_ODD.search(region) or (entries and not entries[-1]):  # e.g. <sizzle>
         entries = [region[m.end() - 1 :] for m in _SI_START.finditer(region)]
     end = index + len(entries)
     for number in order[bisect.bisect_left(order, index) : bisect.bisect_left(order, end)]:

@@ -282,8 +282,10 @@ def row_renderer(
     def render(number: int, values: dict[int, CellValue]) -> bytes:
         cells = []
         for col, writer, style in columns:
-            if col in values:
-                cells.append(writer.cell(number, values[col]))
+            if col in values:  # ColumnWriter.cell, inlined: the loop runs for every cell
+                value = values[col]
+                rest = writer.known.get((type(value), value)) or writer.learn(value)
+                cells.append(b"%s%d%s" % (writer.head, number, rest))
             elif col in formulas:
                 ref = f"{col_letters(col)}{number}"
                 formula = calculated_formula(formulas[col], first_data, number)
