@@ -147,3 +147,23 @@ def test_a_template_that_prints_a_time_slot_unfiltered_is_run_for_every_mail(
         assert renderer.render_mail(mail).subject == (
             f"[2026-0042] Eingang 2026-03-02 07:{minute:02d}:00+00:00"
         )
+
+
+def test_a_template_the_office_edits_between_cycles_is_compiled_again(tmp_path: Path) -> None:
+    mail = LateAcknowledgementMail(
+        nr="2026-0042",
+        requester_name="Anna",
+        kind="Fallanfrage",
+        received=datetime(2026, 3, 2, 7, 5, tzinfo=UTC),
+        taken_in=date(2026, 3, 9),
+    )
+    template = tmp_path / "acknowledgement_late.subject.txt"
+    subjects = []
+    for wording in ("Erste Fassung", "Zweite Fassung", "Erste Fassung"):
+        template.write_text(wording + " {{ received|datum }}", encoding="utf-8")
+        subjects.append(MailRenderer(tmp_path).render_mail(mail).subject)  # one per cycle
+    assert subjects == [
+        "[2026-0042] Erste Fassung 02.03.2026",
+        "[2026-0042] Zweite Fassung 02.03.2026",
+        "[2026-0042] Erste Fassung 02.03.2026",
+    ]

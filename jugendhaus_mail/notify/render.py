@@ -79,6 +79,9 @@ from jugendhaus_mail.notify.mails import (
 from jugendhaus_mail.resources import resource_dir
 
 if TYPE_CHECKING:
+    import jinja2
+    import jinja2.bccache
+
     from jugendhaus_mail.config import Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -159,7 +162,8 @@ class MailRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            auto_reload=False,  # compiled once per renderer (each cycle makes a new one)
+            auto_reload=False,  # loaded once per renderer (each cycle makes a new one)
+            bytecode_cache=_compiled_templates(),
         )
         zone = self._zone = ZoneInfo(timezone)
 
@@ -346,6 +350,26 @@ class MailRenderer:
             for part in stencil.parts
         )
         return _finish(subject, text, html, getattr(mail, "nr", None))
+
+
+@functools.cache
+def _compiled_templates() -> jinja2.BytecodeCache:
+    """Templates compiled once per process and shared by the renderers of all cycles; jinja
+    compares the source with what was compiled, so an edited template is compiled again."""
+    import jinja2
+
+    compiled: dict[str, bytes] = {}
+
+    class Compiled(jinja2.BytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            code = compiled.get(bucket.key)
+            if code is not None:
+                bucket.bytecode_from_string(code)
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            compiled[bucket.key] = bucket.bytecode_to_string()
+
+    return Compiled()
 
 
 @dataclass(frozen=True)
