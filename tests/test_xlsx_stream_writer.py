@@ -204,7 +204,7 @@ def test_fast_rows_are_the_bytes_of_the_general_cell_writer(
     above = fast_context.sheet.row(2)
     fast = row_renderer(fast_context, _template_styles(fast_context, above))
     template = _template_styles(slow_context, above)
-    for number, by_col in enumerate(rows, start=3):
+    for number, by_col in enumerate(rows + rows, start=3):  # each value again: from the cache
         expected = _render_new_row(slow_context, number, by_col, template, None)
         assert fast(number, by_col) == expected
     assert fast_context.styles is not None and slow_context.styles is not None
