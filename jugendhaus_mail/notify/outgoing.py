@@ -7,6 +7,7 @@ rendered mail into the bytes that are queued and sent.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from email.headerregistry import Address
@@ -71,7 +72,14 @@ def bare_address(raw: str) -> str | None:
 
 def parse_address(raw: str) -> Address | None:
     """The address with its display name, or None when `raw` is not one plain address."""
-    if not isinstance(raw, str) or _CONTROL.search(raw):
+    if not isinstance(raw, str):
+        return None
+    return _parsed(raw)
+
+
+@functools.lru_cache(maxsize=1024)  # the team's address and the staff's repeat in every mail
+def _parsed(raw: str) -> Address | None:
+    if _CONTROL.search(raw):
         return None
     text = raw.strip()
     name = ""
