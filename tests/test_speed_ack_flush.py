@@ -138,3 +138,15 @@ def test_the_header_block_ends_where_it_ended(pieces: list[bytes]) -> None:
     match = re.compile(rb"\r?\n\r?\n").search(data)
     head = data[: match.start()] if match else data
     assert header_values(data, "To") == line_by_line(head, "To")
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"a"]), max_size=12))
+@settings(max_examples=1000, deadline=None)
+def test_the_header_block_is_cut_where_the_pattern_cuts_it(pieces: list[bytes]) -> None:
+    import re
+
+    from jugendhaus_mail.mailbox.raw import _head
+
+    data = b"".join(pieces)
+    match = re.compile(rb"\r?\n\r?\n").search(data)
+    assert _head(data) == (data[: match.start()] if match else data)

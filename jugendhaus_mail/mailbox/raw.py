@@ -18,10 +18,12 @@ def header_values(data: bytes, name: str) -> list[str]:
 
 def _head(data: bytes) -> bytes:
     """Up to the first empty line (where the pattern \\r?\\n\\r?\\n first matches)."""
-    ends = [i for i in (data.find(b"\n\n"), data.find(b"\n\r\n")) if i >= 0]
-    if not ends:
+    end = data.find(b"\n\r\n")
+    bare = data.find(b"\n\n", 0, len(data) if end < 0 else end + 1)
+    if bare >= 0:
+        end = bare
+    elif end < 0:
         return data
-    end = min(ends)
     return data[: end - 1 if end and data[end - 1] == 0x0D else end]
 
 
