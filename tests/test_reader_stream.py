@@ -58,7 +58,7 @@ def calamine_narrow(data: bytes, columns: Collection[str]) -> Snapshot:
     )
 
 
-def assert_same(data: bytes, columns: Collection[str], chunk_size: int = 1 << 20) -> None:
+def assert_same(data: bytes, columns: Collection[str], chunk_size: int = 1 << 18) -> None:
     expected = calamine_narrow(data, columns)
     got = streamed_snapshot(data, SCHEMA, columns, expected.fingerprint, chunk_size=chunk_size)
     assert got is not None, "the stream gave up on a canonical workbook"
@@ -108,6 +108,28 @@ def test_rows_staff_typed_in_excel_style_read_alike(tmp_path: Path) -> None:
     data = staff_rows(data, typed)
     for columns in NARROW:
         assert_same(data, columns)
+
+
+def test_rows_formatted_ahead_but_empty_do_not_count(tmp_path: Path) -> None:
+    """A table formatted down to row 400: styled empty cells everywhere, one value in a
+    column the narrow read does not keep."""
+    data = filled_workbook(tmp_path, 3)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    empty = "".join(f'<c r="{chr(65 + i)}{{n}}" s="1"/>' for i in range(20))
+    rows = [f'<row r="{n}">{empty.format(n=n)}</row>' for n in range(5, 401)]
+    rows[100] = rows[100].replace(
+        '<c r="Q105" s="1"/>', '<c r="Q105" s="1" t="inlineStr"><is><t>Neu</t></is></c>'
+    )
+    sheet = sheet.replace("</sheetData>", "".join(rows) + "</sheetData>")
+    data = rewrite(data, {"xl/worksheets/sheet1.xml": sheet.encode()})
+    for size in (1 << 18, 4096):
+        assert_same(data, INTAKE, chunk_size=size)
+    assert [r["_row"] for r in read_snapshot(data, SCHEMA, columns=INTAKE).requests] == [
+        2,
+        3,
+        4,
+        105,
+    ]
 
 
 def test_everything_openpyxl_cannot_keep_does_not_disturb_the_stream(tmp_path: Path) -> None:

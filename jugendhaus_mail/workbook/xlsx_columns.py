@@ -2,8 +2,8 @@
 
 A narrow read of 50,000 rows through python-calamine parses all 42 columns and, on opening
 the workbook, every shared string (19 MiB of XML) into memory. Here the worksheet XML is
-inflated in chunks (`chunk_size`, 1 MiB by default); each chunk is cut after its last complete
-`<row>` (the rest is carried into the next chunk) and only the cells of the wanted columns
+inflated in chunks (`chunk_size`, 256 KiB by default); each chunk is cut right before its last
+`<row` (that row is carried into the next chunk, so no cell is ever cut in two) and only the cells of the wanted columns
 are picked out by a literal-prefix regex. sharedStrings.xml is streamed the same way, and only
 the entries those cells point to are decoded.
 
@@ -46,7 +46,7 @@ from jugendhaus_mail.workbook.xlsx_zip import (
 
 RawValue = int | float | str | bool | time | date | datetime | timedelta
 Pending = RawValue  # an `int` is a shared-string index not yet looked up
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 1 << 18  # 256 KiB of XML at a time: less held at once than 1 MiB, as fast
 
 _EPOCH = datetime(1899, 12, 30)
 _EPOCH_DAY = date(1899, 12, 30)
@@ -312,15 +312,19 @@ class SheetScan:
         while (piece := self._next_piece()) is not None:
             found = self._kept_cells(piece, pattern, slot) if pattern else {}
             matched = 0
-            for number in _ROW.findall(piece):
+            starts = list(_ROW.finditer(piece)) if others else []
+            numbers = [m.group(1) for m in starts] if others else _ROW.findall(piece)
+            for index, number in enumerate(numbers):
                 row = self._advance(number)
                 values = found.get(number)
                 if values is not None:
                     values[-1] = row
                     kept_rows.append(values)
                     matched += 1
-                elif others is not None and (extra := self._cells_in_row(piece, row, others)):
-                    other_rows.append((row, extra))
+                elif others is not None:
+                    end = starts[index + 1].start() if index + 1 < len(starts) else len(piece)
+                    if extra := self._cells_in_row(piece, starts[index].start(), end, others):
+                        other_rows.append((row, extra))
             if matched != len(found):
                 raise Unreadable("cells outside their rows")
         return kept_rows, other_rows
@@ -347,13 +351,11 @@ class SheetScan:
                 values[slot[letter]] = content
         return found
 
-    def _cells_in_row(self, piece: bytes, row: int, pattern: re.Pattern[bytes]) -> list[Pending]:
-        start = piece.find(b'<row r="%d"' % row)
-        end = piece.find(b"<row", start + 4)
+    def _cells_in_row(
+        self, piece: bytes, start: int, end: int, pattern: re.Pattern[bytes]
+    ) -> list[Pending]:
         values = []
-        for letter, _n, attrs, plain, inner in pattern.findall(
-            piece, start, len(piece) if end < 0 else end
-        ):
+        for letter, _n, attrs, plain, inner in pattern.findall(piece, start, end):
             if not letter:
                 raise Unreadable("a cell without a leading r attribute")
             content = (
