@@ -3,9 +3,9 @@
 A narrow read of 50,000 rows through python-calamine parses all 42 columns and, on opening
 the workbook, every shared string (19 MiB of XML) into memory. Here the worksheet XML is
 inflated in chunks (`chunk_size`, 256 KiB by default); each chunk is cut right before its last
-`<row` (that row is carried into the next chunk, so no cell is ever cut in two) and only the cells of the wanted columns
-are picked out by a literal-prefix regex. sharedStrings.xml is streamed the same way, and only
-the entries those cells point to are decoded.
+`<row` (that row is carried into the next chunk, so no cell is ever cut in two), and only the
+cells of the wanted columns are picked out, by one regex per chunk. sharedStrings.xml is
+streamed the same way, and only the entries those cells point to are decoded.
 
 Values come out as python-calamine gives them (`RawValue`): numbers as float, numbers in a
 date-formatted cell as date/datetime (1904 date system included), booleans, "" for errors and
@@ -33,7 +33,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import IO
 
 from jugendhaus_mail.workbook.xlsx_sheet import col_index, col_letters
@@ -223,7 +223,7 @@ _DECODERS: dict[str, Callable[[bytes], Pending | None]] = {
 }
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _type_and_style(attrs: bytes) -> tuple[str, int]:
     found = {m.group(1): m.group(2) for m in _ATTR.finditer(attrs)}
     style = found.get(b"s", b"0")
