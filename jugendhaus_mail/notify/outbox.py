@@ -88,7 +88,14 @@ class Outbox:
         attachments: tuple[tuple[str, bytes, str], ...] = (),
     ) -> bool:
         """Queue `mail` once under `key`. Returns True when it is (or in a dry run would be) new."""
-        if (self._held is not None and key in self._held) or self.state.already_queued(key):
+        if self._held is not None and key in self._held:
+            return False
+        queued, unaddressed = self.state.conn.execute(  # one look-up for both (issue 15)
+            "SELECT EXISTS(SELECT 1 FROM outbox WHERE key = ?), "
+            "EXISTS(SELECT 1 FROM unaddressed WHERE key = ?)",
+            (key, key),
+        ).fetchone()
+        if queued:
             return False
         allowed_to, refused_to = self.policy.split(_unique(to))
         allowed_cc, refused_cc = self.policy.split(
@@ -112,7 +119,7 @@ class Outbox:
             if not self.dry_run:
                 self.state.record_unaddressed(key, rendered.subject, _why(refused, key), self.now)
             return False
-        if not self.dry_run:
+        if unaddressed and not self.dry_run:
             self.state.resolve_unaddressed(key)
         self.planned.append(
             PlannedMail(key, rendered.subject, tuple(allowed_to), tuple(allowed_cc), refused)

@@ -315,16 +315,16 @@ class MailRenderer:
             self._fills = None
         parts = []
         for text in rendered:
+            # literal text, hole number, "&amp;" where jinja escaped the hole, literal text, …
             pieces = self._holes_pattern.split(text)
             if any(self._mark in p or "\ue001" in p for p in pieces[::3]):
                 return None
-            parts.append(
-                tuple(
-                    piece if i % 3 == 0 else (int(piece), pieces[i + 1] == "&amp;")
-                    for i, piece in enumerate(pieces)
-                    if i % 3 != 2
-                )
-            )
+            template = [piece if i % 3 == 0 else "" for i, piece in enumerate(pieces) if i % 3 != 2]
+            holes = [
+                int(number) + (len(fills) if escaped == "&amp;" else 0)
+                for number, escaped in zip(pieces[1::3], pieces[2::3], strict=True)
+            ]
+            parts.append((tuple(template), tuple(holes)))
         return _Stencil(tuple(parts), tuple(fills))
 
     def _hole(self, value: Any, show: Callable[[Any], str]) -> str:
@@ -340,15 +340,13 @@ class MailRenderer:
         import markupsafe
 
         values = [fill(mail) for fill in stencil.fills]
-        subject, text, html = (
-            "".join(
-                piece
-                if isinstance(piece, str)
-                else (markupsafe.escape(values[piece[0]]) if piece[1] else values[piece[0]])
-                for piece in part
-            )
-            for part in stencil.parts
-        )
+        values += [markupsafe.escape(value) for value in values]
+        filled = []
+        for template, holes in stencil.parts:
+            pieces = list(template)
+            pieces[1::2] = [values[hole] for hole in holes]
+            filled.append("".join(pieces))
+        subject, text, html = filled
         return _finish(subject, text, html, getattr(mail, "nr", None))
 
 
@@ -374,8 +372,9 @@ def _compiled_templates() -> jinja2.BytecodeCache:
 
 @dataclass(frozen=True)
 class _Stencil:
-    # subject, text, html: literal text and holes (index into fills, escaped as HTML)
-    parts: tuple[tuple[str | tuple[int, bool], ...], ...]
+    # subject, text, html: literal text with a gap between two pieces for each hole, and per
+    # hole the value it takes (an index into fills; + len(fills): the value escaped as HTML)
+    parts: tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]
     fills: tuple[Callable[[MailData], str], ...]
 
 
@@ -499,4 +498,7 @@ def _tidy_text(value: str) -> str:
     """No trailing spaces, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in value.strip("\n").splitlines()]
     text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return _BLANK_LINES.sub("\n\n", text).strip("\n") + "\n"
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
