@@ -32,11 +32,11 @@ from python_calamine import CalamineSheet, CalamineWorkbook
 from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.workbook.cell_values import Plan, RawValue, holds_value, plan_columns
 from jugendhaus_mail.workbook.cell_values import normalise as normalise  # verify, updates use it
-from jugendhaus_mail.workbook.model import FileFingerprint, Row, Snapshot, header_key
+from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot, header_key
 from jugendhaus_mail.workbook.schema import Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_columns import (
     CHUNK_SIZE,
-    KeptRow,
+    KeptCells,
     OtherRow,
     Pending,
     StreamBook,
@@ -143,12 +143,12 @@ class _Part:
     table: Area | None
     plan: Plan = field(default_factory=list)
     unkept: list[int] = field(default_factory=list)
-    kept_rows: list[KeptRow] = field(default_factory=list)
+    kept: KeptCells = field(default_factory=lambda: KeptCells(0))
     other_rows: list[OtherRow] = field(default_factory=list)
 
     def shared(self) -> set[int]:
         """The shared strings the scanned cells point to."""
-        found = {v for values in self.kept_rows for v in values[:-1] if type(v) is int}
+        found = self.kept.indices()
         return found | {v for _n, values in self.other_rows for v in values if type(v) is int}
 
 
@@ -176,15 +176,19 @@ def _read_streamed(
     ordered = sorted(wanted)
     del wanted  # a set of 100,000 indices is 4 MiB; gone before the strings come in
     strings = book.strings(ordered)
-    sheets = [_streamed_rows(book, requests, strings) if requests else []]
+    del ordered
+    sheets: list[list[Row]] = []
     for sheet, table, cells in small:
         rows, absent = _parse_sheet(_grid(cells, strings), sheet, table, None)
         if absent:
             missing[sheet.name] = absent
         sheets.append(rows)
-    if len(sheets) == 3:
+    if len(sheets) == 2:
         sheets.append([])  # no sheet Termine (yet)
-    return sheets[0], sheets[1], sheets[2], sheets[3], missing
+    converted = _converted(requests, strings) if requests else None
+    del strings  # the columns hold what is needed of it; the rows are built without it
+    requests_rows = _request_rows(book, requests, *converted) if requests and converted else []
+    return requests_rows, sheets[0], sheets[1], sheets[2], missing
 
 
 def _requests_part(
@@ -212,7 +216,7 @@ def _requests_part(
     part.plan, part.unkept, absent = plan_columns(header, sheet, table, keep)
     if absent:
         missing[sheet.name] = absent
-    part.kept_rows, part.other_rows = scan.rows([i for _k, i, _c in part.plan], part.unkept)
+    part.kept, part.other_rows = scan.rows([i for _k, i, _c in part.plan], part.unkept)
     return part
 
 
@@ -233,28 +237,39 @@ def _grid(
         expected += 1
 
 
-def _streamed_rows(book: StreamBook, part: _Part, strings: dict[int, str]) -> list[Row]:
-    """The scanned rows as `_rows` makes them; each scanned row is let go once converted."""
+def _converted(part: _Part, strings: dict[int, str]) -> tuple[list[list[CellValue]], list[int]]:
+    """The kept columns converted, each in one sweep (its scanned cells let go after), and the
+    rows that count only by a value in another column."""
+    cells = part.kept
+    columns: list[list[CellValue]] = []
+    for _key, _index, convert in part.plan:  # every converter gives None for ""
+        shared, values = cells.shared.pop(0), cells.values.pop(0)
+        columns.append(
+            [
+                convert(strings[at]) if at >= 0 else None if value is None else convert(value)
+                for at, value in zip(shared, values, strict=True)
+            ]
+        )
+        del shared, values
+    others = [n for n, values in part.other_rows if any(_holds(v, strings) for v in values)]
+    return columns, others
+
+
+def _request_rows(
+    book: StreamBook, part: _Part, columns: list[list[CellValue]], others: list[int]
+) -> list[Row]:
+    """A dict per row, as `_rows` makes them, in sheet order."""
+    keys = [key for key, _i, _c in part.plan]
     rows: list[Row] = []
     blank: list[int] = []  # rows whose kept cells hold only blank text: the others decide
-    scanned = part.kept_rows
-    scanned.reverse()
-    keys = [key for key, _i, _c in part.plan]
-    converters = [convert for _k, _i, convert in part.plan]  # each gives None for ""
-    while scanned:
-        values = scanned.pop()
-        converted = [
-            None if v is None else convert(strings[v] if type(v) is int else v)
-            for convert, v in zip(converters, values, strict=False)
-        ]
-        number = cast(int, values[-1])
+    for number, converted in zip(part.kept.numbers, zip(*columns, strict=True), strict=True):
         if converted.count(None) == len(converted):
             blank.append(number)
             continue
         row: Row = dict(zip(keys, converted, strict=True))
         row[ROW_KEY] = number
         rows.append(row)
-    others = [n for n, values in part.other_rows if any(_holds(v, strings) for v in values)]
+    columns.clear()
     if blank and part.unkept:
         others += _blank_rows(book, part, set(blank))
     if others:

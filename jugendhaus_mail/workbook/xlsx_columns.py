@@ -31,6 +31,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -249,8 +250,37 @@ def pieces(stream: IO[bytes], marker: bytes, chunk_size: int) -> Iterator[bytes]
         yield carry
 
 
-KeptRow = list[Pending | None]  # the kept columns' values in order, then the row number
 OtherRow = tuple[int, list[Pending]]  # row number, values of the other columns
+
+
+class KeptCells:
+    """The kept columns of the rows that have a value in one of them, column by column:
+    shared-string indices in an array (-1: none), other values in a list beside it. Tens of
+    thousands of rows cost a few large buffers instead of an object per row and per index,
+    which would stay with the process (freed, but not given back) after the read."""
+
+    def __init__(self, width: int) -> None:
+        self.numbers = array("q")  # the rows' numbers
+        self.shared = [array("q") for _ in range(width)]
+        self.values: list[list[Pending | None]] = [[] for _ in range(width)]
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def new_row(self, number: int) -> None:
+        self.numbers.append(number)
+        for shared in self.shared:
+            shared.append(-1)
+        for values in self.values:
+            values.append(None)
+
+    def indices(self) -> set[int]:
+        """Every shared string these cells point to."""
+        found: set[int] = set()
+        for shared in self.shared:
+            found.update(shared)
+        found.discard(-1)
+        return found
 
 
 class SheetScan:
@@ -296,45 +326,44 @@ class SheetScan:
                 return self._all_cells(piece[match.start() : end])
         return None
 
-    def rows(
-        self, kept: Sequence[int], other: Sequence[int]
-    ) -> tuple[list[KeptRow], list[OtherRow]]:
-        """The rows with a value in a `kept` column, and those without one but with a value in
-        an `other` column (only those values: enough to tell that the row is there)."""
+    def rows(self, kept: Sequence[int], other: Sequence[int]) -> tuple[KeptCells, list[OtherRow]]:
+        """The rows with a value in a `kept` column (those cells, in `kept` order), and those
+        without one but with a value in an `other` column (only those values: enough to tell
+        that the row is there)."""
         letters = [col_letters(index + 1).encode() for index in kept]
         if len(set(letters)) != len(letters):
             raise Unreadable("two columns under one header")
         pattern = _cells_of(tuple(letters)) if letters else None
         others = _cells_of(tuple(col_letters(i + 1).encode() for i in other)) if other else None
         slot = {letter: position for position, letter in enumerate(letters)}
-        kept_rows: list[KeptRow] = []
+        cells = KeptCells(len(letters))
         other_rows: list[OtherRow] = []
         while (piece := self._next_piece()) is not None:
-            found = self._kept_cells(piece, pattern, slot) if pattern else {}
-            matched = 0
+            first = len(cells)
+            if pattern:
+                self._kept_cells(piece, pattern, slot, cells)
+            found = iter(cells.numbers[first:])
+            next_kept = next(found, None)
             starts = list(_ROW.finditer(piece)) if others else []
             numbers = [m.group(1) for m in starts] if others else _ROW.findall(piece)
             for index, number in enumerate(numbers):
                 row = self._advance(number)
-                values = found.get(number)
-                if values is not None:
-                    values[-1] = row
-                    kept_rows.append(values)
-                    matched += 1
+                if row == next_kept:
+                    next_kept = next(found, None)
                 elif others is not None:
                     end = starts[index + 1].start() if index + 1 < len(starts) else len(piece)
                     if extra := self._cells_in_row(piece, starts[index].start(), end, others):
                         other_rows.append((row, extra))
-            if matched != len(found):
+            if next_kept is not None:
                 raise Unreadable("cells outside their rows")
-        return kept_rows, other_rows
+        return cells, other_rows
 
     def _kept_cells(
-        self, piece: bytes, pattern: re.Pattern[bytes], slot: dict[bytes, int]
-    ) -> dict[bytes, KeptRow]:
-        found: dict[bytes, KeptRow] = {}
-        width = len(slot)
+        self, piece: bytes, pattern: re.Pattern[bytes], slot: dict[bytes, int], cells: KeptCells
+    ) -> None:
         decoders, decoder, value = self._cells.decoders, self._cells.decoder, self._cells.value
+        shared, values = cells.shared, cells.values
+        current, last = b"", self._last_row
         for letter, number, attrs, plain, inner in pattern.findall(piece):
             if plain:
                 content = (decoders.get(attrs) or decoder(attrs))(plain)
@@ -344,12 +373,18 @@ class SheetScan:
                 raise Unreadable("a cell without a leading r attribute")
             else:
                 continue
-            if content is not None:
-                values = found.get(number)
-                if values is None:
-                    values = found[number] = [None] * (width + 1)  # the last: the row number
-                values[slot[letter]] = content
-        return found
+            if content is None:
+                continue
+            if number != current:
+                row = int(number)
+                if row <= last:
+                    raise Unreadable("cells out of order")
+                cells.new_row(row)
+                current, last = number, row
+            if type(content) is int:
+                shared[slot[letter]][-1] = content
+            else:
+                values[slot[letter]][-1] = content
 
     def _cells_in_row(
         self, piece: bytes, start: int, end: int, pattern: re.Pattern[bytes]
