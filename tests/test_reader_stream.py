@@ -31,6 +31,7 @@ from xlsx_fixtures import (
     to_shared_strings,
 )
 
+from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.workbook import reader
 from jugendhaus_mail.workbook.model import Changes, Snapshot
 from jugendhaus_mail.workbook.reader import ALWAYS_KEPT, ROW_KEY, read_snapshot, streamed_snapshot
@@ -236,6 +237,27 @@ def test_cells_without_reference_go_the_calamine_way(tmp_path: Path) -> None:
     narrow = read_snapshot(data, SCHEMA, columns=INTAKE)
     assert narrow == calamine_narrow(data, INTAKE)
     assert len(narrow.requests) == 30
+
+
+def with_compression_method(data: bytes, member: str, method: int) -> bytes:
+    """The zip with `member` marked as compressed by `method` (99: AES, which zipfile cannot
+    read), in its local header and in the central directory."""
+    out = bytearray(data)
+    name = member.encode()
+    for signature, name_at, method_at in ((b"PK\x03\x04", 30, 8), (b"PK\x01\x02", 46, 10)):
+        at = out.find(signature)
+        while at >= 0:
+            if out[at + name_at : at + name_at + len(name)] == name:
+                out[at + method_at : at + method_at + 2] = method.to_bytes(2, "little")
+            at = out.find(signature, at + 4)
+    return bytes(out)
+
+
+def test_a_sheet_no_reader_can_unpack_is_reported_in_german(tmp_path: Path) -> None:
+    data = with_compression_method(filled_workbook(tmp_path, 5), "xl/worksheets/sheet1.xml", 99)
+    with pytest.raises(WorkbookError) as caught:
+        read_snapshot(data, SCHEMA, columns=INTAKE)
+    assert "Bitte die Datei in Excel öffnen" in str(caught.value)
 
 
 # --- hostile contents, written by openpyxl --------------------------------------------------

@@ -108,6 +108,7 @@ Streamed = tuple[list[Row], list[Row], list[Row], list[Row], dict[str, tuple[str
 _STREAM_FAILS = (
     Unreadable, WorkbookError, ValueError, KeyError, IndexError, EOFError, OSError,
     zlib.error, zipfile.BadZipFile, ET.ParseError,
+    RuntimeError, NotImplementedError,  # zipfile: encrypted member, unknown compression
 )  # fmt: skip
 
 
