@@ -54,6 +54,16 @@ HEADER_LINES = [
     b' folded continuation', b"\tfolded =?utf-8?q?=C3=A4?=", b"From someone Mon Jan 1 2026",
     b": no name", b"kein Header", b"X-Leer:", b"X-Space :v", b"", b"X-CR: a\rb",
 ]  # fmt: skip
+PARAM_LINES = [
+    b"Content-Type: text/plain; name=a.txt", b"Content-Type: text/plain; NAME*=utf-8''%C3%A4.txt",
+    b"Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes", b"Content-Type: text/"
+    b"plain; FORMAT=Flowed", b"Content-Type: text/html; x-name=a", b'Content-Type: text/plain; '
+    b'name="a;b"', b"Content-Type: text/plain; name*0=a; name*1=b", b"Content-Type: text/plain; "
+    b"charset*=''utf-8", b"Content-Type: text/plain; n\xe4me=a", b"Content-Type: image/png",
+    b"Content-Type: text/plain; format", b"Content-Type: text/plain; name=", b"Content-Type: "
+    b"text/html; charset=\"iso-8859-1\"", b"Content-Disposition: inline", b"Content-Disposition:"
+    b" inline; filename=b.pdf", b"Content-ID: <logo>", b"content-type: TEXT/PLAIN; Name=x",
+]  # fmt: skip
 BODY_LINES = [
     b"--B", b"--B--", b"--B  ", b"--B\t", b"--BX", b"--B--x", b"--B-- ", b"--C", b"--B---",
     b"", b" ", b"Hallo Team,", b"Name: Jugendliche Person", b"=C3=BCber=", b"SGFsbG8=",
@@ -87,7 +97,7 @@ def hostile_mail(draw: st.DrawFn) -> bytes:
         eols = draw(st.lists(st.sampled_from(EOLS), min_size=len(chosen), max_size=len(chosen)))
         return b"".join(line + eol for line, eol in zip(chosen, eols, strict=True))
 
-    head = lines(HEADER_LINES, 8)
+    head = lines(HEADER_LINES + PARAM_LINES, 8)
     blank = draw(st.sampled_from([b"\r\n", b"\n", b"", b"\r"]))
     body = lines(HEADER_LINES[:12] + BODY_LINES * 2, 20)
     tail = draw(st.sampled_from([b"", b"--B--", b"--B", b"x", b"\r"]))
@@ -111,7 +121,7 @@ def hostile_multipart(draw: st.DrawFn) -> bytes:
     body = lines(BODY_LINES[9:], 0, 2)
     for _ in range(draw(st.integers(1, 3))):
         delimiter = draw(st.sampled_from([b"--B"] * 12 + BODY_LINES[:9]))
-        part_head = lines(HEADER_LINES[20:36] * 3 + HEADER_LINES[36:], 0, 3)
+        part_head = lines(HEADER_LINES[20:36] * 3 + PARAM_LINES * 3 + HEADER_LINES[36:], 0, 3)
         blank = draw(st.sampled_from([b"\r\n", b"\n"] * 3 + [b""]))
         body += delimiter + draw(eols) + part_head + blank + lines(BODY_LINES[9:], 0, 3)
     close = draw(st.sampled_from([b"--B--"] * 10 + BODY_LINES[:9]))

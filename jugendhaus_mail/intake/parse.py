@@ -426,10 +426,25 @@ def _forwarded(part: Message, inner: Message, depth: int, out: _Body, defects: l
 
 
 def _filename(part: Message) -> str | None:
+    if "content-disposition" not in part and _lacks_param(part, "name"):
+        return None  # what get_filename() gives then, without parsing the parameters
     try:
         return part.get_filename() or None
     except Exception:  # broken RFC 2231 parameters
         return "unbenannt"
+
+
+def _lacks_param(part: Message, name: str) -> bool:
+    """True when the Content-Type of `part` certainly has no parameter `name`: a plain ASCII
+    value without RFC 2231 parts ("*"), in which the stdlib's parameter parse can neither
+    fail nor find a key that is not in the text."""
+    value = part.get("content-type")
+    return (
+        isinstance(value, str)
+        and value.isascii()
+        and "*" not in value
+        and name not in value.lower()
+    )
 
 
 def _leaf(part: Message, out: _Body, defects: list[str], embedded: bool, root: bool) -> None:
@@ -461,7 +476,7 @@ def _leaf(part: Message, out: _Body, defects: list[str], embedded: bool, root: b
 
 
 def _param(part: Message, name: str) -> str:
-    value = part.get_param(name)
+    value = None if _lacks_param(part, name) else part.get_param(name)
     return value.strip().lower() if isinstance(value, str) else ""
 
 
