@@ -207,3 +207,18 @@ def test_a_table_starting_further_right_and_down_is_read_in_place(tmp_path: Path
     for columns in (None, {"subject"}):
         requests = read_snapshot(tmp_path / "a.xlsx", SCHEMA, columns=columns).requests
         assert [(r["nr"], r["subject"], r["_row"]) for r in requests] == [("A-1", "eins", 4)]
+
+
+def test_a_number_calamine_cannot_turn_into_a_date_is_reported_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """python-calamine panics (a BaseException) on -1e17 in a date-formatted cell; the poll
+    must get a WorkbookError it reports, whether it reads all columns or a few."""
+    path = write_sheet(tmp_path / "a.xlsx", [[HEADERS["nr"], HEADERS["received"]], ["1", 0]])
+    workbook = openpyxl.load_workbook(path)
+    cell = workbook["Anfragen"]["B2"]
+    cell.value, cell.number_format = -1e17, "DD.MM.YYYY"
+    workbook.save(path)
+    for columns in (None, ["received"]):
+        with pytest.raises(WorkbookError, match="lässt sich nicht lesen"):
+            read_snapshot(path, SCHEMA, columns=columns)

@@ -346,11 +346,19 @@ def read_file(path: Path) -> tuple[bytes, FileFingerprint]:
 def _open(data: bytes, label: str) -> CalamineWorkbook:
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several types, Rust panics included
+    except BaseException as exc:
+        if not _calamine_failure(exc):
+            raise
         raise WorkbookError(
             f"{label} ist keine lesbare .xlsx-Datei ({type(exc).__name__}). Bitte die Datei "
             "in Excel öffnen und prüfen oder aus einer Sicherung wiederherstellen."
         ) from exc
+
+
+def _calamine_failure(exc: BaseException) -> bool:
+    """calamine raises several types; a Rust panic (pyo3's PanicException, e.g. for
+    -1e17 in a date cell) derives from BaseException, not Exception, so it is told by name."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _package(data: bytes) -> ZipPackage | None:
@@ -396,7 +404,9 @@ def _read_sheet(
             return _parse_sheet(cells.to_python(skip_empty_area=False), sheet, table, keep)
     except WorkbookError:
         raise
-    except Exception as exc:
+    except BaseException as exc:
+        if not _calamine_failure(exc):
+            raise
         raise WorkbookError(
             f"Das Blatt {name!r} in {label} lässt sich nicht lesen ({type(exc).__name__}). "
             "Bitte die Datei in Excel öffnen und prüfen."
