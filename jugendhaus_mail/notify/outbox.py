@@ -88,13 +88,7 @@ class Outbox:
         attachments: tuple[tuple[str, bytes, str], ...] = (),
     ) -> bool:
         """Queue `mail` once under `key`. Returns True when it is (or in a dry run would be) new."""
-        if self._held is not None and key in self._held:
-            return False
-        queued, unaddressed = self.state.conn.execute(  # one look-up for both (issue 15)
-            "SELECT EXISTS(SELECT 1 FROM outbox WHERE key = ?), "
-            "EXISTS(SELECT 1 FROM unaddressed WHERE key = ?)",
-            (key, key),
-        ).fetchone()
+        queued, unaddressed = self._known(key)
         if queued:
             return False
         allowed_to, refused_to = self.policy.split(_unique(to))
@@ -140,6 +134,18 @@ class Outbox:
             self._held[key] = message
             return True
         return self.state.queue_mail(key, message, self.now)
+
+    def _known(self, key: str) -> tuple[bool, bool]:
+        """Whether `key` is queued (or held), and whether it is noted as unaddressed: one
+        look-up for both."""
+        if self._held is not None and key in self._held:
+            return True, False
+        queued, unaddressed = self.state.conn.execute(
+            "SELECT EXISTS(SELECT 1 FROM outbox WHERE key = ?), "
+            "EXISTS(SELECT 1 FROM unaddressed WHERE key = ?)",
+            (key, key),
+        ).fetchone()
+        return bool(queued), bool(unaddressed)
 
     def flush(self, mailbox: Mailbox) -> int:
         """Send what is queued and due; a mail that fails is recorded, the rest goes on."""
