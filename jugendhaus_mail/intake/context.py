@@ -91,7 +91,7 @@ class CaseIndex:
         self.email_by_name = email_by_name
         self.last_feedback: dict[str, object] = {}  # Nr. -> `Letzte Rückmeldung`, per request
         self.message_nrs: dict[str, str] = {}
-        self.participants: dict[str, set[str]] = {}  # Nr. -> addresses; none: not listed
+        self.participants: dict[str, tuple[str, ...]] = {}  # Nr. -> addresses; none: unlisted
         self._emails: dict[str, str] = {}  # name as in a name column -> e-mail or ""
         for row in snapshot.requests:
             if row.get("nr"):
@@ -101,12 +101,12 @@ class CaseIndex:
         """Know a request, also one taken in during this cycle (a reply may follow at once)."""
         self.last_feedback[nr] = row.get("last_feedback")  # all intake reads of the row
         self.note_message(message_id, nr)
-        people = {
+        found = (
             str(row.get("requester_email") or "").strip().lower(),
             self._email(row.get("contact_person")),
             self._email(row.get("sgb2_contact")),
-        }
-        people.discard("")
+        )
+        people = tuple(filter(None, found))  # without "": a tuple, a third of a set's size
         if people:
             self.participants[nr] = people
         else:
@@ -139,7 +139,7 @@ class CaseIndex:
             self.message_nrs.setdefault(message_id, nr)
 
     def is_participant(self, nr: str, sender: str | None) -> bool:
-        return bool(sender) and sender in self.participants.get(nr, set())
+        return bool(sender) and sender in self.participants.get(nr, ())
 
     def feedback_updates(
         self, pending: list[tuple[str, str, datetime]], calendar: WorkCalendar
