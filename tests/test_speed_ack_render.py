@@ -167,3 +167,11 @@ def test_a_template_the_office_edits_between_cycles_is_compiled_again(tmp_path: 
         "[2026-0042] Zweite Fassung 02.03.2026",
         "[2026-0042] Erste Fassung 02.03.2026",
     ]
+
+
+@given(st.text(st.sampled_from(["a", "<", " ", "\n", "\t", "\u2028", "\x0c", "\xa0"]), max_size=12))
+@settings(max_examples=500, deadline=None)
+def test_html_ends_with_one_line_break_as_before(html: str) -> None:
+    from jugendhaus_mail.notify.render import _finish
+
+    assert _finish("Betreff", "Text", html, None).html == html.strip() + "\n"

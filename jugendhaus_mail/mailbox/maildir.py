@@ -212,7 +212,8 @@ class MaildirMailbox:
         staged, self._staged = self._staged, {}
         failpoint("batch_written_not_synced")
         try:
-            sync_files([folder / "tmp" / name for name in staged.values()], folder / "tmp")
+            tmp_dir = folder / "tmp"
+            sync_files([tmp_dir / name for name in staged.values()], tmp_dir)
             tmp, new = os.path.join(folder, "tmp"), os.path.join(folder, "new")
             sent = self._sent_digests(folder)
             for digest, name in staged.items():

@@ -284,11 +284,12 @@ class MailRenderer:
                 key.append(_local(value, self._zone, need_time=True).isoformat()[:10])
             else:
                 return None
+        found = tuple(key)
         try:
-            hash(tuple(key))
+            hash(found)
         except TypeError:
             return None
-        return tuple(key)
+        return found
 
     def _stencil(self, mail: MailData) -> _Stencil | None:
         """The three parts with a hole for each slot; None when the templates use a slot in
@@ -426,7 +427,11 @@ def _finish(subject: str, text: str, html: str, nr: object) -> RenderedMail:
     subject = _one_line(subject)
     if isinstance(nr, str) and nr.strip() and f"[{nr.strip()}]" not in subject:
         subject = f"[{_one_line(nr)}] {subject}"
-    return RenderedMail(subject=subject, text=_tidy_text(text), html=html.strip() + "\n")
+    # most HTML already is what strip() + "\n" makes of it: not copied again
+    clean = html[-1:] == "\n" and not html[:1].isspace() and not html[-2:-1].isspace()
+    return RenderedMail(
+        subject=subject, text=_tidy_text(text), html=html if clean else html.strip() + "\n"
+    )
 
 
 # --- filters --------------------------------------------------------------------------------
