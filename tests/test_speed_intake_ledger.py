@@ -13,6 +13,7 @@ from email.policy import compat32
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from jugendhaus_mail.intake import ledger
 from jugendhaus_mail.intake.appointments import _HINT, may_hold_calendar
 from jugendhaus_mail.intake.ledger import content_digest
 from jugendhaus_mail.intake.parse import parse_with_message
@@ -79,3 +80,16 @@ CALENDAR_SNIPPETS = st.sampled_from(
 @example(b"termin.ICS\r\n")
 def test_the_calendar_check_is_the_one_before(raw: bytes) -> None:
     assert may_hold_calendar(raw) == (_HINT.search(raw) is not None)
+
+
+LINE_ENDS = st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"x", b"\n\n", b"\r\r"]), max_size=12)
+
+
+@FUZZ
+@given(LINE_ENDS.map(b"".join) | st.binary(max_size=40))
+@example(b"\r\n\r\n")
+@example(b"a\n\r\nb\n\n")
+@example(b"\n\n\r\n")
+def test_the_end_of_the_header_is_found_as_before(raw: bytes) -> None:
+    match = ledger._HEADER_END.search(raw)
+    assert ledger.header_end(raw) == ((match.start(), match.end()) if match else None)

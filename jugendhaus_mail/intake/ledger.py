@@ -71,8 +71,8 @@ def content_digest(raw: bytes, parsed: Message | None = None) -> str:
     header folding and transport headers. `parsed` is the mail as `parse_with_message` read
     it (compat32): its headers are the ones a header-only parse of `raw` gives, since the
     parser ends the header block at the same line either way."""
-    match = _HEADER_END.search(raw)
-    head, body = (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
+    split = header_end(raw)
+    head, body = (raw[: split[0]], raw[split[1] :]) if split else (raw, b"")
     digest = hashlib.sha256()
     try:
         headers = parsed
@@ -92,6 +92,18 @@ def content_digest(raw: bytes, parsed: Message | None = None) -> str:
         digest.update(b" ".join(head.split()))
     digest.update(b"\n\n" + body.replace(b"\r\n", b"\n").rstrip(b"\n \t"))
     return digest.hexdigest()[:16]
+
+
+def header_end(raw: bytes) -> tuple[int, int] | None:
+    """Start and end of the first empty line (`_HEADER_END.search(raw)`, without a pattern
+    search from every position): its first line end is a LF followed by LF or CRLF."""
+    crlf = raw.find(b"\n\r\n")
+    lf = raw.find(b"\n\n", 0, len(raw) if crlf < 0 else crlf + 2)
+    first = crlf if lf < 0 else lf
+    if first < 0:
+        return None
+    start = first - 1 if first and raw[first - 1] == 13 else first  # 13: CR
+    return start, first + (2 if first == lf else 3)
 
 
 def implausible_receipt(received: datetime, now: datetime, zone: ZoneInfo) -> str | None:
