@@ -20,7 +20,7 @@ from jugendhaus_mail.notify.render import RenderedMail
 AWKWARD = st.lists(
     st.sampled_from([*" \t=.\x0c\x0b\x00\x85\u2028aZ9<>äß€😀\n", "x" * 70]), max_size=120
 ).map("".join)
-ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=300)
 
 
 def whole_buffer(text: str) -> str:
@@ -87,3 +87,21 @@ def test_mails_of_one_cycle_share_the_date_but_never_the_message_id() -> None:
     messages = [email.message_from_bytes(r, policy=email.policy.default) for r in raws]
     assert {m["Date"].datetime for m in messages} == {now}
     assert len({m["Message-ID"] for m in messages}) == 3
+
+
+def test_the_same_moment_in_another_zone_is_dated_in_that_zone() -> None:
+    from datetime import timedelta, timezone
+    from email.utils import format_datetime
+
+    utc = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+    berlin = utc.astimezone(timezone(timedelta(hours=1)))
+    for now in (utc, berlin, utc):
+        raw = build_raw(
+            RenderedMail("Betreff", "Text\n", "<p>HTML</p>\n"),
+            sender="FM-Jugendhaus@rostock.de",
+            to=["anna.schulz@jobcenter-ge.de"],
+            now=now,
+            domain="rostock.de",
+        )
+        assert f"Date: {format_datetime(now)}\r\n".encode() in raw
+        assert f"Message-ID: <{now:%Y%m%d%H%M%S}.".encode() in raw

@@ -16,7 +16,7 @@ import functools
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -66,7 +66,8 @@ def build_raw(
     if cc:
         head.append(_address_field("Cc", [_checked(a) for a in cc]))
     head.append(text_field("Subject", " ".join(_CONTROL.sub(" ", rendered.subject).split())))
-    date, stamp = _moment(now)  # the same for every mail of a cycle
+    # the same for every mail of a cycle; equal moments in other zones are written otherwise
+    date, stamp = _moment(now, now.utcoffset())
     head.append(date)
     head.append(f"Message-ID: <{stamp}.{secrets.token_hex(8)}@{domain}>")
     if in_reply_to is not None:
@@ -134,7 +135,7 @@ def _encoded(data: bytes) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _moment(now: datetime) -> tuple[str, str]:
+def _moment(now: datetime, _offset: timedelta | None) -> tuple[str, str]:
     """The Date header and the time in the Message-ID."""
     return f"Date: {format_datetime(now)}", now.strftime("%Y%m%d%H%M%S")
 
