@@ -238,3 +238,21 @@ def test_the_corpus_parses_as_before() -> None:
         assert_same_as_before(raw)
     assert len(files) >= 100
     assert fast >= len(files) // 3  # the fast path covers the ordinary mail of the corpus
+
+
+ODD_BOUNDARIES = [
+    b'Content-Type: multipart/mixed; boundary=""\r\n\r\n--\r\n\r\nA\r\n----\r\n',
+    b'Content-Type: multipart/mixed; boundary=" "\r\n\r\n-- \r\n\r\nA\r\n-- --\r\n',
+    b'Content-Type: multipart/mixed; boundary="a b "\r\n\r\n--a b\r\n\r\nA\r\n--a b--\r\n',
+    b"Content-Type: multipart/mixed; boundary*=utf-8''%C3%A4\r\n\r\n--\xc3\xa4\r\n\r\nA\r\n"
+    b"--\xc3\xa4--\r\n",
+    b"Content-Type: multipart/mixed; boundary=B\r\nContent-Type: text/plain\r\n\r\n--B\r\n\r\n"
+    b"A\r\n--B--\r\n",
+    b"content-type: MULTIPART/ALTERNATIVE; BOUNDARY=B\r\n\r\n--B\r\n\r\nA\r\n--B--\r\n",
+    b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\r\nx\r\n" + b"--B--\r\n" * 3,
+]
+
+
+def test_odd_boundaries_parse_as_before() -> None:
+    for raw in ODD_BOUNDARIES:
+        assert_same_as_before(raw)
