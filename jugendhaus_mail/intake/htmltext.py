@@ -37,6 +37,8 @@ _LATIN_GUESSES = {"cp1250", "cp1252", "latin_1", "iso8859_15", "iso8859_2", "cp1
 _UNWANTED_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0xD800, 0xDFFF), (0x200E, 0x200F),
                     (0x202A, 0x202E), (0x2066, 0x2069), (0xFFFE, 0xFFFF))  # fmt: skip
 _LINE_SEPARATORS = re.compile("[\u2028\u2029\x85]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SPACES = re.compile(r"\s+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([QqBb])\?([^?]*)\?=")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
@@ -217,7 +219,7 @@ def tidy_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_controls(text, keep="\n\t")
     lines = [line.rstrip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
 def unflow(text: str, delsp: bool) -> str:
@@ -335,7 +337,7 @@ class _TextExtractor(HTMLParser):
 
     def _text(self, data: str, raw: bool) -> None:
         if not raw:
-            data = re.sub(r"\s+", " ", data.replace("\xa0", " "))
+            data = _SPACES.sub(" ", data.replace("\xa0", " "))
             if self._at_line_start() or self.out[-1].endswith((" ", "\t")):
                 data = data.lstrip(" ")
         if not data or self.size > MAX_TEXT_CHARS:
