@@ -185,6 +185,20 @@ class StateDB:
         received = datetime.fromisoformat(row[5])
         return SeenMessage(row[0], row[1], row[2], row[3], row[4] is not None, received)
 
+    def seen_many(self, keys: Collection[str]) -> dict[str, SeenMessage]:
+        """`seen` for many keys at once (one query per chunk): key -> record, for those
+        recorded."""
+        query = (
+            "SELECT key, outcome, nr, reason, filed_at, received FROM messages "
+            "WHERE key IN ({marks})"
+        )
+        return {
+            row[0]: SeenMessage(
+                row[0], row[1], row[2], row[3], row[4] is not None, datetime.fromisoformat(row[5])
+            )
+            for row in self._by_keys(query, set(keys))
+        }
+
     def record_request(
         self, key: str, year: int, workbook_max: int, received: datetime, row: Row, now: datetime
     ) -> str:

@@ -64,7 +64,9 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     del snapshot  # a large list stays out of memory while the workbook is written
     batch = None if dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
     try:
-        for mail in read_batch(mailbox.list_new()):
+        mails = read_batch(mailbox.list_new())
+        run.recorded = _recorded(ctx, mails)
+        for mail in mails:
             result = _take_in(ctx, batch, mail, run)
             report.mails.append(result)
             if batch is not None:
@@ -97,11 +99,14 @@ class _Run:
     dry_run: bool
     handled: dict[str, str | None] = field(default_factory=dict)
     planned: dict[int, int] = field(default_factory=dict)
+    recorded: dict[str, SeenMessage] = field(default_factory=dict)  # see _recorded
 
     def next_number(self, ctx: IntakeContext, year: int) -> str:
         """The next case number of `year`, counted here (this process holds the instance
         lock); the batch stores the counter with the mails that took the numbers."""
-        last = self.planned.get(year, ctx.state.last_number(year))
+        last = self.planned.get(year)
+        if last is None:
+            last = ctx.state.last_number(year)
         self.planned[year] = max(last, self.year_max.get(year, 0)) + 1
         return f"{year}-{self.planned[year]:04d}"
 
@@ -109,7 +114,7 @@ class _Run:
 def _take_in(ctx: IntakeContext, batch: Batch | None, mail: Incoming, run: _Run) -> MailResult:
     """Decide one mail and hand it to the handler of its outcome; what changes goes into
     `batch` (None: a dry run changes nothing)."""
-    known = _known(ctx, mail, run)
+    known = _known(mail, run)
     if known is not None:
         return _seen_before(ctx, batch, mail, run, *known)
     run.handled[mail.key] = None
@@ -233,20 +238,29 @@ def _request(
     return MailResult(mail.received, Outcome.REQUEST, nr, kind, rechtskreis)
 
 
-def _known(ctx: IntakeContext, mail: Incoming, run: _Run) -> tuple[SeenMessage, str] | None:
+def _recorded(ctx: IntakeContext, mails: list[Incoming]) -> dict[str, SeenMessage]:
+    """What the state database held under the keys of this run's mails before the run, read
+    in one go. Enough for `_known`: the run records mails only under their own keys, which
+    `_Run.handled` answers for first, and never under a bare Message-ID key."""
+    keys = [mail.key for mail in mails]
+    keys += [mail.legacy_key for mail in mails if mail.legacy_key is not None]
+    return ctx.state.seen_many(keys)
+
+
+def _known(mail: Incoming, run: _Run) -> tuple[SeenMessage, str] | None:
     """The earlier record of this mail and the key it is stored under: this run (the same
     mail twice), its own key, or, in a database from before the content digest, its bare
     Message-ID key, unless another mail of this run has claimed that one already."""
     if mail.key in run.handled:
         nr = run.handled[mail.key]
         return SeenMessage(mail.key, "duplicate", nr, None, True, mail.received), mail.key
-    seen = ctx.state.seen(mail.key)
+    seen = run.recorded.get(mail.key)
     if seen is not None:
         return seen, mail.key
     legacy = mail.legacy_key
     if legacy is None or legacy in run.handled:
         return None
-    seen = ctx.state.seen(legacy)
+    seen = run.recorded.get(legacy)
     return None if seen is None else (seen, legacy)
 
 

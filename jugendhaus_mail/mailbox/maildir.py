@@ -115,9 +115,10 @@ class MaildirMailbox:
             sync_directory(target_dir)
 
     def _rename(self, handle: str, target_dir: Path) -> bool:
-        source = self.root / "new" / handle
         try:  # a reader (Dovecot) may move it from new/ to cur/ at any moment
-            os.rename(source, target_dir / _with_info(handle))
+            # joined as text: two Path objects per mail cost more than the rename (issue 15)
+            first = os.path.join(self.root, "new", handle)
+            os.rename(first, os.path.join(target_dir, _with_info(handle)))
             return True
         except FileNotFoundError:
             pass
@@ -194,8 +195,7 @@ class MaildirMailbox:
         try:
             disk_full("durable_write")
             disk_full("durable_write.maildir")
-            with open(tmp, "xb", buffering=0) as fh:
-                fh.write(data)
+            _write_new(tmp, data)
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -326,6 +326,21 @@ def _sent_at(raw: bytes) -> datetime | None:
 
 def _message_id_digest(message_id: str) -> str:
     return hashlib.sha256(message_id.strip().encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Create `path` (never overwrite) with `data`, as open(path, "xb") would, without the
+    file object around the descriptor (one per outgoing mail)."""
+    fd = os.open(path, _CREATE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _with_info(name: str) -> str:
