@@ -13,6 +13,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from jugendhaus_mail.jobs import restore as restore_module
 from jugendhaus_mail.workbook import store as store_module
 from tests.site import STAFF, Site, make_site, request_mail, set_staff, utc
 
@@ -39,17 +40,20 @@ def site(tmp_path: Path) -> Site:
 
 @pytest.fixture
 def full_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path | bytes]]:
-    """Every read of all columns of the request sheet (the expensive one), counted while the
-    real reader does the work."""
+    """Every read of the request sheet that compares whole rows (all columns at once, or the
+    column `Bemerkungen`, which only that comparison reads), counted while the real reader
+    does the work."""
     calls: list[Path | bytes] = []
     real = store_module.read_snapshot
 
     def counting(source: Path | bytes, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("columns") is None:
+        columns = kwargs.get("columns")
+        if columns is None or "notes" in columns:
             calls.append(source)
         return real(source, *args, **kwargs)
 
     monkeypatch.setattr(store_module, "read_snapshot", counting)
+    monkeypatch.setattr(restore_module, "read_snapshot", counting)
     yield calls
 
 
@@ -138,3 +142,41 @@ def test_staff_edits_on_every_row_survive_a_restore_when_rows_are_compared_in_ch
 
     statuses = {str(r["Nr."].value): r["Status"].value for r in site.requests()}
     assert statuses == {f"2026-{n:04d}": f"In Bearbeitung {n + 1}" for n in range(1, 6)}
+
+
+def test_a_save_by_staff_during_the_comparison_is_compared_again_on_one_version(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty_copy = site.root / "leere-fassung.xlsx"
+    shutil.copy(site.workbook, empty_copy)
+    _deliver(site, range(2))
+    assert site.run("poll", now="2026-03-09T09:00") == 0
+
+    def staff_save(status: str) -> None:
+        workbook = openpyxl.load_workbook(site.workbook)
+        sheet = workbook["Anfragen"]
+        headers = {cell.value: cell.column for cell in sheet[1]}
+        sheet.cell(2, headers["Status"], status)
+        sheet.cell(2, headers["Bemerkungen"], f"Notiz {status}")
+        workbook.save(site.workbook)
+
+    staff_save("erste Fassung")
+    real = restore_module.read_snapshot
+    reads: list[object] = []
+
+    def saving_meanwhile(source: Path | bytes, *args: Any, **kwargs: Any) -> Any:
+        reads.append(source)
+        if len(reads) == 2:  # after the first group of columns: a colleague saves again
+            staff_save("zweite Fassung")
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(restore_module, "read_snapshot", saving_meanwhile)
+    assert site.run("poll", now="2026-03-09T10:00") == 0
+    monkeypatch.setattr(restore_module, "read_snapshot", real)
+    assert site.run("poll", now="2026-03-09T10:05") == 0  # compares the second version
+
+    shutil.copy(empty_copy, site.workbook)
+    assert site.run("poll", now="2026-03-09T11:00") == 0
+    first = next(r for r in site.requests() if r["Nr."].value == "2026-0001")
+    assert first["Status"].value == "zweite Fassung"
+    assert str(first["Bemerkungen"].value).startswith("Notiz zweite Fassung")

@@ -31,13 +31,15 @@ from jugendhaus_mail.notify.render import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB, encode_row
 from jugendhaus_mail.workbook.deleted import deleted_numbers
-from jugendhaus_mail.workbook.model import Row, Snapshot
-from jugendhaus_mail.workbook.reader import ROW_KEY, read_file
+from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row
+from jugendhaus_mail.workbook.reader import ROW_KEY, read_file, read_snapshot
 
 log = logging.getLogger(__name__)
 
 _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
-COMPARE_CHUNK = 500  # rows compared with their copies per database query
+COMPARE_CHUNK = 500  # copies read per database query
+COLUMN_GROUP = 6  # request columns read at a time when rows are compared with their copies
+DIGEST = 16  # bytes of a group digest
 
 
 @dataclass
@@ -59,65 +61,114 @@ def reconcile_workbook(app: App, state: StateDB, outbox: Outbox | None) -> Resto
     if not state.has_requests():  # nothing the service wrote could be missing
         state.set_checked_workbook(now_sha256)
         return report
-    snapshot = store.read()
+    base = store.read(columns=("received",))  # numbers, keys, Eingang; staff for the mail
     key_header = store.schema.requests.column("service_key").header
-    if key_header in snapshot.missing_headers.get(store.schema.requests.name, ()):
+    if key_header in base.missing_headers.get(store.schema.requests.name, ()):
         report.skipped = f"Spalte „{key_header}“ fehlt"
         return report
     known = state.ledger_numbers()
-    seen = _compare_rows(app, state, snapshot.requests, known)
+    seen = _scan(base.requests)
+    staff, version = Staff(base.staff), base.fingerprint
+    del base  # on 50,000 rows every megabyte counts while the column groups are read
+    if not _refresh_copies(app, state, seen, known, version):
+        report.skipped = "Arbeitsmappe während des Vergleichs geändert"
+        return report  # compared again next time, on one version
     _restore_vanished(app, state, seen, known, report)
-    state.set_checked_workbook(snapshot.fingerprint.sha256)
+    state.set_checked_workbook(version.sha256)
     _renumber_taken(app, state, seen.holders, outbox, report)
     if report.restored and outbox is not None:
-        _tell_staff(app, outbox, snapshot, report.restored, store.path.name)
+        _tell_staff(app, outbox, staff, report.restored, store.path.name)
     return report
 
 
 @dataclass
 class _Seen:
-    """What one pass over `Anfragen` leaves for the steps after it (small even on 50,000 rows:
-    no row is kept)."""
+    """What the pass over numbers and keys of `Anfragen` leaves for the steps after it."""
 
     keys: set[str] = field(default_factory=set)
-    holders: dict[str, set[str]] = field(default_factory=dict)  # Nr. -> keys in rows with it
+    holders: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Nr. -> keys of its rows
     keyless: dict[str, list[object]] = field(default_factory=dict)  # Nr. -> Eingang, key empty
 
 
-def _compare_rows(app: App, state: StateDB, rows: Iterable[Row], known: dict[str, str]) -> _Seen:
-    """One pass over the rows: the ledger's copies take staff edits (the newest version seen
-    is what a restore must bring back), compared a chunk of rows at a time."""
+def _scan(rows: Iterable[Row]) -> _Seen:
     seen = _Seen()
-    chunk: dict[str, Row] = {}
     for row in rows:
         key = str(row.get("service_key") or "").strip()
         nr = str(row.get("nr") or "").strip()
-        seen.holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
+        seen.holders[nr] = (*seen.holders.get(nr, ()), str(row.get("service_key") or ""))
         if key:
             seen.keys.add(key)
-            chunk[key] = row
-            if len(chunk) >= COMPARE_CHUNK:
-                _refresh_copies(app, state, chunk, known)
-                chunk = {}
         elif nr:
             seen.keyless.setdefault(nr, []).append(row.get("received"))
-    _refresh_copies(app, state, chunk, known)
     return seen
 
 
-def _refresh_copies(app: App, state: StateDB, rows: dict[str, Row], known: dict[str, str]) -> None:
-    written = {key for key in rows if key in known}
-    written |= state.written_requests([key for key in rows if key not in known])
-    copies = state.ledger_copies(written)
-    changed = {}
-    for key in written:
-        row = rows[key]
-        encoded = encode_row({k: v for k, v in row.items() if k != ROW_KEY and v is not None})
-        nr, copy = copies.get(key, ("", ""))
-        if copy != encoded:
-            changed[key] = (str(row.get("nr") or nr), encoded)
-    if changed:
-        state.refresh_written(changed, app.now)
+def _refresh_copies(
+    app: App, state: StateDB, seen: _Seen, known: dict[str, str], version: FileFingerprint
+) -> bool:
+    """The ledger's copies take staff edits (the newest version seen is what a restore must
+    bring back). Every column of 50,000 rows at once would cost hundreds of MiB, so the rows
+    are read a group of columns at a time and compared with the copies by a digest per group;
+    only the groups that differ are kept, the rest of a changed row comes from its copy.
+    False when the file changed between the reads (nothing is refreshed then)."""
+    store = app.store()
+    columns = [column.key for column in store.schema.requests.columns]
+    groups = [columns[i : i + COLUMN_GROUP] for i in range(0, len(columns), COLUMN_GROUP)]
+    written = {key for key in seen.keys if key in known}
+    written |= state.written_requests([key for key in seen.keys if key not in known])
+    digests = _copy_digests(state, written, groups)
+    for index, group in enumerate(groups):
+        # not through the store: its cache would hold a second copy of each group's rows
+        snapshot = read_snapshot(store.path, store.schema, columns=group)
+        if snapshot.fingerprint != version:
+            return False  # the groups taken in so far came from one real version: harmless
+        changed: dict[str, dict[str, CellValue]] = {}
+        for row in snapshot.requests:
+            key = str(row.get("service_key") or "").strip()
+            digest = digests.get(key, b"")[index * DIGEST : (index + 1) * DIGEST]
+            if key in written and _group_digest(row, group) != digest:
+                changed[key] = {column: row.get(column) for column in group}
+        del snapshot
+        keys = list(changed)
+        for start in range(0, len(keys), COMPARE_CHUNK):
+            part = {key: changed[key] for key in keys[start : start + COMPARE_CHUNK]}
+            state.refresh_written(_new_copies(state, part, known), app.now)
+    return True
+
+
+def _group_digest(row: Row, group: list[str]) -> bytes:
+    text = repr([row.get(column) for column in group])  # types show: '1' is not 1
+    return hashlib.blake2b(text.encode(), digest_size=DIGEST).digest()
+
+
+def _copy_digests(state: StateDB, keys: set[str], groups: list[list[str]]) -> dict[str, bytes]:
+    """key -> the digests of its copy, group by group (a few bytes a row, not the row)."""
+    digests = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), COMPARE_CHUNK):
+        copies = state.ledger_copies(ordered[start : start + COMPARE_CHUNK])
+        for key, (_nr, data) in copies.items():
+            copy = state.decode(data)
+            digests[key] = b"".join(_group_digest(copy, group) for group in groups)
+    return digests
+
+
+def _new_copies(
+    state: StateDB, changed: dict[str, dict[str, CellValue]], known: dict[str, str]
+) -> dict[str, tuple[str, str]]:
+    """key -> (Nr., row JSON): the copy with the columns given taken from the workbook (a row
+    written before the ledger existed: only what the workbook holds)."""
+    copies = state.ledger_copies(list(changed))
+    fresh = {}
+    for key, values in changed.items():
+        old_nr, data = copies.get(key, (known.get(key, ""), ""))
+        row = state.decode(data) if data else {}
+        for column, value in values.items():
+            row.pop(column, None)
+            if value is not None:
+                row[column] = value
+        fresh[key] = (str(row.get("nr") or old_nr), encode_row(row))
+    return fresh
 
 
 def _restore_vanished(
@@ -163,14 +214,14 @@ def _marked(row: Row, today: date) -> Row:
 def _renumber_taken(
     app: App,
     state: StateDB,
-    holders: dict[str, set[str]],
+    holders: dict[str, tuple[str, ...]],
     outbox: Outbox | None,
     report: RestoreReport,
 ) -> None:
     highest = highest_of(holders)
     for pending in state.pending_rows():
-        others = holders.get(pending.nr, set()) - {pending.key}
-        if not others or pending.key in holders.get(pending.nr, set()):
+        others = set(holders.get(pending.nr, ())) - {pending.key}
+        if not others or pending.key in holders.get(pending.nr, ()):
             continue
         match = _CASE_NUMBER.match(pending.nr)
         year = int(match[1]) if match else app.calendar.local_date(app.now).year
@@ -192,10 +243,8 @@ def _renumber_taken(
             outbox.queue(f"{new}|renumbered|{pending.nr}", mail, [requester])
 
 
-def _tell_staff(
-    app: App, outbox: Outbox, snapshot: Snapshot, numbers: list[str], file_name: str
-) -> None:
-    jsb = [m.email for m in Staff(snapshot.staff).by_role("JSB")]
+def _tell_staff(app: App, outbox: Outbox, staff: Staff, numbers: list[str], file_name: str) -> None:
+    jsb = [m.email for m in staff.by_role("JSB")]
     admin = [app.settings.mail.admin_address] if app.settings.mail.admin_address else []
     digest = hashlib.sha256("|".join(sorted(numbers)).encode()).hexdigest()[:16]
     mail = RowsRestoredMail(tuple(sorted(numbers)), file_name, app.now)
