@@ -37,7 +37,7 @@ _OLE_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")  # encrypted packages and .xl
 _UTF8_NAME = 0x0800
 _DATA_DESCRIPTOR = 0x0008
 _STORED, _DEFLATED = 0, 8
-_LEVEL = 3  # 2.3x faster than zlib's default 6 on sheet XML, for ~18 % more bytes
+_LEVEL = 1  # 4.5x faster than the default 6 on sheet XML; files ~35 % larger than 6, ~17 % than 3
 _CORRUPT = (
     "Die Arbeitsmappe ist keine gültige Excel-Datei (ZIP-Struktur beschädigt). "
     "Bitte die letzte Sicherung prüfen oder die Datei in Excel öffnen und neu speichern."
