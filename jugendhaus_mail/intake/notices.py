@@ -33,7 +33,7 @@ def queue_intake_notices(
         )
         outbox.queue(f"{nr}|acknowledgement", late, [requester])
     elif requester and isinstance(due, date):
-        slot = next_office_hour(outbox.now, calendar, outbox.settings.office.office_hours)
+        slot = _next_office_hour(outbox, calendar)
         acknowledgement = mails.AcknowledgementMail(
             nr=nr,
             requester_name=str(row.get("requester_name") or ""),
@@ -56,6 +56,15 @@ def queue_intake_notices(
         leads += [m.email for m in staff.by_role("Teamleitung") if m.rechtskreis == "SGB VIII"]
         jsb = [m.email for m in staff.by_role("JSB")]
         outbox.queue(f"{nr}|kinderschutz", alert, leads + jsb)
+
+
+def _next_office_hour(outbox: Outbox, calendar: WorkCalendar) -> tuple[datetime, datetime] | None:
+    """`next_office_hour` after `outbox.now`, worked out once per cycle."""
+    key = (calendar, outbox.now)
+    if key not in outbox.office_slots:
+        hours = outbox.settings.office.office_hours
+        outbox.office_slots[key] = next_office_hour(outbox.now, calendar, hours)
+    return outbox.office_slots[key]
 
 
 def is_taken_in_late(outbox: Outbox, received: datetime, due: date, calendar: WorkCalendar) -> bool:

@@ -59,6 +59,10 @@ class Outbox:
     now: datetime
     dry_run: bool = False
     planned: list[PlannedMail] = field(default_factory=list)
+    # the next office hours by (calendar, moment): the same for every mail of a cycle
+    office_slots: dict[tuple[object, datetime], tuple[datetime, datetime] | None] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.renderer = MailRenderer.from_settings(self.settings)
