@@ -44,7 +44,13 @@ from jugendhaus_mail.workbook.model import Changes, CommitResult, FileFingerprin
 from jugendhaus_mail.workbook.reader import read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Schema
 from jugendhaus_mail.workbook.snapshot_cache import CompactSnapshot
-from jugendhaus_mail.workbook.verify import checked_columns, refuse_taken_numbers, verify_written
+from jugendhaus_mail.workbook.verify import (
+    checked_columns,
+    present_keys,
+    refuse_taken_numbers,
+    verify_written,
+)
+from jugendhaus_mail.workbook.xlsx_writer import PresentKeys, apply_changes
 
 Writer = Callable[[bytes, Schema, Changes], tuple[bytes, CommitResult]]
 log = logging.getLogger(__name__)
@@ -150,7 +156,7 @@ class WorkbookStore:
         self._cache = self._parse(original, fingerprint, compared).narrowed(compared)
         before = self._cache.snapshot(compared)
         refuse_taken_numbers(before, changes)
-        data, result = self._writer(original, self.schema, changes)
+        data, result = self._write(original, fingerprint, before, changes)
         # Neither version is held while the new one is checked (50,000 rows: 2 x 10 MiB):
         # the backup is taken from the file once it is proved unchanged, and what landed is
         # compared by its digest.
@@ -183,6 +189,17 @@ class WorkbookStore:
             read_sha256=fingerprint.sha256,
             landed_sha256=landed.sha256,
         )
+
+    def _write(
+        self, original: bytes, fingerprint: FileFingerprint, before: Snapshot, changes: Changes
+    ) -> tuple[bytes, CommitResult]:
+        """The service's writer is told the keys `before` holds (read from `original`, which
+        it checks by the digest) and need not look them up itself; other writers (clearing,
+        tests) are called as they are."""
+        if self._writer is not apply_changes or not changes.appends:
+            return self._writer(original, self.schema, changes)
+        present = PresentKeys(fingerprint.sha256, present_keys(before))
+        return apply_changes(original, self.schema, changes, present=present)
 
     def _note_status(
         self,

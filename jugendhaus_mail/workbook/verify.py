@@ -20,13 +20,23 @@ def checked_columns(changes: Changes) -> frozenset[str]:
     return frozenset({"nr", "service_key", *(update.column for update in changes.updates)})
 
 
+def present_keys(snapshot: Snapshot) -> frozenset[str]:
+    """The service keys of the request rows as the writer compares them (stripped text)."""
+    keys = (row.get("service_key") for row in snapshot.requests)
+    return frozenset(text for key in keys if key is not None and (text := str(key).strip()))
+
+
 def refuse_taken_numbers(before: Snapshot, changes: Changes) -> None:
     """A new row never takes a Nr. another row holds (staff may type one by hand while rows
     wait); the intake cycle gives the waiting row the next free number."""
+    wanted = {
+        nr for append in changes.appends if (nr := str(append.values.get("nr") or "").strip())
+    }
     holders: dict[str, set[str]] = {}
     for row in before.requests:
         nr = str(row.get("nr") or "").strip()
-        holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
+        if nr in wanted:
+            holders.setdefault(nr, set()).add(str(row.get("service_key") or ""))
     for append in changes.appends:
         nr = str(append.values.get("nr") or "").strip()
         if nr and holders.get(nr) and append.service_key not in holders[nr]:

@@ -5,11 +5,18 @@ the worksheet XML of `Anfragen` and its table part; every other zip member is co
 very same bytes. The sheet is never loaded as a whole document: the writer splices the XML
 text, reading only the header row, two columns (key and Nr.) and the rows it changes, so a
 cycle stays cheap on sheets of 50,000 rows.
+
+A caller that has just read the service keys from the very same bytes (the store does, for its
+checks) passes them as `PresentKeys`; the writer then skips its own pass over the key column.
+They are bound to the bytes by their SHA-256: keys read from any other version are ignored and
+the writer looks the keys up itself, so a stale read can never make it write a row twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, NewRow
@@ -37,11 +44,26 @@ from jugendhaus_mail.workbook.xlsx_updates import Skipped, update_rows
 from jugendhaus_mail.workbook.xlsx_zip import CHUNK, Chunks, ZipPackage
 
 
+@dataclass(frozen=True)
+class PresentKeys:
+    """The service keys (stripped, non-empty) of the request rows in the bytes whose SHA-256
+    is `sha256`, as a reader found them."""
+
+    sha256: str
+    keys: frozenset[str]
+
+
 def apply_changes(
-    data: bytes, schema: Schema, changes: Changes, *, chunk_size: int = CHUNK
+    data: bytes,
+    schema: Schema,
+    changes: Changes,
+    *,
+    chunk_size: int = CHUNK,
+    present: PresentKeys | None = None,
 ) -> tuple[bytes, CommitResult]:
     """Append new requests and update service cells; return the new bytes and what happened.
 
+    `present`: the keys already in `data`, if the caller knows them (module docstring).
     Raises WorkbookUnsafe (nothing written) where writing would risk staff content, and
     ValueError for changes that name columns the service may not write (a programming error).
     """
@@ -50,8 +72,13 @@ def apply_changes(
     keys = tuple(dict.fromkeys(row.service_key for row in changes.appends))
     if not changes:
         return data, CommitResult(keys, 0)
+    known = None
+    if present is not None and changes.appends:
+        known = present.keys if hashlib.sha256(data).hexdigest() == present.sha256 else None
     package = ZipPackage(data)
-    replacements, updated, skipped = plan_changes(package, sheet_schema, changes, chunk_size)
+    replacements, updated, skipped = plan_changes(
+        package, sheet_schema, changes, chunk_size, known_keys=known
+    )
     declined = len({(s.nr, s.column) for s in skipped})
     result = CommitResult(keys, updated - declined, skipped=tuple(map(str, skipped)))
     if not replacements:
@@ -60,15 +87,22 @@ def apply_changes(
 
 
 def plan_changes(
-    package: ZipPackage, sheet_schema: Sheet, changes: Changes, chunk_size: int = CHUNK
+    package: ZipPackage,
+    sheet_schema: Sheet,
+    changes: Changes,
+    chunk_size: int = CHUNK,
+    *,
+    known_keys: frozenset[str] | None = None,
 ) -> tuple[dict[str, Chunks], int, list[Skipped]]:
     """The new content of the parts that change (nothing when there is nothing to write), how
     many updates found their row, and the updates declined. The new sheet part is a generator
-    that streams the old one with the edits applied."""
-    lookups = ("service_key",) * bool(changes.appends) + ("nr",) * bool(changes.updates)
+    that streams the old one with the edits applied. `known_keys`: the service keys the sheet
+    holds, proved to be read from this package (None: look them up)."""
+    look_keys = bool(changes.appends) and known_keys is None
+    lookups = ("service_key",) * look_keys + ("nr",) * bool(changes.updates)
     context = open_context(package, sheet_schema, chunk_size, lookups)
     parts = context.parts
-    new_rows = _new_rows(context, changes.appends)
+    new_rows = _new_rows(context, changes.appends, known_keys)
     updated, row_updates = _route_updates(context, changes, new_rows)
     skipped: list[Skipped] = []
     edits = update_rows(context, row_updates, skipped)
@@ -109,10 +143,15 @@ def _check_changes(sheet: Sheet, changes: Changes) -> None:
             raise ValueError(f"column {update.column!r} belongs to {column.owner}, not the service")
 
 
-def _new_rows(context: WriteContext, appends: tuple[NewRow, ...]) -> list[dict[str, CellValue]]:
+def _new_rows(
+    context: WriteContext, appends: tuple[NewRow, ...], known_keys: frozenset[str] | None
+) -> list[dict[str, CellValue]]:
     if not appends:
         return []
-    present = {text for _, text in column_texts(context, "service_key")}
+    if known_keys is not None:
+        present = set(known_keys)
+    else:
+        present = {text for _, text in column_texts(context, "service_key")}
     rows: list[dict[str, CellValue]] = []
     for new in appends:
         key = new.service_key.strip()
