@@ -338,11 +338,15 @@ def _token(value: object) -> str:
 
 
 def automated_reason(
-    msg: Message, sender_address: str | None, subject: str, headers: _RawHeaders | None = None
+    msg: Message,
+    sender_address: str | None,
+    subject: str,
+    headers: _RawHeaders | None = None,
+    content_type: str | None = None,
 ) -> str | None:
-    """German reason when `msg` (raw `headers` by lower-case name, if at hand) is automated
-    mail to be set aside, else None. X-Auto-Response-Suppress is deliberately ignored: Outlook
-    sends it on ordinary mail too."""
+    """German reason when `msg` (raw `headers` by lower-case name and its `content_type`, if
+    at hand) is automated mail to be set aside, else None. X-Auto-Response-Suppress is
+    deliberately ignored: Outlook sends it on ordinary mail too."""
 
     def get(name: str) -> object:  # msg.get(name), from `headers` where they tell the same
         values = headers.get(name.lower()) if headers is not None else None
@@ -351,7 +355,7 @@ def automated_reason(
         return values[0] if values else None
 
     return (
-        _report_reason(msg)
+        _report_reason(msg, content_type)
         or _header_reason(get)
         or _sender_reason(get, sender_address)
         or _subject_reason(subject)
@@ -359,8 +363,8 @@ def automated_reason(
     )
 
 
-def _report_reason(msg: Message) -> str | None:
-    if msg.get_content_type() != "multipart/report":
+def _report_reason(msg: Message, content_type: str | None = None) -> str | None:
+    if (content_type or msg.get_content_type()) != "multipart/report":
         return None
     report_type = _token(msg.get_param("report-type"))
     if report_type == "delivery-status":

@@ -136,8 +136,11 @@ def _parse(data: bytes) -> tuple[ParsedMail, Message]:
     date_header = _safely(defects, "Datum", lambda: _date(head), None)
     no_references: tuple[str, ...] = ()
     references = _safely(defects, "Bezüge", lambda: _references(head), no_references)
-    body = _safely(defects, "Inhalt", lambda: _body(msg, defects), _Body())
-    reason = _safely(defects, "Kopf", lambda: automated_reason(msg, address, subject, head), None)
+    ctype = _content_type(msg)
+    body = _safely(defects, "Inhalt", lambda: _body(msg, defects, ctype), _Body())
+    reason = _safely(
+        defects, "Kopf", lambda: automated_reason(msg, address, subject, head, ctype), None
+    )
     _safely(defects, "Struktur", lambda: _header_defects(msg, head, defects), None)
     text = tidy_text("\n\n".join([t for t in body.texts if t.strip()] + body.forwarded))
     if len(text) > MAX_BODY:
@@ -318,10 +321,19 @@ class _Body:
     plain: bool = False  # some text came from text/plain (preferred in multipart/alternative)
 
 
-def _body(msg: Message, defects: list[str]) -> _Body:
+def _body(msg: Message, defects: list[str], ctype: str | None = None) -> _Body:
     body = _Body()
-    _walk(msg, 0, body, defects, embedded=False)
+    _walk(msg, 0, body, defects, embedded=False, ctype=ctype)
     return body
+
+
+def _content_type(msg: Message) -> str | None:
+    """msg.get_content_type(), read once for the steps that need it; None when it fails (then
+    each step reads it itself and reports the failure as before)."""
+    try:
+        return msg.get_content_type()
+    except Exception:
+        return None
 
 
 def _children(part: Message) -> list[Message]:
@@ -331,11 +343,19 @@ def _children(part: Message) -> list[Message]:
     return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
 
 
-def _walk(part: Message, depth: int, out: _Body, defects: list[str], embedded: bool) -> None:
+def _walk(
+    part: Message,
+    depth: int,
+    out: _Body,
+    defects: list[str],
+    embedded: bool,
+    ctype: str | None = None,  # part.get_content_type(), when the caller has it at hand
+) -> None:
     if depth > MAX_DEPTH:
         defects.append("MIME-Struktur zu tief verschachtelt")
         return
-    ctype = part.get_content_type()
+    if ctype is None:
+        ctype = part.get_content_type()
     children = _children(part)
     if ctype in _FORWARD_TYPES and children:
         _forwarded(part, children[0], depth, out, defects)
@@ -344,7 +364,7 @@ def _walk(part: Message, depth: int, out: _Body, defects: list[str], embedded: b
     elif not part.is_multipart():
         if ctype.startswith("multipart/") and _salvage(part, depth, out, defects):
             return
-        _leaf(part, out, defects, embedded, root=depth == 0)
+        _leaf(part, out, defects, embedded, root=depth == 0, ctype=ctype)
     elif ctype == "multipart/alternative":
         _alternative(children, depth, out, defects)
     elif ctype in ("multipart/signed", "multipart/report", "multipart/related"):
@@ -380,16 +400,17 @@ def _alternative(children: list[Message], depth: int, out: _Body, defects: list[
     versions: list[_Body] = []
     html: list[Message] = []  # plain HTML versions: converted only when no plain text has text
     for child in children:
-        if _plain_html(child):
+        ctype = child.get_content_type()  # looked up once: a header scan each time
+        if _plain_html(child, ctype):
             html.append(child)
             continue
         version = _Body()
-        _walk(child, depth + 1, version, defects, embedded=False)
+        _walk(child, depth + 1, version, defects, embedded=False, ctype=ctype)
         versions.append(version)
     if not any(v.plain and any(t.strip() for t in v.texts) for v in versions):
         for child in html:
             version = _Body()
-            _walk(child, depth + 1, version, defects, embedded=False)
+            _walk(child, depth + 1, version, defects, embedded=False, ctype="text/html")
             versions.append(version)
     with_text = [v for v in versions if any(t.strip() for t in v.texts)]
     chosen = next((v for v in with_text if v.plain), with_text[-1] if with_text else None)
@@ -400,11 +421,12 @@ def _alternative(children: list[Message], depth: int, out: _Body, defects: list[
     out.attachments += max((v.attachments for v in versions), default=0)
 
 
-def _plain_html(part: Message) -> bool:
-    """A text/html leaf that is neither attached nor named: only ever body text."""
+def _plain_html(part: Message, ctype: str) -> bool:
+    """A text/html leaf (`ctype`: its content type) that is neither attached nor named: only
+    ever body text."""
     return (
         not part.is_multipart()
-        and part.get_content_type() == "text/html"
+        and ctype == "text/html"
         and part.get_content_disposition() != "attachment"
         and _filename(part) is None
     )
@@ -447,8 +469,9 @@ def _lacks_param(part: Message, name: str) -> bool:
     )
 
 
-def _leaf(part: Message, out: _Body, defects: list[str], embedded: bool, root: bool) -> None:
-    ctype = part.get_content_type()
+def _leaf(
+    part: Message, out: _Body, defects: list[str], embedded: bool, root: bool, ctype: str
+) -> None:
     if ctype.startswith(("multipart/", "message/")):
         ctype = "text/plain"  # unparseable structure: show its text rather than hide it
     disposition = part.get_content_disposition()
