@@ -236,9 +236,21 @@ def person_name(
     "Nachname, Vorname" turns round (titles such as "Dr." go in front). A display name that
     does not look like a person's name is kept as it is.
     """
-    if address and staff_names:
-        wanted = address.strip().casefold()
-        known = next((n for a, n in staff_names.items() if a.strip().casefold() == wanted), "")
+    names = _names_by_address(staff_names) if address and staff_names else {}
+    return _person_name(display, address, names)
+
+
+def _names_by_address(staff_names: Mapping[str, str]) -> dict[str, str]:
+    """Staff names by folded e-mail address; the first entry of an address wins."""
+    names: dict[str, str] = {}
+    for address, name in staff_names.items():
+        names.setdefault(address.strip().casefold(), name)
+    return names
+
+
+def _person_name(display: str, address: str | None, names: Mapping[str, str]) -> str:
+    if address and names:
+        known = names.get(address.strip().casefold(), "")
         if _one_line(known):
             return _one_line(known)
     text = _one_line(display).strip(_QUOTES)
@@ -297,17 +309,42 @@ def rechtskreis_for(
     """Rechtskreis of a sender: the staff sheet wins, then the domain (subdomains included)."""
     if not address or "@" not in address:
         return "extern"
-    address = address.strip().lower()
-    staff = {key.strip().lower(): value for key, value in staff_rechtskreis.items()}
-    if address in staff:
-        return staff[address]
-    domains = {key.strip().lower().lstrip("@.").rstrip("."): v for key, v in domain_map.items()}
-    labels = address.rsplit("@", 1)[1].rstrip(".").split(".")
-    for start in range(len(labels)):
-        candidate = ".".join(labels[start:])
-        if candidate in domains:
-            return domains[candidate]
-    return "extern"
+    return SenderLookup(domain_map, staff_rechtskreis).rechtskreis(address)
+
+
+class SenderLookup:
+    """`rechtskreis_for` and `person_name` with the staff sheet and the domain map folded
+    once, for a run that asks for every mail (the same answers)."""
+
+    def __init__(
+        self,
+        domain_map: Mapping[str, str],
+        staff_rechtskreis: Mapping[str, str],
+        staff_names: Mapping[str, str] | None = None,
+    ) -> None:
+        self._staff = {key.strip().lower(): value for key, value in staff_rechtskreis.items()}
+        self._domains = {
+            key.strip().lower().lstrip("@.").rstrip("."): v for key, v in domain_map.items()
+        }
+        self._names = _names_by_address(staff_names or {})
+
+    def person_name(self, display: str, address: str | None) -> str:
+        return _person_name(display, address, self._names)
+
+    def rechtskreis(self, address: str | None) -> str:
+        if not address or "@" not in address:
+            return "extern"
+        address = address.strip().lower()
+        staff = self._staff
+        if address in staff:
+            return staff[address]
+        domains = self._domains
+        labels = address.rsplit("@", 1)[1].rstrip(".").split(".")
+        for start in range(len(labels)):
+            candidate = ".".join(labels[start:])
+            if candidate in domains:
+                return domains[candidate]
+        return "extern"
 
 
 # --- automated mail -------------------------------------------------------------------------

@@ -4,11 +4,13 @@ mail, and what intake knows about the requests already in the workbook."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
 from jugendhaus_mail.config import Settings
+from jugendhaus_mail.intake.classify import SenderLookup
 from jugendhaus_mail.intake.parse import ParsedMail
 from jugendhaus_mail.notify.outbox import Outbox, PlannedMail
 from jugendhaus_mail.state import StateDB
@@ -93,6 +95,7 @@ class CaseIndex:
         self.message_nrs: dict[str, str] = {}
         self.participants: dict[str, tuple[str, ...]] = {}  # Nr. -> addresses; none: unlisted
         self._emails: dict[str, str] = {}  # name as in a name column -> e-mail or ""
+        self._senders: tuple[Mapping[str, str], SenderLookup] | None = None
         for row in snapshot.requests:
             if row.get("nr"):
                 self.add(str(row["nr"]).strip(), row)
@@ -111,6 +114,14 @@ class CaseIndex:
             self.participants[nr] = people
         else:
             self.participants.pop(nr, None)
+
+    def senders(self, ctx: IntakeContext) -> SenderLookup:
+        """The staff sheet (as read here) and the domain map folded once for the run."""
+        domains = ctx.settings.intake.rechtskreis_domains
+        if self._senders is None or self._senders[0] is not domains:
+            lookup = SenderLookup(domains, self.staff_rechtskreis, self.staff_names)
+            self._senders = (domains, lookup)
+        return self._senders[1]
 
     def _email(self, name: object) -> str:
         """The e-mail of a staff member named in a cell (few names, many rows: read once)."""

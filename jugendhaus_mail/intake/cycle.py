@@ -26,12 +26,7 @@ from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsa
 from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.intake import appointments
 from jugendhaus_mail.intake.batch import Batch
-from jugendhaus_mail.intake.classify import (
-    extract_fields,
-    person_name,
-    rechtskreis_for,
-    request_kind,
-)
+from jugendhaus_mail.intake.classify import SenderLookup, extract_fields, request_kind
 from jugendhaus_mail.intake.context import (
     OUTCOME_LABELS,
     CaseIndex,
@@ -153,7 +148,14 @@ def _decide(ctx: IntakeContext, mail: Incoming, cases: CaseIndex) -> _Decision:
             return _Decision(reason)
         if replied is not None:
             return _Decision(replied=replied, dates=dates, side=side)
-        row = request_row(ctx, parsed, mail.received, cases.staff_rechtskreis, cases.staff_names)
+        row = request_row(
+            ctx,
+            parsed,
+            mail.received,
+            cases.staff_rechtskreis,
+            cases.staff_names,
+            senders=cases.senders(ctx),
+        )
     except Exception as exc:  # a mail must never block the inbox: set it aside, say why
         log.error("Mail %s nicht verarbeitbar: %s", parsed.key[:24], type(exc).__name__)
         return _Decision(f"Verarbeitungsfehler ({type(exc).__name__}) – bitte die Mail ansehen")
@@ -185,7 +187,12 @@ def _seen_before(
         if seen.outcome == Outcome.REQUEST and seen.nr:
             cases = run.cases
             row = request_row(
-                ctx, mail.parsed, mail.received, cases.staff_rechtskreis, cases.staff_names
+                ctx,
+                mail.parsed,
+                mail.received,
+                cases.staff_rechtskreis,
+                cases.staff_names,
+                senders=cases.senders(ctx),
             )
             cases.add(seen.nr, row, mail.parsed.message_id)
             _announce(ctx, seen.nr, row, mail.received, run.staff)
@@ -275,8 +282,13 @@ def request_row(
     received: datetime,
     staff_rechtskreis: dict[str, str],
     staff_names: dict[str, str] | None = None,
+    senders: SenderLookup | None = None,
 ) -> Row:
-    """The workbook row for a new request (without Nr., which the state database allocates)."""
+    """The workbook row for a new request (without Nr., which the state database allocates).
+    `senders`: the staff maps and the domain map as `SenderLookup` folded them (per run)."""
+    if senders is None:
+        domains = ctx.settings.intake.rechtskreis_domains
+        senders = SenderLookup(domains, staff_rechtskreis, staff_names)
     calendar = ctx.calendar
     deadlines = ctx.settings.deadlines
     kind = request_kind(parsed.subject)
@@ -286,11 +298,9 @@ def request_row(
         "channel": "Teampostfach",
         "kind": kind,
         "subject": parsed.subject,
-        "requester_name": person_name(parsed.sender_name, parsed.sender_address, staff_names),
+        "requester_name": senders.person_name(parsed.sender_name, parsed.sender_address),
         "requester_email": parsed.sender_address,
-        "rechtskreis": rechtskreis_for(
-            parsed.sender_address, ctx.settings.intake.rechtskreis_domains, staff_rechtskreis
-        ),
+        "rechtskreis": senders.rechtskreis(parsed.sender_address),
         "client_name": fields.client_name,
         "customer_number": fields.customer_number,
         "birth_date": fields.birth_date,
