@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -163,11 +162,11 @@ class WorkbookStore:
         del original
         try:
             self._write_temp(data)
-            written = hashlib.sha256(data).hexdigest()
             del data
             # what is on disk, not in memory; only what the check compares (module docstring)
             after = read_snapshot(self.temp_path, self.schema, columns=compared)
             verify_written(self.schema, before, after, changes, result)
+            written = after.fingerprint.sha256  # what must land is what was checked
             del before
             if self._before_replace is not None:
                 self._before_replace()

@@ -87,6 +87,9 @@ class ZipPackage:
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
             raise WorkbookError(_CORRUPT) from exc
         self._names = {info.filename.lower(): info.filename for info in self._zip.infolist()}
+        # members whose stream was read to the end with a good checksum: the bytes cannot
+        # change, so a later pass (the writer makes several) need not compute it again
+        self._checked: set[str] = set()
 
     def find(self, name: str) -> str | None:
         """The member's real name (part names are case-insensitive in OPC), or None."""
@@ -117,7 +120,8 @@ class ZipPackage:
                     while piece := source.read(chunk_size):
                         yield piece
                 return
-            yield from _inflate_stream(self._view, member, chunk_size)
+            yield from _inflate_stream(self._view, member, chunk_size, real not in self._checked)
+            self._checked.add(real)
         except (zipfile.BadZipFile, zlib.error, OSError) as exc:
             raise WorkbookError(_CORRUPT) from exc
 
@@ -237,7 +241,9 @@ def _inflate(view: memoryview, member: _Member) -> bytes:
     return content
 
 
-def _inflate_stream(view: memoryview, member: _Member, chunk_size: int) -> Iterator[bytes]:
+def _inflate_stream(
+    view: memoryview, member: _Member, chunk_size: int, check: bool = True
+) -> Iterator[bytes]:
     raw = view[member.data_offset : member.data_offset + member.compressed_size]
     crc, size = 0, 0
     if member.method == _STORED:
@@ -247,9 +253,11 @@ def _inflate_stream(view: memoryview, member: _Member, chunk_size: int) -> Itera
     else:
         pieces = _inflated(raw, chunk_size)
     for piece in pieces:
-        crc, size = zlib.crc32(piece, crc), size + len(piece)
+        if check:
+            crc = zlib.crc32(piece, crc)
+        size += len(piece)
         yield piece
-    if crc != member.crc or size != member.size:
+    if (check and crc != member.crc) or size != member.size:
         raise WorkbookError(_CORRUPT)
 
 
