@@ -70,27 +70,25 @@ class MaildirMailbox:
         pass
 
     def list_new(self) -> Iterator[IncomingMessage]:
-        entries: list[Path] = []
+        # paths as text, read with os calls: per mail this was as costly as its parse
+        found: list[tuple[datetime, str, str]] = []  # receipt, file name, path
         for sub in ("new", "cur"):
-            folder = self.root / sub
-            if not folder.is_dir():
+            folder = os.path.join(self.root, sub)
+            if not os.path.isdir(folder):
                 continue
             with os.scandir(folder) as it:
-                entries.extend(
-                    Path(entry.path)
+                found.extend(
+                    (_received_at(entry.path, entry.name), entry.name, entry.path)
                     for entry in it
                     if entry.is_file() and not entry.name.startswith(".")
                 )
-        found = sorted(
-            ((self._received(path), path) for path in entries),
-            key=lambda item: (item[0], item[1].name),
-        )
-        for received, path in found[: self.batch_size]:
+        found.sort(key=lambda item: (item[0], item[1]))
+        for received, name, path in found[: self.batch_size]:
             try:
-                raw = path.read_bytes()
+                raw = _read_all(path)
             except FileNotFoundError:  # moved by a concurrent cycle or by a person
                 continue
-            yield IncomingMessage(handle=path.name, received=received, raw=raw)
+            yield IncomingMessage(handle=name, received=received, raw=raw)
 
     def move(self, handle: str, folder: Folder) -> None:
         self.move_many([(handle, folder)])
@@ -263,23 +261,39 @@ class MaildirMailbox:
 
     @staticmethod
     def _received(path: Path) -> datetime:
-        """Receipt time: the file's mtime. The time in the file name only stands in where the
-        mtime is unusable: unreadable, before 2000 (a broken copy), or more than a day after
-        the file was created here. An absurd time is returned as it is; the intake sets such a
-        mail aside with a reason."""
-        try:
-            mtime: float | None = path.stat().st_mtime
-        except OSError:
-            mtime = None
-        match = _DELIVERY_TIME.match(path.name)
-        named = float(match[1]) if match and float(match[1]) >= _USABLE_SINCE else None
-        if mtime is None:
-            seconds = named if named is not None else 0.0
-        elif named is not None and (mtime < _USABLE_SINCE or mtime > named + _DAY):
-            seconds = named
-        else:
-            seconds = mtime
-        return _timestamp(seconds)
+        return _received_at(str(path), path.name)
+
+
+def _received_at(path: str, name: str) -> datetime:
+    """Receipt time of the file at `path` named `name`: its mtime. The time in the file name
+    only stands in where the mtime is unusable: unreadable, before 2000 (a broken copy), or
+    more than a day after the file was created here. An absurd time is returned as it is; the
+    intake sets such a mail aside with a reason."""
+    try:
+        mtime: float | None = os.stat(path).st_mtime
+    except OSError:
+        mtime = None
+    match = _DELIVERY_TIME.match(name)
+    named = float(match[1]) if match and float(match[1]) >= _USABLE_SINCE else None
+    if mtime is None:
+        seconds = named if named is not None else 0.0
+    elif named is not None and (mtime < _USABLE_SINCE or mtime > named + _DAY):
+        seconds = named
+    else:
+        seconds = mtime
+    return _timestamp(seconds)
+
+
+def _read_all(path: str) -> bytes:
+    """The bytes of the file at `path` (Path.read_bytes without the objects around it)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        chunks = [os.read(fd, os.fstat(fd).st_size + 1)]
+        while chunks[-1]:  # grown meanwhile, or a short read: read to the end
+            chunks.append(os.read(fd, 1 << 20))
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def _timestamp(seconds: float) -> datetime:
