@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -40,7 +40,7 @@ def sync_directory(directory: Path) -> None:
 SYNCFS_FROM = 8  # files; below this, one fsync each costs less than flushing the disk
 
 
-def sync_files(paths: list[Path], folder: Path) -> None:
+def sync_files(paths: Sequence[str | Path], folder: Path) -> None:
     """Make the content of many files written in `folder` durable at once: one syncfs(2) of
     the file system on Linux (the same guarantee as an fsync of every file), else one fsync
     per file. A few files are fsynced one by one: syncfs also writes out whatever else is

@@ -210,9 +210,8 @@ class MaildirMailbox:
         staged, self._staged = self._staged, {}
         failpoint("batch_written_not_synced")
         try:
-            tmp_dir = folder / "tmp"
-            sync_files([tmp_dir / name for name in staged.values()], tmp_dir)
             tmp, new = os.path.join(folder, "tmp"), os.path.join(folder, "new")
+            sync_files([os.path.join(tmp, name) for name in staged.values()], folder / "tmp")
             sent = self._sent_digests(folder)
             for digest, name in staged.items():
                 os.rename(os.path.join(tmp, name), os.path.join(new, name))
