@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -311,14 +312,12 @@ def _encode_member(member: _Member, chunks: Chunks, out: io.BytesIO) -> bytes:
     name = member.central[46 : 46 + nlen]  # the local header gets the name only, no extra field
     out.write(bytes(_LOCAL.size) + name)  # the header is filled in once the sizes are known
     crc, size, compressed = 0, 0, 0
-    deflate = member.method == _DEFLATED
-    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15) if deflate else None
-    for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
-        size += len(chunk)
-        compressed += out.write(compressor.compress(chunk) if compressor else chunk)
-    if compressor:
-        compressed += out.write(compressor.flush())
+    if member.method == _DEFLATED:
+        crc, size, compressed = _deflate(chunks, out)
+    else:
+        for chunk in chunks:
+            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            compressed += out.write(chunk)
     flags = member.flags & _UTF8_NAME  # no data descriptor: sizes are in the header
     record = bytearray(member.central)
     struct.pack_into("<H", record, 8, flags)
@@ -332,6 +331,36 @@ def _encode_member(member: _Member, chunks: Chunks, out: io.BytesIO) -> bytes:
     out.write(local)
     out.seek(end)
     return bytes(record)
+
+
+def _deflate(chunks: Chunks, out: io.BytesIO) -> tuple[int, int, int]:
+    """Compress `chunks` into `out`; return (crc, size, compressed size). A large part is
+    compressed on a second thread, a megabyte behind: zlib lets go of the interpreter while it
+    works, so the next piece is unpacked and spliced meanwhile. The pieces go into the one
+    compressor strictly in order (each batch waits for the one before)."""
+    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
+    crc, size, compressed = 0, 0, 0
+    batch: list[bytes | memoryview] = []
+    batched = 0
+    pending: Future[bytes] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="jhm-deflate") as worker:
+        for chunk in chunks:
+            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= CHUNK:
+                if pending is not None:
+                    compressed += out.write(pending.result())
+                pending = worker.submit(_compress_all, compressor, batch)
+                batch, batched = [], 0
+        if pending is not None:
+            compressed += out.write(pending.result())
+    compressed += out.write(_compress_all(compressor, batch) + compressor.flush())
+    return crc, size, compressed
+
+
+def _compress_all(compressor: zlib._Compress, batch: list[bytes | memoryview]) -> bytes:
+    return b"".join([compressor.compress(piece) for piece in batch])
 
 
 # --- OPC relationships -----------------------------------------------------------------------
