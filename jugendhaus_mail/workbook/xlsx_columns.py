@@ -32,9 +32,11 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
+from itertools import compress
 from typing import IO
 
 from jugendhaus_mail.workbook.xlsx_sheet import col_index, col_letters
@@ -58,6 +60,9 @@ _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _PLAIN_SI = re.compile(rb'><t(?: xml:space="preserve")?>([^<]*)</t></si>')  # one plain run
+_SI_ITEM = re.compile(  # an entry (after "<si"), between NULs: (its plain text, or all of it)
+    r'(?<![^\0])(?:><t(?: xml:space="preserve")?>([^<\0]*)</t></si>[^\0]*|([^\0]+))'
+)
 _V = re.compile(rb"<v\b[^>]*?(?:/>|>(.*?)</v>)", re.S)
 _IS = re.compile(rb"<is\b[^>]*?(?:/>|>(.*?)</is>)", re.S)
 _ROW = re.compile(rb'<row(?: r="(\d+)"|(?! r=")(?=[\s>/]))')  # "" for a row without r
@@ -267,13 +272,6 @@ class KeptCells:
     def __len__(self) -> int:
         return len(self.numbers)
 
-    def new_row(self, number: int) -> None:
-        self.numbers.append(number)
-        for shared in self.shared:
-            shared.append(-1)
-        for values in self.values:
-            values.append(None)
-
     def indices(self) -> set[int]:
         """Every shared string these cells point to."""
         found: set[int] = set()
@@ -281,6 +279,33 @@ class KeptCells:
             found.update(shared)
         found.discard(-1)
         return found
+
+
+class _Block:
+    """The kept cells of one piece: a slot for each of its rows, filled where a cell is."""
+
+    def __init__(self, numbers: list[int], width: int) -> None:
+        self.numbers = numbers
+        self.has = bytearray(len(numbers))  # 1: the row has a kept value
+        none = array("q", (-1,)) * len(numbers)
+        self.shared = [array("q", none) for _ in range(width)]
+        self.values: list[list[Pending | None]] = [[None] * len(numbers) for _ in range(width)]
+
+    def missing(self) -> list[int]:
+        """The positions of the rows without a kept value."""
+        if 0 not in self.has:
+            return []
+        return [index for index, found in enumerate(self.has) if not found]
+
+    def move_to(self, cells: KeptCells) -> None:
+        """Append the rows with a kept value to `cells`."""
+        full = 0 not in self.has
+        keep = self.has
+        cells.numbers.extend(self.numbers if full else compress(self.numbers, keep))
+        for shared, mine in zip(cells.shared, self.shared, strict=True):
+            shared.extend(mine if full else compress(mine, keep))
+        for values, theirs in zip(cells.values, self.values, strict=True):
+            values.extend(theirs if full else compress(theirs, keep))
 
 
 class SheetScan:
@@ -329,7 +354,11 @@ class SheetScan:
     def rows(self, kept: Sequence[int], other: Sequence[int]) -> tuple[KeptCells, list[OtherRow]]:
         """The rows with a value in a `kept` column (those cells, in `kept` order), and those
         without one but with a value in an `other` column (only those values: enough to tell
-        that the row is there)."""
+        that the row is there).
+
+        Per piece, one pass finds the row numbers and one the kept cells; the cells go into
+        slots laid out for every row of the piece at once, and only a piece with a row
+        without kept values is looked at row by row."""
         letters = [col_letters(index + 1).encode() for index in kept]
         if len(set(letters)) != len(letters):
             raise Unreadable("two columns under one header")
@@ -339,52 +368,66 @@ class SheetScan:
         cells = KeptCells(len(letters))
         other_rows: list[OtherRow] = []
         while (piece := self._next_piece()) is not None:
-            first = len(cells)
+            numbers = _ROW.findall(piece)
+            block = _Block(self._advance_all(numbers), len(letters))
             if pattern:
-                self._kept_cells(piece, pattern, slot, cells)
-            found = iter(cells.numbers[first:])
-            next_kept = next(found, None)
-            starts = list(_ROW.finditer(piece)) if others else []
-            numbers = [m.group(1) for m in starts] if others else _ROW.findall(piece)
-            for index, number in enumerate(numbers):
-                row = self._advance(number)
-                if row == next_kept:
-                    next_kept = next(found, None)
-                elif others is not None:
+                self._kept_cells(piece, pattern, slot, numbers, block)
+            if others is not None and block.missing():
+                starts = list(_ROW.finditer(piece))
+                for index in block.missing():
                     end = starts[index + 1].start() if index + 1 < len(starts) else len(piece)
-                    if extra := self._cells_in_row(piece, starts[index].start(), end, others):
-                        other_rows.append((row, extra))
-            if next_kept is not None:
-                raise Unreadable("cells outside their rows")
+                    start = starts[index].start()
+                    if extra := self._cells_in_row(piece, start, end, others):
+                        other_rows.append((block.numbers[index], extra))
+            block.move_to(cells)
         return cells, other_rows
 
+    def _advance_all(self, numbers: list[bytes]) -> list[int]:
+        """The row numbers of a piece, checked as `_advance` checks one."""
+        if b"" in numbers:
+            raise Unreadable("a row without a leading r attribute")
+        rows = list(map(int, numbers))
+        if rows and (rows[0] <= self._last_row or rows != sorted(set(rows))):
+            raise Unreadable("rows out of order")
+        if rows:
+            self._last_row = rows[-1]
+        return rows
+
     def _kept_cells(
-        self, piece: bytes, pattern: re.Pattern[bytes], slot: dict[bytes, int], cells: KeptCells
+        self,
+        piece: bytes,
+        pattern: re.Pattern[bytes],
+        slot: dict[bytes, int],
+        numbers: list[bytes],
+        block: _Block,
     ) -> None:
         decoders, decoder, value = self._cells.decoders, self._cells.decoder, self._cells.value
-        shared, values = cells.shared, cells.values
-        current, last = b"", self._last_row
-        for letter, number, attrs, plain, inner in pattern.findall(piece):
-            if plain:
-                content = (decoders.get(attrs) or decoder(attrs))(plain)
-            elif inner:
-                content = value(attrs, inner)
-            elif not letter:
-                raise Unreadable("a cell without a leading r attribute")
-            else:
-                continue
-            if content is None:
-                continue
-            if number != current:
-                row = int(number)
-                if row <= last:
+        shared, values, has = block.shared, block.values, block.has
+        at = dict(zip(numbers, range(len(numbers)), strict=True))
+        last = 0
+        try:
+            for letter, number, attrs, plain, inner in pattern.findall(piece):
+                if plain:
+                    content = (decoders.get(attrs) or decoder(attrs))(plain)
+                elif inner:
+                    content = value(attrs, inner)
+                elif not letter:
+                    raise Unreadable("a cell without a leading r attribute")
+                else:
+                    continue
+                if content is None:
+                    continue
+                index = at[number]
+                if index < last:
                     raise Unreadable("cells out of order")
-                cells.new_row(row)
-                current, last = number, row
-            if type(content) is int:
-                shared[slot[letter]][-1] = content
-            else:
-                values[slot[letter]][-1] = content
+                last = index
+                has[index] = 1
+                if type(content) is int:
+                    shared[slot[letter]][index] = content
+                else:
+                    values[slot[letter]][index] = content
+        except KeyError:
+            raise Unreadable("cells outside their rows") from None
 
     def _cells_in_row(
         self, piece: bytes, start: int, end: int, pattern: re.Pattern[bytes]
@@ -434,9 +477,11 @@ class SheetScan:
 
 def _cell_pattern(letters: bytes) -> re.Pattern[bytes]:
     """Cells of these columns: (letters, row, attributes, plain <v> text, other inner XML);
-    a `<c` tag without a leading reference matches with empty groups."""
+    a `<c` tag without a leading reference matches with empty groups. The attributes are
+    taken greedily up to the tag's end (a lazy `[^>]*?` costs a step per character); a
+    self-closing cell keeps its "/" there and is told by the lookbehind."""
     return re.compile(
-        rb'<c(?: r="(' + letters + rb')(\d+)"([^>]*?)(?:/>|>(?:<v>([^<]*)</v></c>|(.*?)</c>))'
+        rb'<c(?: r="(' + letters + rb')(\d+)"([^>]*)>(?:(?<=/>)|<v>([^<]*)</v></c>|(.*?)</c>)'
         rb"|(?! r=\")(?=[\s>/]))",
         re.S,
     )
@@ -460,14 +505,35 @@ def shared_strings(stream: IO[bytes], ordered: list[int], chunk_size: int) -> di
     for piece in pieces(stream, b"<si", chunk_size):
         parts = piece.split(b"<si")[1:]  # before the first <si: the XML prolog, or nothing
         top = base + len(parts)
-        while position < len(ordered) and ordered[position] < top:
-            index = ordered[position]
-            found[index] = _si_text(parts[index - base])
-            position += 1
+        end = bisect_left(ordered, top, position)
+        if end > position:
+            wanted = ordered[position:end]
+            texts = _si_texts([parts[index - base] for index in wanted])
+            found.update(zip(wanted, texts, strict=True))
+            position = end
         base = top
         if position == len(ordered):
             return found
     raise Unreadable("shared string index beyond the table")
+
+
+def _si_texts(parts: list[bytes]) -> list[str]:
+    """`_si_text` of each part. The plain entries (one run, no entity, no escape: nearly
+    all) come out of one regex pass over all of them, joined by NUL (which XML text cannot
+    hold); only the others are read one by one."""
+    text = b"\0".join(parts).decode("utf-8")
+    found = _SI_ITEM.findall(text)
+    if len(found) != len(parts):  # a NUL in the XML after all
+        return [_si_text(part) for part in parts]
+    if "&" not in text and "_x" not in text:
+        return [
+            _si_text(part) if other else plain
+            for (plain, other), part in zip(found, parts, strict=True)
+        ]
+    return [
+        _si_text(part) if other or "&" in plain or "_x" in plain else plain
+        for (plain, other), part in zip(found, parts, strict=True)
+    ]
 
 
 def _si_text(part: bytes) -> str:
