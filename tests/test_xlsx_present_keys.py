@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from xlsx_fixtures import new_workbook, reopen, to_shared_strings
+from xlsx_fixtures import edit_part, new_workbook, reopen, to_shared_strings
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, CommitResult, NewRow
@@ -145,3 +146,25 @@ def test_the_keys_the_store_reads_are_the_keys_the_writer_finds(
     context = open_context(ZipPackage(data), SCHEMA.requests, lookups=("service_key",))
     found = {text for _, text in column_texts(context, "service_key")}
     assert read_keys(data).keys == found
+
+
+@pytest.mark.parametrize("loose_row", [5, 39])
+@pytest.mark.parametrize("chunk_size", [997, 4093, 1 << 20])
+def test_a_row_in_another_form_gives_the_same_workbook(loose_row: int, chunk_size: int) -> None:
+    """One row whose cells carry r="…" after another attribute (some tools write so): with the
+    keys passed in, the writer checks only the last rows it reads; where that row is among
+    the earlier ones it is copied as it is, and the workbook is the one the writer makes when
+    it reads the whole sheet (as it does without the keys)."""
+    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(40)])
+    sheet = "xl/worksheets/sheet1.xml"
+    xml = ZipPackage(data).read(sheet).decode()
+    row = re.search(rf'<row r="{loose_row + 1}".*?</row>', xml)
+    assert row is not None
+    swapped = re.sub(r'<c r="([A-Z]+\d+)" s="(\d+)"', r'<c s="\2" r="\1"', row.group(0))
+    assert swapped != row.group(0)
+    data = edit_part(data, sheet, row.group(0), swapped)
+    changes = Changes(appends=(request("mid:3@amt.de#3", 90), request("mid:new@amt.de#1", 91)))
+    passed_in = apply_changes(data, SCHEMA, changes, chunk_size=chunk_size, present=read_keys(data))
+    assert passed_in == apply_changes(data, SCHEMA, changes, chunk_size=chunk_size)
+    assert keys_in_sheet(passed_in[0]).count("mid:3@amt.de#3") == 1
+    assert swapped.encode() in ZipPackage(passed_in[0]).read(sheet)

@@ -106,7 +106,10 @@ def open_context(
     context.types = {col: schema.column(key).type for key, col in context.columns.items()}
     if isinstance(sheet, StreamSheet):
         try:
-            sheet.collect(context.columns[k] for k in lookups if k in context.columns)
+            sheet.collect(
+                (context.columns[k] for k in lookups if k in context.columns),
+                check_every_row=bool(lookups),
+            )
         except NotCanonical:
             context.sheet = SheetText(package.read(sheet_part), schema.name)
     return context

@@ -9,7 +9,10 @@ Positions are offsets into the uncompressed XML, as in `SheetText`. The stream i
 where a row starts, so no search ever sees half a row.
 
 Sheets whose rows or cells lack `r="…"` (some tools write them so; rare) raise `NotCanonical`
-on the way: the caller then reads the part whole into a `SheetText`, which handles them.
+on the way: the caller then reads the part whole into a `SheetText`, which handles them. A full
+pass that collects no column, for a caller that reads no other row (new rows whose keys the
+caller knows), checks only the rows it keeps, the last ones: the rows before are copied as
+they are, and a row with `r="…"` has its number whatever the rows before it look like.
 """
 
 from __future__ import annotations
@@ -73,9 +76,10 @@ class StreamSheet(SheetText):
 
     # --- the passes ---------------------------------------------------------------------
 
-    def _body(self) -> Iterator[tuple[int, bytes]]:
+    def _body(self, check: bool = True) -> Iterator[tuple[int, bytes]]:
         """(offset, piece) of the rows in <sheetData>, cut where a row starts; the part
-        before and after the rows is recorded on the way."""
+        before and after the rows is recorded on the way. `check`: every piece for rows and
+        cells without r="…" (else the caller checks what it reads)."""
         chunks = self._source()
         buffer = b""
         for chunk in chunks:
@@ -93,7 +97,7 @@ class StreamSheet(SheetText):
             buffer += chunk
             close = buffer.find(b"</sheetData>")
             if close >= 0:
-                yield from self._checked(offset, buffer[:close])
+                yield from self._checked(offset, buffer[:close], check)
                 self.data_end = offset + close
                 self._tail = buffer[close:] + b"".join(chunks)
                 if b"</sheetData>" in self._tail[12:]:
@@ -101,25 +105,30 @@ class StreamSheet(SheetText):
                 return
             cut = buffer.rfind(b"<row")
             if cut > 0:
-                yield from self._checked(offset, buffer[:cut])
+                yield from self._checked(offset, buffer[:cut], check)
                 offset, buffer = offset + cut, buffer[cut:]
         raise WorkbookUnsafe(_UNSUPPORTED.format(sheet=self.name, why="keine Zeilendaten"))
 
-    def _checked(self, offset: int, piece: bytes) -> Iterator[tuple[int, bytes]]:
-        if _LOOSE_ROW.search(piece) or _LOOSE_CELL.search(piece):
+    def _checked(
+        self, offset: int, piece: bytes, check: bool = True
+    ) -> Iterator[tuple[int, bytes]]:
+        if check and _loose(piece):
             raise NotCanonical
         if piece:
             yield offset, piece
 
-    def collect(self, columns: Iterable[int]) -> None:
-        """The full pass: the cells of `columns`, array formulas, the last rows, the tail."""
+    def collect(self, columns: Iterable[int], *, check_every_row: bool = True) -> None:
+        """The full pass: the cells of `columns`, array formulas, the last rows, the tail.
+        `check_every_row=False`: only the rows kept are checked for r="…" (module docstring;
+        for a caller that reads no column)."""
         wanted = sorted(set(columns))
         self._columns = {col: [] for col in wanted}
         by_letters = {col_letters(col).encode(): self._columns[col] for col in wanted}
         pattern = _column_pattern(list(by_letters))
         self._arrays, self._window = [], deque()
         kept = 0
-        for offset, piece in self._body():
+        check = check_every_row or bool(wanted)
+        for offset, piece in self._body(check):
             if pattern is not None:
                 for letters, number, attrs, inner in pattern.findall(piece):
                     by_letters[letters].append(_column_cell(number, attrs, inner))
@@ -129,6 +138,8 @@ class StreamSheet(SheetText):
             kept += len(piece)
             while kept - len(self._window[0][1]) >= self._window_size:
                 kept -= len(self._window.popleft()[1])
+        if not check and any(_loose(piece) for _, piece in self._window):
+            raise NotCanonical
 
     def _full_pass(self) -> None:
         if self._tail is None:
@@ -216,6 +227,10 @@ class StreamSheet(SheetText):
             position = end
         for _, _, replacement in pending:  # edits at the very end of the part
             yield replacement
+
+
+def _loose(piece: bytes) -> bool:
+    return bool(_LOOSE_ROW.search(piece) or _LOOSE_CELL.search(piece))
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
