@@ -7,7 +7,7 @@ streamed narrow read in `xlsx_columns`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
 from jugendhaus_mail.workbook.model import CellValue, header_key
@@ -68,6 +68,13 @@ def plan_columns(
 def holds_value(value: RawValue) -> bool:
     """What the converters would not turn into None: anything but "" and blank text."""
     return value != "" and not (isinstance(value, str) and not value.strip())
+
+
+def convert_all(convert: Converter, texts: Iterable[str]) -> list[CellValue]:
+    """`[convert(text) for text in texts]`; text to text without a call per value."""
+    if convert is _to_text:
+        return [text.strip() or None for text in texts]
+    return list(map(convert, texts))
 
 
 def _to_text(value: RawValue) -> CellValue:

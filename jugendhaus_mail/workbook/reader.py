@@ -30,7 +30,13 @@ from typing import cast
 from python_calamine import CalamineSheet, CalamineWorkbook
 
 from jugendhaus_mail.errors import WorkbookError
-from jugendhaus_mail.workbook.cell_values import Plan, RawValue, holds_value, plan_columns
+from jugendhaus_mail.workbook.cell_values import (
+    Plan,
+    RawValue,
+    convert_all,
+    holds_value,
+    plan_columns,
+)
 from jugendhaus_mail.workbook.cell_values import normalise as normalise  # verify, updates use it
 from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot, header_key
 from jugendhaus_mail.workbook.schema import Schema, Sheet
@@ -245,12 +251,15 @@ def _converted(part: _Part, strings: dict[int, str]) -> tuple[list[list[CellValu
     columns: list[list[CellValue]] = []
     for _key, _index, convert in part.plan:  # every converter gives None for ""
         shared, values = cells.shared.pop(0), cells.values.pop(0)
-        columns.append(
-            [
-                convert(strings[at]) if at >= 0 else None if value is None else convert(value)
-                for at, value in zip(shared, values, strict=True)
-            ]
-        )
+        if -1 not in shared:  # a shared string in every row (the usual text column)
+            columns.append(convert_all(convert, map(strings.__getitem__, shared)))
+        else:
+            columns.append(
+                [
+                    convert(strings[at]) if at >= 0 else None if value is None else convert(value)
+                    for at, value in zip(shared, values, strict=True)
+                ]
+            )
         del shared, values
     others = [n for n, values in part.other_rows if any(_holds(v, strings) for v in values)]
     return columns, others
@@ -260,16 +269,7 @@ def _request_rows(
     book: StreamBook, part: _Part, columns: list[list[CellValue]], others: list[int]
 ) -> list[Row]:
     """A dict per row, as `_rows` makes them, in sheet order."""
-    keys = [key for key, _i, _c in part.plan]
-    rows: list[Row] = []
-    blank: list[int] = []  # rows whose kept cells hold only blank text: the others decide
-    for number, converted in zip(part.kept.numbers, zip(*columns, strict=True), strict=True):
-        if converted.count(None) == len(converted):
-            blank.append(number)
-            continue
-        row: Row = dict(zip(keys, converted, strict=True))
-        row[ROW_KEY] = number
-        rows.append(row)
+    rows, blank = _filled_rows(part, columns)
     columns.clear()
     if blank and part.unkept:
         others += _blank_rows(book, part, set(blank))
@@ -277,6 +277,26 @@ def _request_rows(
         rows += [_empty_row(part.plan, number) for number in others]
         rows.sort(key=lambda row: cast(int, row[ROW_KEY]))
     return rows
+
+
+def _filled_rows(part: _Part, columns: list[list[CellValue]]) -> tuple[list[Row], list[int]]:
+    """The rows with a kept value, and those whose kept cells hold only blank text (the
+    other columns decide those)."""
+    keys = [key for key, _i, _c in part.plan]
+    if any(None not in column for column in columns):  # no row without a value: all at once
+        keys.append(ROW_KEY)
+        every = zip(*columns, part.kept.numbers, strict=True)
+        return [dict(zip(keys, row, strict=True)) for row in every], []
+    rows: list[Row] = []
+    blank: list[int] = []
+    for number, converted in zip(part.kept.numbers, zip(*columns, strict=True), strict=True):
+        if converted.count(None) == len(converted):
+            blank.append(number)
+            continue
+        row: Row = dict(zip(keys, converted, strict=True))
+        row[ROW_KEY] = number
+        rows.append(row)
+    return rows, blank
 
 
 def _holds(value: Pending, strings: dict[int, str]) -> bool:
