@@ -96,7 +96,16 @@ class BodyFields:
 
 def _label_key(label: str) -> str:
     """ "Kd.-Nr. (BA)" -> "kdnr": folded, without remarks in brackets and punctuation."""
-    return re.sub(r"\([^)]*\)|[\s.\-,/]+", "", _fold(label))
+    key = _LABEL_KEYS.get(label)
+    if key is None:  # the same few labels in every mail: worked out once each
+        if len(_LABEL_KEYS) >= 4096:
+            _LABEL_KEYS.clear()
+        key = _LABEL_KEYS[label] = _LABEL_NOISE.sub("", _fold(label))
+    return key
+
+
+_LABEL_KEYS: dict[str, str] = {}
+_LABEL_NOISE = re.compile(r"\([^)]*\)|[\s.\-,/]+")
 
 
 def _clean_value(value: str) -> str | None:
@@ -181,12 +190,17 @@ def _join_address(first: str, following: list[str]) -> str:
     return ", ".join(parts)
 
 
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_GERMAN_DATE = re.compile(r"\b(\d{1,2})\s*\.\s*(\d{1,2})\s*\.\s*(\d{4}|\d{2})(?!\d)")
+_NAMED_DATE = re.compile(r"\b(\d{1,2})\.?\s*([a-z]+)\s+(\d{4})\b")
+
+
 def parse_birth_date(text: str, today: date | None = None) -> date | None:
     """A German date (01.02.2005, 1.2.05, 1. Februar 2005) or ISO 2005-02-01; None if impossible."""
     folded = _fold(text)
-    iso = re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", folded)
-    german = re.search(r"\b(\d{1,2})\s*\.\s*(\d{1,2})\s*\.\s*(\d{4}|\d{2})(?!\d)", folded)
-    named = re.search(r"\b(\d{1,2})\.?\s*([a-z]+)\s+(\d{4})\b", folded)
+    iso = _ISO_DATE.search(folded)
+    german = _GERMAN_DATE.search(folded)
+    named = _NAMED_DATE.search(folded)
     if iso:
         year, month, day = int(iso.group(1)), int(iso.group(2)), int(iso.group(3))
     elif german:
