@@ -35,7 +35,7 @@ from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.workbook import reader
 from jugendhaus_mail.workbook.model import Changes, Snapshot
 from jugendhaus_mail.workbook.reader import ALWAYS_KEPT, ROW_KEY, read_snapshot, streamed_snapshot
-from jugendhaus_mail.workbook.xlsx_columns import format_kind
+from jugendhaus_mail.workbook.xlsx_columns import _si_text, _si_texts, format_kind
 from jugendhaus_mail.workbook.xlsx_writer import apply_changes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -145,6 +145,60 @@ def test_tiny_chunks_cut_through_cells_and_shared_strings(tmp_path: Path) -> Non
     for size in (1, 7, 64, 333):
         assert_same(data, INTAKE, chunk_size=size)
         assert_same(data, ["status"], chunk_size=size)
+
+
+def test_self_closing_and_unusual_cells_next_to_kept_ones_read_alike(tmp_path: Path) -> None:
+    """Styled empty cells (`<c r="G3" s="1"/>`) right before and after kept cells, extra
+    attributes, a formula with its cached value, an empty `<v/>`, a row whose only value is
+    in a column the read does not keep and rows that are nothing but styling, in pieces that
+    cut anywhere."""
+    data = to_shared_strings(filled_workbook(tmp_path, 12))
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    columns = {c.key: chr(ord("A") + i) for i, c in enumerate(SCHEMA.requests.columns[:26])}
+    email, person, status = columns["requester_email"], columns["contact_person"], "Q"
+
+    def cell(ref: str, replacement: str) -> None:
+        nonlocal sheet
+        sheet, count = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', replacement, sheet, count=1)
+        assert count == 1, ref
+
+    cell(f"{email}3", f'<c r="{email}3" s="1"/>')
+    cell(f"{person}3", f'<c r="{person}3" s="1" cm="1" t="str"><f>1+1</f><v>2</v></c>')
+    cell(f"{email}4", f'<c r="{email}4" s="1" t="s" ph="1"><v>0</v></c>')
+    cell(f"{person}4", f'<c r="{person}4" s="1"><v/></c>')
+    cell("A5", '<c r="A5" s="1"/>')
+    cell(f"{email}5", f'<c r="{email}5"/>')
+    empty = "".join(f'<c r="{letter}{{n}}" s="1"/>' for letter in "ABCDEFGHIJKLMNOPQRST")
+    rows = [f'<row r="{n}">{empty.format(n=n)}</row>' for n in range(14, 30)]
+    rows[3] = rows[3].replace(
+        f'<c r="{status}17" s="1"/>', f'<c r="{status}17" t="inlineStr"><is><t>Neu</t></is></c>'
+    )
+    rows[5] = '<row r="19" spans="1:42"/>'
+    sheet = sheet.replace("</sheetData>", "".join(rows) + "</sheetData>")
+    data = rewrite(data, {"xl/worksheets/sheet1.xml": sheet.encode()})
+    for size in (1, 7, 333, 1 << 18):
+        for columns_read in (INTAKE, ["nr", "service_key"], ["status"]):
+            assert_same(data, columns_read, chunk_size=size)
+    numbers = [r[ROW_KEY] for r in read_snapshot(data, SCHEMA, columns=INTAKE).requests]
+    assert 17 in numbers and 18 not in numbers and 19 not in numbers
+
+
+SI_PARTS = [
+    '<si><t xml:space="preserve">Frau Müller</t></si>', "<si><t>plain</t></si>", "<si/>",
+    "<si><t/></si>", "<si><t></t></si>", "<si><t>a &amp; b</t></si>", "<si><t>x_x0041_y</t></si>",
+    '<si><r><rPr><b/></rPr><t>Fr</t></r><r><t xml:space="preserve"> X </t></r></si>',
+    '<si><t>東京</t><rPh sb="0" eb="2"><t>トウキョウ</t></rPh></si>', "<si><t>a</t></si>\n  ",
+    '<si><t xml:space="preserve">   </t></si>', "<si><t>&lt;c r=&quot;A1&quot;&gt;</t></si>",
+    "<si><t>nul\x00inside</t></si>", '<si foo="1"><t>attr</t></si>', "<si><t>a</t></si></sst>",
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(SI_PARTS), min_size=1, max_size=12))
+def test_shared_strings_read_in_bulk_as_one_by_one(entries: list[str]) -> None:
+    """The bulk unwrapping of plain entries gives what reading each entry alone gives."""
+    parts = [entry.encode()[len(b"<si") :] for entry in entries]
+    assert _si_texts(parts) == [_si_text(part) for part in parts]
 
 
 def test_a_workbook_resaved_by_libreoffice_reads_alike(tmp_path: Path, soffice: str) -> None:

@@ -36,7 +36,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
-from itertools import compress
+from itertools import compress, repeat
+from operator import sub
 from typing import IO
 
 from jugendhaus_mail.workbook.xlsx_sheet import col_index, col_letters
@@ -503,12 +504,12 @@ def shared_strings(stream: IO[bytes], ordered: list[int], chunk_size: int) -> di
         return found
     position, base = 0, 0
     for piece in pieces(stream, b"<si", chunk_size):
-        parts = piece.split(b"<si")[1:]  # before the first <si: the XML prolog, or nothing
-        top = base + len(parts)
+        parts = piece.split(b"<si")  # before the first <si: the XML prolog, or nothing
+        top = base + len(parts) - 1
         end = bisect_left(ordered, top, position)
         if end > position:
             wanted = ordered[position:end]
-            texts = _si_texts([parts[index - base] for index in wanted])
+            texts = _si_texts(list(map(parts.__getitem__, map(sub, wanted, repeat(base - 1)))))
             found.update(zip(wanted, texts, strict=True))
             position = end
         base = top
