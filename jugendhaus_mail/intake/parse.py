@@ -504,10 +504,23 @@ def _param(part: Message, name: str) -> str:
 
 
 def _charset(part: Message) -> str | None:
+    # a function of the Content-Type value alone, and most mail repeats a few such values:
+    # each is parsed once (the parameter parse costs more than the rest of a text part)
+    value = part.get("content-type")
+    if isinstance(value, str) and value in _CHARSETS:
+        return _CHARSETS[value]
     try:
-        return part.get_content_charset()
+        charset = part.get_content_charset()
     except Exception:  # RFC 2231 charset parameters can be malformed
-        return None
+        charset = None
+    if isinstance(value, str):
+        if len(_CHARSETS) >= 1024:
+            _CHARSETS.clear()
+        _CHARSETS[value] = charset
+    return charset
+
+
+_CHARSETS: dict[str, str | None] = {}  # Content-Type value -> its charset parameter
 
 
 def _payload_bytes(part: Message) -> bytes:
