@@ -31,6 +31,7 @@ from jugendhaus_mail.workbook.xlsx_zip import (
 
 Strings = Callable[[set[int]], dict[int, str]]
 _REF_OPEN = b'<c r="'  # every cell the writer makes starts so, its reference next
+HEAD_CHUNK = 1 << 16  # the header row is looked for in pieces this big: it is near the start
 
 
 @dataclass
@@ -86,9 +87,12 @@ def open_context(
         assert shared_part is not None
         return shared_strings_stream(package.stream(shared_part, chunk_size), wanted)
 
+    def first() -> Iterator[bytes]:
+        return package.stream(sheet_part, min(chunk_size, HEAD_CHUNK))
+
     try:
         sheet: SheetText = StreamSheet(
-            source, schema.name, parts.table.area.first_row, 2 * chunk_size
+            source, schema.name, parts.table.area.first_row, 2 * chunk_size, first
         )
     except NotCanonical:
         sheet = SheetText(package.read(sheet_part), schema.name)

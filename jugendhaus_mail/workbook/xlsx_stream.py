@@ -54,9 +54,12 @@ class NotCanonical(Exception):
 class StreamSheet(SheetText):
     """A worksheet part read in passes over its stream; see the module docstring."""
 
-    def __init__(self, source: Source, name: str, header_row: int, window: int) -> None:
+    def __init__(
+        self, source: Source, name: str, header_row: int, window: int, first: Source | None = None
+    ) -> None:
         """`window`: how many bytes of the last rows the full pass keeps (the writer appends
-        below them; should it look further up, another pass fetches more)."""
+        below them; should it look further up, another pass fetches more). `first`: the same
+        stream in smaller pieces, for the short first pass (the header row is near the start)."""
         self.name, self._source, self._window_size = name, source, window
         self.xml = b""  # the part before <sheetData>'s rows, once the first pass has run
         self.data_start = self.data_end = -1
@@ -69,18 +72,20 @@ class StreamSheet(SheetText):
         self._header: RowXml | None = None
         self._header_row = header_row
         wanted = b'<row r="%d"' % header_row
-        for offset, piece in self._body():
+        for offset, piece in self._body(source=first):
             if (at := piece.find(wanted)) >= 0:
                 self._header = _shifted(parse_row(piece, at), offset)
                 break
 
     # --- the passes ---------------------------------------------------------------------
 
-    def _body(self, check: bool = True) -> Iterator[tuple[int, bytes]]:
+    def _body(
+        self, check: bool = True, source: Source | None = None
+    ) -> Iterator[tuple[int, bytes]]:
         """(offset, piece) of the rows in <sheetData>, cut where a row starts; the part
         before and after the rows is recorded on the way. `check`: every piece for rows and
         cells without r="…" (else the caller checks what it reads)."""
-        chunks = self._source()
+        chunks = (source or self._source)()
         buffer = b""
         for chunk in chunks:
             buffer += chunk
