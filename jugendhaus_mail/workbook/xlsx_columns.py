@@ -373,9 +373,10 @@ class SheetScan:
             block = _Block(self._advance_all(numbers), len(letters))
             if pattern:
                 self._kept_cells(piece, pattern, slot, numbers, block)
-            if others is not None and block.missing():
+            missing = block.missing() if others is not None else []
+            if others is not None and missing:
                 starts = list(_ROW.finditer(piece))
-                for index in block.missing():
+                for index in missing:
                     end = starts[index + 1].start() if index + 1 < len(starts) else len(piece)
                     start = starts[index].start()
                     if extra := self._cells_in_row(piece, start, end, others):
