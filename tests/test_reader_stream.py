@@ -5,10 +5,12 @@ writer, by openpyxl, re-saved by LibreOffice, and on hostile cell contents."""
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import re
 import sys
+import tempfile
 import zipfile
 from collections.abc import Collection
 from datetime import date, datetime
@@ -181,6 +183,63 @@ def test_self_closing_and_unusual_cells_next_to_kept_ones_read_alike(tmp_path: P
             assert_same(data, columns_read, chunk_size=size)
     numbers = [r[ROW_KEY] for r in read_snapshot(data, SCHEMA, columns=INTAKE).requests]
     assert 17 in numbers and 18 not in numbers and 19 not in numbers
+
+
+def test_inline_strings_in_every_form_read_alike(tmp_path: Path) -> None:
+    """Inline strings as the service writes them (one run, xml:space) and in the forms other
+    tools write: empty runs, entities and _xHHHH_ escapes, blanks, rich text, phonetic hints;
+    in pieces that cut anywhere."""
+    data = filled_workbook(tmp_path, 12)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    email = chr(ord("A") + [c.key for c in SCHEMA.requests.columns].index("requester_email"))
+    forms = [
+        '<c r="{ref}" s="1" t="inlineStr"><is><t></t></is></c>',
+        '<c r="{ref}" s="1" t="inlineStr"><is><t/></is></c>',
+        '<c r="{ref}" t="inlineStr"><is><t>a &amp; b &#228; _x0041_ &lt;c r="A1"/&gt;</t></is></c>',
+        '<c r="{ref}" s="1" t="inlineStr"><is><t xml:space="preserve">   </t></is></c>',
+        '<c r="{ref}" t="inlineStr"><is><t>x</t><rPh sb="0" eb="1"><t>y</t></rPh></is></c>',
+        '<c r="{ref}" t="inlineStr"><is><r><t>ri</t></r><r><t>ch</t></r></is></c>',
+        '<c r="{ref}" t="inlineStr"><is><t xml:space="preserve"> Frau Ö </t></is></c>',
+    ]
+    for row, form in enumerate(forms, start=2):
+        ref = f"{email}{row}"
+        sheet, count = re.subn(
+            rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', form.format(ref=ref), sheet, count=1
+        )
+        assert count == 1, ref
+    data = rewrite(data, {"xl/worksheets/sheet1.xml": sheet.encode()})
+    for size in (1, 7, 333, 1 << 18):
+        assert_same(data, INTAKE, chunk_size=size)
+    emails = [r["requester_email"] for r in read_snapshot(data, SCHEMA, columns=INTAKE).requests]
+    assert emails[2] == 'a & b ä A <c r="A1"/>' and emails[6] == "Frau Ö"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        '<c r="{ref}" s="1" t="s"><is><t>typ s</t></is></c>',
+        '<c r="{ref}" s="1"><is><t>ohne Typ</t></is></c>',
+        '<c r="{ref}" t="str"><is><r><t>ri</t></r></is></c>',
+    ],
+)
+def test_an_inline_string_in_a_cell_of_another_type_goes_the_calamine_way(
+    tmp_path: Path, form: str
+) -> None:
+    """calamine reads the <is> of a cell whatever its type says; the scanner leaves it."""
+    data = filled_workbook(tmp_path, 3)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    email = chr(ord("A") + [c.key for c in SCHEMA.requests.columns].index("requester_email"))
+    ref = f"{email}3"
+    sheet, count = re.subn(
+        rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', form.format(ref=ref), sheet, count=1
+    )
+    assert count == 1
+    data = rewrite(data, {"xl/worksheets/sheet1.xml": sheet.encode()})
+    fingerprint = read_snapshot(data, SCHEMA).fingerprint
+    assert streamed_snapshot(data, SCHEMA, INTAKE, fingerprint) is None
+    narrow = read_snapshot(data, SCHEMA, columns=INTAKE)
+    assert narrow.requests == calamine_narrow(data, INTAKE).requests
+    assert narrow.requests[1]["requester_email"] in ("typ s", "ohne Typ", "ri")
 
 
 SI_PARTS = [
@@ -388,6 +447,26 @@ def test_hostile_cell_contents_read_alike(
         [type(v) for v in r.values()] for r in expected.requests
     ]
     assert got.missing_headers == expected.missing_headers
+
+
+@functools.cache
+def empty_workbook() -> bytes:
+    return new_workbook(Path(tempfile.mkdtemp()), SCHEMA)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(TEXT, min_size=4, max_size=4), min_size=1, max_size=4),
+    st.sampled_from([1 << 20, 13]),
+)
+def test_hostile_text_the_service_wrote_reads_alike(rows: list[list[str]], chunk: int) -> None:
+    """Whatever text the service itself writes (as inline strings) reads back as calamine
+    reads it."""
+    keys = ["requester_email", "contact_person", "sgb2_contact", "status"]
+    appends = tuple(request(n, **dict(zip(keys, row, strict=True))) for n, row in enumerate(rows))
+    data, _ = apply_changes(empty_workbook(), SCHEMA, Changes(appends=appends))
+    for columns in (INTAKE, ["status"]):
+        assert_same(data, columns, chunk_size=chunk)
 
 
 def test_ordinary_values_never_send_the_read_to_calamine() -> None:

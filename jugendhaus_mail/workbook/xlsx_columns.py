@@ -166,6 +166,7 @@ class CellReader:
         self.kinds = kinds  # per style index
         self.date1904 = date1904
         self.decoders: dict[bytes, Callable[[bytes], Pending | None]] = {}
+        self.inline: dict[bytes, Callable[[bytes], Pending | None]] = {}
         self._days: dict[bytes, date] = {}  # whole-day serials repeat; one date object each
 
     def value(self, attrs: bytes, inner: bytes | None) -> Pending | None:
@@ -175,11 +176,30 @@ class CellReader:
         if _type_and_style(attrs)[0] == "inlineStr":
             found = _IS.search(inner)
             return rich_text(found.group(1) or b"") if found else None
+        if b"<is" in inner:
+            raise Unreadable("an inline string in a cell of another type")
         found = _V.search(inner)
         raw = found.group(1) if found else None
         if not raw:
             return None  # a formula without a cached value (or <v></v>): calamine gives ""
         return self.decoder(attrs)(raw)
+
+    def content(self, attrs: bytes, plain: bytes, inline: bytes, inner: bytes) -> Pending | None:
+        """The value of a cell as `_cell_pattern` splits it; None for an empty cell."""
+        if plain:
+            return (self.decoders.get(attrs) or self.decoder(attrs))(plain)
+        if inline:
+            return (self.inline.get(attrs) or self.inline_decoder(attrs))(inline)
+        return self.value(attrs, inner)
+
+    def inline_decoder(self, attrs: bytes) -> Callable[[bytes], Pending | None]:
+        """How to read the text of a cell written `<is><t>text</t></is>` (calamine reads it
+        in a cell of any type; the scanner leaves that to calamine)."""
+        found = self.inline.get(attrs)
+        if found is None:
+            plain = _type_and_style(attrs)[0] == "inlineStr"
+            found = self.inline[attrs] = decode_text if plain else _unreadable
+        return found
 
     def decoder(self, attrs: bytes) -> Callable[[bytes], Pending | None]:
         """How to read the <v> of a cell with these attributes."""
@@ -212,6 +232,10 @@ class CellReader:
         return _EPOCH + timedelta(milliseconds=int(ms + 0.5))  # Rust rounds half away
 
 
+def _nothing(raw: bytes) -> None:
+    return None
+
+
 def _unreadable(raw: bytes) -> Pending:
     raise Unreadable("a cell type or number format calamine reads its own way")
 
@@ -226,7 +250,7 @@ _DECODERS: dict[str, Callable[[bytes], Pending | None]] = {
     "s": int,  # the shared string's index
     "str": decode_text,
     "b": _boolean,
-    "e": lambda raw: None,  # calamine gives "" for #N/A and the like
+    "e": _nothing,  # calamine gives "" for #N/A and the like
 }
 
 
@@ -403,14 +427,18 @@ class SheetScan:
         numbers: list[bytes],
         block: _Block,
     ) -> None:
-        decoders, decoder, value = self._cells.decoders, self._cells.decoder, self._cells.value
+        cells = self._cells
+        decoders, decoder, value = cells.decoders, cells.decoder, cells.value
+        inlines, inline_decoder = cells.inline, cells.inline_decoder
         shared, values, has = block.shared, block.values, block.has
         at = dict(zip(numbers, range(len(numbers)), strict=True))
         last = 0
         try:
-            for letter, number, attrs, plain, inner in pattern.findall(piece):
+            for letter, number, attrs, plain, inline, inner in pattern.findall(piece):
                 if plain:
                     content = (decoders.get(attrs) or decoder(attrs))(plain)
+                elif inline:
+                    content = (inlines.get(attrs) or inline_decoder(attrs))(inline)
                 elif inner:
                     content = value(attrs, inner)
                 elif not letter:
@@ -435,12 +463,10 @@ class SheetScan:
         self, piece: bytes, start: int, end: int, pattern: re.Pattern[bytes]
     ) -> list[Pending]:
         values = []
-        for letter, _n, attrs, plain, inner in pattern.findall(piece, start, end):
+        for letter, _n, attrs, plain, inline, inner in pattern.findall(piece, start, end):
             if not letter:
                 raise Unreadable("a cell without a leading r attribute")
-            content = (
-                self._cells.decoder(attrs)(plain) if plain else self._cells.value(attrs, inner)
-            )
+            content = self._cells.content(attrs, plain, inline, inner)
             if content is not None:
                 values.append(content)
         return values
@@ -467,23 +493,23 @@ class SheetScan:
 
     def _all_cells(self, row_xml: bytes) -> dict[int, Pending]:
         cells: dict[int, Pending] = {}
-        for letters, _number, attrs, plain, inner in _ANY_CELL.findall(row_xml):
+        for letters, _number, attrs, plain, inline, inner in _ANY_CELL.findall(row_xml):
             if not letters:
                 raise Unreadable("a cell without a leading r attribute")
-            content = (
-                self._cells.decoder(attrs)(plain) if plain else self._cells.value(attrs, inner)
-            )
+            content = self._cells.content(attrs, plain, inline, inner)
             cells[col_index(letters.decode()) - 1] = "" if content is None else content
         return cells
 
 
 def _cell_pattern(letters: bytes) -> re.Pattern[bytes]:
-    """Cells of these columns: (letters, row, attributes, plain <v> text, other inner XML);
-    a `<c` tag without a leading reference matches with empty groups. The attributes are
+    """Cells of these columns: (letters, row, attributes, plain <v> text, the text of an
+    inline string of one plain run, other inner XML); a `<c` tag without a leading reference
+    matches with empty groups. The attributes are
     taken greedily up to the tag's end (a lazy `[^>]*?` costs a step per character); a
     self-closing cell keeps its "/" there and is told by the lookbehind."""
     return re.compile(
-        rb'<c(?: r="(' + letters + rb')(\d+)"([^>]*)>(?:(?<=/>)|<v>([^<]*)</v></c>|(.*?)</c>)'
+        rb'<c(?: r="(' + letters + rb')(\d+)"([^>]*)>(?:(?<=/>)|<v>([^<]*)</v></c>'
+        rb'|<is><t(?: xml:space="preserve")?>([^<]+)</t></is></c>|(.*?)</c>)'
         rb"|(?! r=\")(?=[\s>/]))",
         re.S,
     )
