@@ -70,11 +70,16 @@ def holds_value(value: RawValue) -> bool:
     return value != "" and not (isinstance(value, str) and not value.strip())
 
 
-def convert_all(convert: Converter, texts: Iterable[str]) -> list[CellValue]:
-    """`[convert(text) for text in texts]`; text to text without a call per value."""
+def convert_all(convert: Converter, values: Iterable[RawValue | None]) -> list[CellValue]:
+    """`[None if v is None else convert(v) for v in values]`; text to text without a call
+    per value."""
     if convert is _to_text:
-        return [text.strip() or None for text in texts]
-    return list(map(convert, texts))
+        return [
+            (value.strip() or None) if type(value) is str else None if value is None else
+            _to_text(value)
+            for value in values
+        ]  # fmt: skip
+    return [None if value is None else convert(value) for value in values]
 
 
 def _to_text(value: RawValue) -> CellValue:

@@ -251,8 +251,10 @@ def _converted(part: _Part, strings: dict[int, str]) -> tuple[list[list[CellValu
     columns: list[list[CellValue]] = []
     for _key, _index, convert in part.plan:  # every converter gives None for ""
         shared, values = cells.shared.pop(0), cells.values.pop(0)
-        if -1 not in shared:  # a shared string in every row (the usual text column)
+        if -1 not in shared:  # a shared string in every row (text saved by Excel)
             columns.append(convert_all(convert, map(strings.__getitem__, shared)))
+        elif shared.count(-1) == len(shared):  # none (text the service wrote, numbers, dates)
+            columns.append(convert_all(convert, values))
         else:
             columns.append(
                 [
