@@ -5,12 +5,10 @@ writer, by openpyxl, re-saved by LibreOffice, and on hostile cell contents."""
 
 from __future__ import annotations
 
-import functools
 import io
 import random
 import re
 import sys
-import tempfile
 import zipfile
 from collections.abc import Collection
 from datetime import date, datetime
@@ -449,9 +447,9 @@ def test_hostile_cell_contents_read_alike(
     assert got.missing_headers == expected.missing_headers
 
 
-@functools.cache
-def empty_workbook() -> bytes:
-    return new_workbook(Path(tempfile.mkdtemp()), SCHEMA)
+@pytest.fixture(scope="module")
+def empty_workbook(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return new_workbook(tmp_path_factory.mktemp("empty"), SCHEMA)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -459,12 +457,14 @@ def empty_workbook() -> bytes:
     st.lists(st.lists(TEXT, min_size=4, max_size=4), min_size=1, max_size=4),
     st.sampled_from([1 << 20, 13]),
 )
-def test_hostile_text_the_service_wrote_reads_alike(rows: list[list[str]], chunk: int) -> None:
+def test_hostile_text_the_service_wrote_reads_alike(
+    empty_workbook: bytes, rows: list[list[str]], chunk: int
+) -> None:
     """Whatever text the service itself writes (as inline strings) reads back as calamine
     reads it."""
     keys = ["requester_email", "contact_person", "sgb2_contact", "status"]
     appends = tuple(request(n, **dict(zip(keys, row, strict=True))) for n, row in enumerate(rows))
-    data, _ = apply_changes(empty_workbook(), SCHEMA, Changes(appends=appends))
+    data, _ = apply_changes(empty_workbook, SCHEMA, Changes(appends=appends))
     for columns in (INTAKE, ["status"]):
         assert_same(data, columns, chunk_size=chunk)
 
