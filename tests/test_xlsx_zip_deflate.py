@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from xlsx_fixtures import new_workbook
 
 from jugendhaus_mail.errors import WorkbookError
 from jugendhaus_mail.workbook.schema import load_schema
+from jugendhaus_mail.workbook.xlsx_deflate import Precompressed, StretchCompressor, crc32_combine
 from jugendhaus_mail.workbook.xlsx_zip import CHUNK, ZipPackage
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -75,3 +78,30 @@ def test_a_failure_while_the_pieces_are_made_stops_the_save(tmp_path: Path) -> N
 
     with pytest.raises(WorkbookError, match="kaputt"):
         ZipPackage(data).rebuild({SHEET: failing()})
+
+
+def stretch(content: bytes) -> Precompressed:
+    compressor = StretchCompressor(CHUNK)
+    for piece in cut(content, [CHUNK // 2]):
+        assert not isinstance(piece, Precompressed)
+        compressor.add(piece)
+    return Precompressed(compressor.finish(), compressor.crc, compressor.size)
+
+
+@pytest.mark.parametrize("leading", [b"", b"MZ-stub"])  # plain zip, and the zipfile path
+def test_a_stretch_compressed_before_is_copied_between_fresh_ones(
+    tmp_path: Path, leading: bytes
+) -> None:
+    data = leading + new_workbook(tmp_path, load_schema())
+    content = big_sheet(3 * CHUNK)
+    head, middle, rest = content[:1000], content[1000 : 2 * CHUNK + 17], content[2 * CHUNK + 17 :]
+    out = ZipPackage(data).rebuild({SHEET: [head, stretch(middle), memoryview(rest)]})
+    with zipfile.ZipFile(io.BytesIO(out)) as archive:
+        assert archive.testzip() is None  # the checksum of the joined stretches is right
+        assert archive.read(SHEET) == content
+    assert stretch(middle).content() == middle
+
+
+@given(st.binary(max_size=3000), st.binary(max_size=3000))
+def test_checksums_of_stretches_join_to_the_checksum_of_the_whole(a: bytes, b: bytes) -> None:
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)

@@ -5,6 +5,9 @@ whole (at 50,000 rows the sheet XML is 78 MiB, sharedStrings.xml 19 MiB).
 short pass for the part before the rows and the header row, one full pass for the columns the
 writer looks up (with the last rows kept for appending), further short passes for rows to
 update, and the final pass that copies the part with the edits applied into the compressor.
+When the caller reads no column (new rows whose keys it knows), the full pass compresses the
+rows that leave its window as it goes, and the final pass adds only the changed start and the
+kept last rows around that stretch (`new_part`, xlsx_deflate).
 Positions are offsets into the uncompressed XML, as in `SheetText`. The stream is cut only
 where a row starts, so no search ever sees half a row.
 
@@ -25,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.xlsx_cells import rich_text
+from jugendhaus_mail.workbook.xlsx_deflate import Piece, Precompressed, StretchCompressor
 from jugendhaus_mail.workbook.xlsx_sheet import (
     _TAG_ENDS,
     _UNSUPPORTED,
@@ -69,6 +73,7 @@ class StreamSheet(SheetText):
         self._columns: dict[int, ColumnCells] = {}
         self._arrays: list[bytes] = []
         self._window: deque[tuple[int, bytes]] = deque()
+        self._prefix: Precompressed | None = None  # the rows before the window, compressed
         self._header: RowXml | None = None
         self._header_row = header_row
         wanted = b'<row r="%d"' % header_row
@@ -122,29 +127,64 @@ class StreamSheet(SheetText):
         if piece:
             yield offset, piece
 
-    def collect(self, columns: Iterable[int], *, check_every_row: bool = True) -> None:
+    def collect(
+        self, columns: Iterable[int], *, check_every_row: bool = True, compress: bool = False
+    ) -> None:
         """The full pass: the cells of `columns`, array formulas, the last rows, the tail.
         `check_every_row=False`: only the rows kept are checked for r="…" (module docstring;
-        for a caller that reads no column)."""
+        for a caller that reads no column); then `compress`: the rows before them are
+        compressed on the way, for `new_part`."""
         wanted = sorted(set(columns))
         self._columns = {col: [] for col in wanted}
         by_letters = {col_letters(col).encode(): self._columns[col] for col in wanted}
         pattern = _column_pattern(list(by_letters))
-        self._arrays, self._window = [], deque()
+        self._arrays, self._window, self._prefix = [], deque(), None
         kept = 0
         check = check_every_row or bool(wanted)
-        for offset, piece in self._body(check):
-            if pattern is not None:
-                for letters, number, attrs, inner in pattern.findall(piece):
-                    by_letters[letters].append(_column_cell(number, attrs, inner))
-            if b't="array"' in piece:
-                self._arrays += array_refs(piece, 0, len(piece))
-            self._window.append((offset, piece))
-            kept += len(piece)
-            while kept - len(self._window[0][1]) >= self._window_size:
-                kept -= len(self._window.popleft()[1])
-        if not check and any(_loose(piece) for _, piece in self._window):
-            raise NotCanonical
+        # the rows that leave the window are compressed on the way (see `new_part`)
+        stretch = StretchCompressor(self._window_size // 2) if compress and not check else None
+        try:
+            for offset, piece in self._body(check):
+                if pattern is not None:
+                    for letters, number, attrs, inner in pattern.findall(piece):
+                        by_letters[letters].append(_column_cell(number, attrs, inner))
+                if b't="array"' in piece:
+                    self._arrays += array_refs(piece, 0, len(piece))
+                self._window.append((offset, piece))
+                kept += len(piece)
+                while kept - len(self._window[0][1]) >= self._window_size:
+                    left = self._window.popleft()[1]
+                    kept -= len(left)
+                    if stretch is not None:
+                        stretch.add(left)
+            if stretch is not None:
+                if any(_loose(piece) for _, piece in self._window):
+                    raise NotCanonical
+                self._prefix = Precompressed(stretch.finish(), stretch.crc, stretch.size)
+        finally:
+            if stretch is not None:
+                stretch.close()
+
+    def new_part(self, edits: list[Edit]) -> Iterator[Piece]:
+        """`splice`; where no edit falls before the rows the full pass kept, the rows before
+        them come as compressed by that pass (a stretch of its own in the new part)."""
+        pieces = self.splice(edits)  # orders and checks the edits
+        prefix, self._prefix = self._prefix, None
+        if prefix is None:
+            return pieces
+        prefix_end = self.data_start + prefix.size
+        head = [edit for edit in edits if edit[0] < self.data_start]
+        rest = [edit for edit in edits if edit[0] >= self.data_start]
+        if any(end > self.data_start for _, end, _ in head) or any(
+            start < prefix_end for start, _, _ in rest
+        ):
+            return pieces
+        kept = b"".join(piece for _, piece in self._window) + self.tail
+        return _around(
+            _spliced(self.xml[: self.data_start], 0, sorted(head)),
+            prefix,
+            _spliced(kept, prefix_end, sorted(rest)),
+        )
 
     def _full_pass(self) -> None:
         if self._tail is None:
@@ -232,6 +272,24 @@ class StreamSheet(SheetText):
             position = end
         for _, _, replacement in pending:  # edits at the very end of the part
             yield replacement
+
+
+def _spliced(text: bytes, base: int, ordered: list[Edit]) -> Iterator[bytes | memoryview]:
+    """`text` (found at offset `base` of the part) with the edits applied."""
+    view, position = memoryview(text), 0
+    for start, end, replacement in ordered:
+        yield view[position : start - base]
+        yield replacement
+        position = end - base
+    yield view[position:]
+
+
+def _around(
+    head: Iterator[bytes | memoryview], middle: Piece, rest: Iterator[bytes | memoryview]
+) -> Iterator[Piece]:
+    yield from head
+    yield middle
+    yield from rest
 
 
 def _loose(piece: bytes) -> bool:

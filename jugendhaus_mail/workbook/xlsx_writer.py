@@ -40,6 +40,7 @@ from jugendhaus_mail.workbook.xlsx_sheet import (
     col_letters,
     render_row,
 )
+from jugendhaus_mail.workbook.xlsx_stream import StreamSheet
 from jugendhaus_mail.workbook.xlsx_updates import Skipped, update_rows
 from jugendhaus_mail.workbook.xlsx_zip import CHUNK, Chunks, ZipPackage
 
@@ -121,7 +122,10 @@ def plan_changes(
             if names != workbook:
                 replacements[parts.workbook] = [names]
         edits += context.sheet.extend_dimension(context.table.area, new_last)
-    replacements[parts.sheet] = context.sheet.splice(edits)
+    sheet = context.sheet
+    replacements[parts.sheet] = (
+        sheet.new_part(edits) if isinstance(sheet, StreamSheet) else sheet.splice(edits)
+    )
     if table_xml != context.table.xml:
         replacements[parts.table_part] = [table_xml]
     if context.styles is not None and context.styles.changed and parts.styles:
