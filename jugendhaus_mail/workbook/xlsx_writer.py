@@ -152,16 +152,15 @@ def _new_rows(
 ) -> list[dict[str, CellValue]]:
     if not appends:
         return []
-    if known_keys is not None:
-        present = set(known_keys)
-    else:
-        present = {text for _, text in column_texts(context, "service_key")}
+    if known_keys is None:
+        known_keys = frozenset(text for _, text in column_texts(context, "service_key"))
+    added: set[str] = set()  # the known keys are not copied (50,000 of them on long lists)
     rows: list[dict[str, CellValue]] = []
     for new in appends:
         key = new.service_key.strip()
-        if key in present:
+        if key in known_keys or key in added:
             continue
-        present.add(key)
+        added.add(key)
         rows.append({**new.values, "service_key": key})
     return rows
 
