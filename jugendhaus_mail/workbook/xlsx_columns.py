@@ -26,7 +26,6 @@ contract "exactly what calamine would have read".
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -40,6 +39,7 @@ from itertools import compress, repeat
 from operator import sub
 from typing import IO
 
+from jugendhaus_mail.workbook.xlsx_cells import decode_text
 from jugendhaus_mail.workbook.xlsx_sheet import col_index, col_letters
 from jugendhaus_mail.workbook.xlsx_zip import (
     Relationship,
@@ -57,7 +57,6 @@ _EPOCH_DAY = date(1899, 12, 30)
 _DAYS_1904 = 1462  # serial 0 of the 1904 date system is serial 1462 of the 1900 one
 _SAFE_SERIALS = (61.0, 2958466.0)  # 1900-03-01 .. 9999-12-31: plain arithmetic as calamine
 _MS_PER_DAY = 86_400_000
-_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _PLAIN_SI = re.compile(rb'><t(?: xml:space="preserve")?>([^<]*)</t></si>')  # one plain run
@@ -76,15 +75,6 @@ class Unreadable(Exception):
 
 
 # --- text -----------------------------------------------------------------------------------
-
-
-def decode_text(raw: bytes) -> str:
-    text = raw.decode("utf-8")
-    if "&" in text:
-        text = html.unescape(text)
-    if "_x" in text:
-        text = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return text
 
 
 def rich_text(inner: bytes) -> str:
