@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from xlsx_fixtures import edit_part, members, new_workbook, reopen, to_shared_strings
 
 from jugendhaus_mail.errors import WorkbookUnsafe
+from jugendhaus_mail.workbook import xlsx_context
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, CommitResult, NewRow
 from jugendhaus_mail.workbook.reader import read_snapshot
 from jugendhaus_mail.workbook.schema import Schema, load_schema
@@ -160,22 +161,40 @@ def test_the_keys_the_store_reads_are_the_keys_the_writer_finds(
     assert read_keys(data).keys == found
 
 
+@pytest.mark.parametrize("compress_on_the_way", [True, False])  # False: as on long sheets
+@pytest.mark.parametrize("form", ["cells", "row"])
 @pytest.mark.parametrize("loose_row", [5, 39])
 @pytest.mark.parametrize("chunk_size", [997, 4093, 1 << 20])
-def test_a_row_in_another_form_gives_the_same_workbook(loose_row: int, chunk_size: int) -> None:
-    """One row whose cells carry r="…" after another attribute (some tools write so): with the
-    keys passed in, the writer checks only the last rows it reads; where that row is among
-    the earlier ones it is copied as it is, and the workbook is the one the writer makes when
-    it reads the whole sheet (as it does without the keys)."""
+def test_a_row_in_another_form_gives_the_same_workbook(
+    loose_row: int,
+    form: str,
+    chunk_size: int,
+    compress_on_the_way: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One row in a form some tools write: its cells carry r="…" after another attribute, or
+    the row has no r="…" at all. With the keys passed in, the writer does what it does without
+    them: the same workbook (read whole, as the streamed pass refuses such rows), or the same
+    refusal."""
+    if not compress_on_the_way:
+        monkeypatch.setattr(xlsx_context, "COMPRESS_ON_THE_WAY", 0)
     data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(40)])
     sheet = "xl/worksheets/sheet1.xml"
     xml = ZipPackage(data).read(sheet).decode()
     row = re.search(rf'<row r="{loose_row + 1}".*?</row>', xml)
     assert row is not None
-    swapped = re.sub(r'<c r="([A-Z]+\d+)" s="(\d+)"', r'<c s="\2" r="\1"', row.group(0))
+    if form == "cells":
+        swapped = re.sub(r'<c r="([A-Z]+\d+)" s="(\d+)"', r'<c s="\2" r="\1"', row.group(0))
+    else:
+        swapped = row.group(0).replace(f'<row r="{loose_row + 1}"', "<row", 1)
     assert swapped != row.group(0)
     data = edit_part(data, sheet, row.group(0), swapped)
     changes = Changes(appends=(request("mid:3@amt.de#3", 90), request("mid:new@amt.de#1", 91)))
+    if form == "row":  # "Zellen ohne Bezug": refused either way, nothing written
+        for present in (read_keys(data), None):
+            with pytest.raises(WorkbookUnsafe, match="ohne Bezug"):
+                apply_changes(data, SCHEMA, changes, chunk_size=chunk_size, present=present)
+        return
     passed_in = apply_changes(data, SCHEMA, changes, chunk_size=chunk_size, present=read_keys(data))
     same_workbook(passed_in, apply_changes(data, SCHEMA, changes, chunk_size=chunk_size))
     assert keys_in_sheet(passed_in[0]).count("mid:3@amt.de#3") == 1

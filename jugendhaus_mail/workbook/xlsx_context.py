@@ -116,7 +116,6 @@ def open_context(
         try:
             sheet.collect(
                 (context.columns[k] for k in lookups if k in context.columns),
-                check_every_row=bool(lookups),
                 compress=not lookups and package.size(sheet_part) <= COMPRESS_ON_THE_WAY,
             )
         except NotCanonical:

@@ -12,10 +12,7 @@ Positions are offsets into the uncompressed XML, as in `SheetText`. The stream i
 where a row starts, so no search ever sees half a row.
 
 Sheets whose rows or cells lack `r="…"` (some tools write them so; rare) raise `NotCanonical`
-on the way: the caller then reads the part whole into a `SheetText`, which handles them. A full
-pass that collects no column, for a caller that reads no other row (new rows whose keys the
-caller knows), checks only the rows it keeps, the last ones: the rows before are copied as
-they are, and a row with `r="…"` has its number whatever the rows before it look like.
+on the way: the caller then reads the part whole into a `SheetText`, which handles them.
 """
 
 from __future__ import annotations
@@ -84,12 +81,9 @@ class StreamSheet(SheetText):
 
     # --- the passes ---------------------------------------------------------------------
 
-    def _body(
-        self, check: bool = True, source: Source | None = None
-    ) -> Iterator[tuple[int, bytes]]:
+    def _body(self, source: Source | None = None) -> Iterator[tuple[int, bytes]]:
         """(offset, piece) of the rows in <sheetData>, cut where a row starts; the part
-        before and after the rows is recorded on the way. `check`: every piece for rows and
-        cells without r="…" (else the caller checks what it reads)."""
+        before and after the rows is recorded on the way."""
         chunks = (source or self._source)()
         buffer = b""
         for chunk in chunks:
@@ -107,7 +101,7 @@ class StreamSheet(SheetText):
             buffer += chunk
             close = buffer.find(b"</sheetData>")
             if close >= 0:
-                yield from self._checked(offset, buffer[:close], check)
+                yield from self._checked(offset, buffer[:close])
                 self.data_end = offset + close
                 self._tail = buffer[close:] + b"".join(chunks)
                 if b"</sheetData>" in self._tail[12:]:
@@ -115,24 +109,19 @@ class StreamSheet(SheetText):
                 return
             cut = buffer.rfind(b"<row")
             if cut > 0:
-                yield from self._checked(offset, buffer[:cut], check)
+                yield from self._checked(offset, buffer[:cut])
                 offset, buffer = offset + cut, buffer[cut:]
         raise WorkbookUnsafe(_UNSUPPORTED.format(sheet=self.name, why="keine Zeilendaten"))
 
-    def _checked(
-        self, offset: int, piece: bytes, check: bool = True
-    ) -> Iterator[tuple[int, bytes]]:
-        if check and _loose(piece):
+    def _checked(self, offset: int, piece: bytes) -> Iterator[tuple[int, bytes]]:
+        if _LOOSE_ROW.search(piece) or _LOOSE_CELL.search(piece):
             raise NotCanonical
         if piece:
             yield offset, piece
 
-    def collect(
-        self, columns: Iterable[int], *, check_every_row: bool = True, compress: bool = False
-    ) -> None:
+    def collect(self, columns: Iterable[int], *, compress: bool = False) -> None:
         """The full pass: the cells of `columns`, array formulas, the last rows, the tail.
-        `check_every_row=False`: only the rows kept are checked for r="…" (module docstring;
-        for a caller that reads no column); then `compress`: the rows before them are
+        `compress` (for a caller that reads no column): the rows before the last ones are
         compressed on the way, for `new_part`."""
         wanted = sorted(set(columns))
         self._columns = {col: [] for col in wanted}
@@ -140,11 +129,10 @@ class StreamSheet(SheetText):
         pattern = _column_pattern(list(by_letters))
         self._arrays, self._window, self._prefix = [], deque(), None
         kept = 0
-        check = check_every_row or bool(wanted)
         # the rows that leave the window are compressed on the way (see `new_part`)
-        stretch = StretchCompressor(self._window_size // 2) if compress and not check else None
+        stretch = StretchCompressor(self._window_size // 2) if compress and not wanted else None
         try:
-            for offset, piece in self._body(check):
+            for offset, piece in self._body():
                 if pattern is not None:
                     for letters, number, attrs, inner in pattern.findall(piece):
                         by_letters[letters].append(_column_cell(number, attrs, inner))
@@ -158,8 +146,6 @@ class StreamSheet(SheetText):
                     if stretch is not None:
                         stretch.add(left)
             if stretch is not None:
-                if any(_loose(piece) for _, piece in self._window):
-                    raise NotCanonical
                 self._prefix = Precompressed(stretch.finish(), stretch.crc, stretch.size)
         finally:
             if stretch is not None:
@@ -290,10 +276,6 @@ def _around(
     yield from head
     yield middle
     yield from rest
-
-
-def _loose(piece: bytes) -> bool:
-    return bool(_LOOSE_ROW.search(piece) or _LOOSE_CELL.search(piece))
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
