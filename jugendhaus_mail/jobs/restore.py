@@ -61,7 +61,9 @@ def reconcile_workbook(app: App, state: StateDB, outbox: Outbox | None) -> Resto
     if not state.has_requests():  # nothing the service wrote could be missing
         state.set_checked_workbook(now_sha256)
         return report
-    base = store.read(columns=("received",))  # numbers, keys, Eingang; staff for the mail
+    # numbers, keys, Eingang (and staff for the mail); not through the store, whose cache
+    # would keep these rows while the column groups are read
+    base = read_snapshot(store.path, store.schema, columns=("received",))
     key_header = store.schema.requests.column("service_key").header
     if key_header in base.missing_headers.get(store.schema.requests.name, ()):
         report.skipped = f"Spalte „{key_header}“ fehlt"
