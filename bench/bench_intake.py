@@ -251,6 +251,13 @@ def stdlib_parse(raws: list[bytes]) -> None:
         email.message_from_bytes(raw, policy=email.policy.default)
 
 
+def own_parse(raws: list[bytes]) -> None:
+    from jugendhaus_mail.intake.parse import parse_message
+
+    for raw in raws:
+        parse_message(raw)
+
+
 def timed(action: object) -> float:
     began = time.perf_counter()
     action()  # type: ignore[operator]
@@ -298,7 +305,7 @@ def main() -> int:
             f"{sum(map(len, raws)) // len(raws)} bytes each; median of {args.repeat} runs"
         )
         runs: dict[str, list[float]] = {
-            "load_save": [], "poll": [], "poll0": [], "parse": [], "edited": []
+            "load_save": [], "poll": [], "poll0": [], "parse": [], "edited": [], "own": []
         }  # fmt: skip
         for _ in range(args.repeat):
             prepare(base / "full", workbook, args.mails)
@@ -310,7 +317,8 @@ def main() -> int:
             runs["poll0"].append(run_poll(base / "empty", 0))
             runs["parse"].append(timed(lambda: stdlib_parse(raws)))
             runs["edited"].append(run_poll(base / "edited", 0))
-        load_save, poll, poll0, parse, edited = (statistics.median(runs[k]) for k in runs)
+            runs["own"].append(timed(lambda: own_parse(raws)))
+        load_save, poll, poll0, parse, edited, own = (statistics.median(runs[k]) for k in runs)
         ratio = poll / load_save
         marginal = (poll - poll0) / parse
         print(f"  openpyxl load + save              {load_save:7.2f} s")
@@ -324,8 +332,9 @@ def main() -> int:
             f"(target <= {TARGET_POLL_RATIO})  {verdict}"
         )
         print(
-            f"    (stdlib parse alone / openpyxl load+save {parse / load_save:6.3f}: a poll "
-            "that parses its mails cannot go below this)"
+            f"    (the poll's own parse of the {args.mails} mails {own:.2f} s = "
+            f"{own / load_save:.3f} of load+save; the stdlib's default-policy parse "
+            f"{parse / load_save:.3f})"
         )
         verdict = "ok" if marginal <= TARGET_MARGINAL_RATIO else "MISSED"
         print(
