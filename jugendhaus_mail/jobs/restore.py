@@ -148,10 +148,12 @@ def _copy_digests(state: StateDB, keys: set[str], groups: list[list[str]]) -> di
     digests = {}
     ordered = sorted(keys)
     for start in range(0, len(ordered), COMPARE_CHUNK):
-        copies = state.ledger_copies(ordered[start : start + COMPARE_CHUNK])
-        for key, (_nr, data) in copies.items():
-            copy = state.decode(data)
-            digests[key] = b"".join(_group_digest(copy, group) for group in groups)
+        part = ordered[start : start + COMPARE_CHUNK]
+        copies = state.ledger_copies(part)
+        for key in part:  # keyed by the strings already held, not the database's copies
+            if key in copies:
+                copy = state.decode(copies[key][1])
+                digests[key] = b"".join(_group_digest(copy, group) for group in groups)
     return digests
 
 
