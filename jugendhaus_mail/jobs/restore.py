@@ -74,6 +74,7 @@ def reconcile_workbook(app: App, state: StateDB, outbox: Outbox | None) -> Resto
     del base  # on 50,000 rows every megabyte counts while the column groups are read
     if not _refresh_copies(app, state, seen, known, version):
         report.skipped = "Arbeitsmappe während des Vergleichs geändert"
+        log.info("Die Anfrageliste wurde während des Abgleichs gespeichert; er folgt erneut.")
         return report  # compared again next time, on one version
     _restore_vanished(app, state, seen, known, report)
     state.set_checked_workbook(version.sha256)
