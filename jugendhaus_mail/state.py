@@ -470,11 +470,6 @@ class StateDB:
 
     # --- the ledger of written rows (see jobs/restore.py) --------------------------------------
 
-    def ledger(self) -> dict[str, tuple[str, str]]:
-        """Every written row: key -> (Nr., the row as stored JSON)."""
-        rows = self.conn.execute("SELECT key, nr, row_json FROM written_rows").fetchall()
-        return {key: (nr, data) for key, nr, data in rows}
-
     def ledger_numbers(self) -> dict[str, str]:
         """key -> Nr. of every written row, without the copies (small on 50,000 rows)."""
         return dict(self.conn.execute("SELECT key, nr FROM written_rows").fetchall())
