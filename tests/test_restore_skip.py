@@ -180,3 +180,29 @@ def test_a_save_by_staff_during_the_comparison_is_compared_again_on_one_version(
     first = next(r for r in site.requests() if r["Nr."].value == "2026-0001")
     assert first["Status"].value == "zweite Fassung"
     assert str(first["Bemerkungen"].value).startswith("Notiz zweite Fassung")
+
+
+def test_rows_written_before_the_ledger_existed_get_their_copy_from_the_workbook(
+    site: Site,
+) -> None:
+    import sqlite3
+
+    empty_copy = site.root / "leere-fassung.xlsx"
+    shutil.copy(site.workbook, empty_copy)
+    _deliver(site, range(2))
+    assert site.run("poll", now="2026-03-09T09:00") == 0
+    with sqlite3.connect(site.root / "state" / "jugendhaus-mail.sqlite3") as db:
+        db.execute("DELETE FROM written_rows")  # a database from before the copies were kept
+        db.execute("DELETE FROM kv")
+    workbook = openpyxl.load_workbook(site.workbook)
+    sheet = workbook["Anfragen"]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    sheet.cell(3, headers["Status"], "In Bearbeitung")
+    workbook.save(site.workbook)
+    assert site.run("poll", now="2026-03-09T10:00") == 0  # the copies come from the workbook
+
+    shutil.copy(empty_copy, site.workbook)
+    assert site.run("poll", now="2026-03-09T11:00") == 0
+
+    statuses = {str(r["Nr."].value): r["Status"].value for r in site.requests()}
+    assert statuses == {"2026-0001": "Neu", "2026-0002": "In Bearbeitung"}

@@ -113,7 +113,8 @@ def _refresh_copies(
     bring back). Every column of 50,000 rows at once would cost hundreds of MiB, so the rows
     are read a group of columns at a time and compared with the copies by a digest per group;
     only the groups that differ are kept, the rest of a changed row comes from its copy.
-    False when the file changed between the reads (nothing is refreshed then)."""
+    False when the file changed between the reads; the groups refreshed until then came from
+    one real version, and the next poll compares again."""
     store = app.store()
     columns = [column.key for column in store.schema.requests.columns]
     groups = [columns[i : i + COLUMN_GROUP] for i in range(0, len(columns), COLUMN_GROUP)]
@@ -124,7 +125,7 @@ def _refresh_copies(
         # not through the store: its cache would hold a second copy of each group's rows
         snapshot = read_snapshot(store.path, store.schema, columns=group)
         if snapshot.fingerprint != version:
-            return False  # the groups taken in so far came from one real version: harmless
+            return False
         changed: dict[str, dict[str, CellValue]] = {}
         for row in snapshot.requests:
             key = str(row.get("service_key") or "").strip()
