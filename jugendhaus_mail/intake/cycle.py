@@ -52,7 +52,7 @@ _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
     """Take in what the mailbox lists, in order of receipt. A dry run decides every mail exactly
     as the real run would (numbers, replies within the batch, duplicates) and changes nothing."""
-    snapshot = ctx.store.read(columns=CaseIndex.COLUMNS)
+    snapshot = ctx.store.read(columns=CaseIndex.COLUMNS, prepare_write=not dry_run)
     report = IntakeReport()
     run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), highest_numbers(snapshot), dry_run)
     in_workbook = {str(r["service_key"]) for r in snapshot.requests if r.get("service_key")}

@@ -46,6 +46,7 @@ from jugendhaus_mail.workbook.xlsx_columns import (
     OtherRow,
     Pending,
     StreamBook,
+    TapFor,
     Unreadable,
 )
 from jugendhaus_mail.workbook.xlsx_sheet import Area
@@ -62,6 +63,7 @@ def read_snapshot(
     *,
     columns: Collection[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
+    tap: TapFor | None = None,
 ) -> Snapshot:
     """Read `Anfragen`, `Mitarbeitende` and `Abwesenheiten` from a file or its bytes.
 
@@ -73,7 +75,8 @@ def read_snapshot(
     With `columns`, the sheets are streamed from the zip (`xlsx_columns`, in pieces of
     `chunk_size` bytes) and calamine is not opened at all: it would parse every shared string
     on opening. A workbook written in a form the stream does not read exactly as calamine
-    would goes the calamine way."""
+    would goes the calamine way. `tap`: the request sheet's chunks go to it too, as the narrow
+    read inflates them (see xlsx_columns.ChunkTap)."""
     if isinstance(source, bytes):
         data, label = source, "Arbeitsmappe"
         fingerprint = FileFingerprint(len(data), 0, hashlib.sha256(data).hexdigest())
@@ -81,7 +84,9 @@ def read_snapshot(
         data, fingerprint = read_file(source)
         label = str(source)
     if columns is not None:
-        streamed = streamed_snapshot(data, schema, columns, fingerprint, chunk_size=chunk_size)
+        streamed = streamed_snapshot(
+            data, schema, columns, fingerprint, chunk_size=chunk_size, tap=tap
+        )
         if streamed is not None:
             return streamed
     workbook = _open(data, label)
@@ -125,6 +130,7 @@ def streamed_snapshot(
     fingerprint: FileFingerprint,
     *,
     chunk_size: int = CHUNK_SIZE,
+    tap: TapFor | None = None,
 ) -> Snapshot | None:
     """The narrow read without calamine; None when this workbook must be read by calamine
     (see `xlsx_columns` for which ones)."""
@@ -132,7 +138,7 @@ def streamed_snapshot(
     if package is None:
         return None
     try:
-        book = StreamBook(data, package, chunk_size)
+        book = StreamBook(data, package, chunk_size, tap)
         requests, staff, absences, termine, missing = _read_streamed(
             book, package, schema, _kept(columns)
         )
@@ -210,7 +216,7 @@ def _requests_part(
     if name is None:
         raise Unreadable("no request sheet")  # calamine's path says so in German
     table = _table_area(package, sheet)
-    scan = book.scan(name)
+    scan = book.scan(name, tapped=True)
     cells = scan.header(table.first_row if table else 1)
     if cells is None:
         missing[sheet.name] = tuple(c.header for c in sheet.columns)

@@ -49,6 +49,9 @@ from jugendhaus_mail.workbook.verify import (
     refuse_taken_numbers,
     verify_written,
 )
+from jugendhaus_mail.workbook.xlsx_columns import TapFor
+from jugendhaus_mail.workbook.xlsx_context import write_tap
+from jugendhaus_mail.workbook.xlsx_pass import SheetPass, SheetTap
 from jugendhaus_mail.workbook.xlsx_writer import PresentKeys, apply_changes
 
 Writer = Callable[[bytes, Schema, Changes], tuple[bytes, CommitResult]]
@@ -98,12 +101,18 @@ class WorkbookStore:
         # reads, then commits, then reads again; parsing 10,000 rows costs ~0.5 s each), kept
         # compact (a tuple per row): each read() hands out fresh dicts sharing its values.
         self._cache: CompactSnapshot | None = None
+        self._prepared: tuple[str, SheetPass] | None = None  # (SHA-256 of the file, pass)
 
-    def read(self, columns: Collection[str] | None = None) -> Snapshot:
+    def read(
+        self, columns: Collection[str] | None = None, *, prepare_write: bool = False
+    ) -> Snapshot:
         """The workbook as it is now. `columns` (keys of `Anfragen`): only those request
-        columns (with `nr`, `service_key` and "_row"), for callers that need a few."""
+        columns (with `nr`, `service_key` and "_row"), for callers that need a few.
+        `prepare_write` (a caller that will most likely append rows next, with `columns`):
+        the read also makes the writer's pass over the request sheet (xlsx_pass), kept for
+        the next commit while the file stays this version."""
         data, fingerprint = read_file(self.path)
-        return self._parse(data, fingerprint, columns).snapshot(columns)
+        return self._parse(data, fingerprint, columns, prepare_write).snapshot(columns)
 
     def fingerprint(self) -> FileFingerprint:
         """(size, mtime, sha256) of the file now, without parsing it: a caller that remembers
@@ -111,14 +120,26 @@ class WorkbookStore:
         return read_file(self.path)[1]
 
     def _parse(
-        self, data: bytes, fingerprint: FileFingerprint, columns: Collection[str] | None
+        self,
+        data: bytes,
+        fingerprint: FileFingerprint,
+        columns: Collection[str] | None,
+        prepare_write: bool = False,
     ) -> CompactSnapshot:
         cache = self._cache
         if cache is None or cache.fingerprint != fingerprint or not cache.covers(columns):
-            parsed = read_snapshot(data, self.schema, columns=columns)
+            taps: list[SheetTap] = []
+            tap = _kept_in(taps, write_tap(self.schema.requests)) if prepare_write else None
+            parsed = read_snapshot(data, self.schema, columns=columns, tap=tap)
+            self._prepared = _prepared(taps, fingerprint.sha256)
             cache = CompactSnapshot.of(replace(parsed, fingerprint=fingerprint), columns)
             self._cache = cache
         return cache
+
+    def _take_prepared(self, sha256: str) -> SheetPass | None:
+        """The writer's pass made by the last read, if of this version; handed out once."""
+        prepared, self._prepared = self._prepared, None
+        return prepared[1] if prepared is not None and prepared[0] == sha256 else None
 
     def commit(self, changes: Changes, *, now: datetime) -> CommitResult:
         """Write `changes`; raises WorkbookLocked while someone has the file open."""
@@ -197,7 +218,8 @@ class WorkbookStore:
         tests) are called as they are."""
         if self._writer is not apply_changes or not changes.appends:
             return self._writer(original, self.schema, changes)
-        present = PresentKeys(fingerprint.sha256, present_keys(before))
+        sheet = self._take_prepared(fingerprint.sha256)
+        present = PresentKeys(fingerprint.sha256, present_keys(before), sheet)
         return apply_changes(original, self.schema, changes, present=present)
 
     def _note_status(
@@ -370,6 +392,24 @@ def waiting_reason(state_dir: Path) -> str:
     """Why new rows wait, as the writer last said it (for `check`)."""
     status = workbook_status(state_dir / STATUS_FILE)
     return (status.refused or "geöffnet oder gesperrt?").rstrip(".")
+
+
+def _kept_in(taps: list[SheetTap], make: Callable[[str, int], SheetTap]) -> TapFor:
+    """`make`, noting each tap it made in `taps`."""
+
+    def tap(part: str, size: int) -> SheetTap:
+        taps.append(made := make(part, size))
+        return made
+
+    return tap
+
+
+def _prepared(taps: list[SheetTap], sha256: str) -> tuple[str, SheetPass] | None:
+    """The pass of the (one) tap that saw its part to the end; the others let go."""
+    for tap in taps:
+        tap.abandon()  # a tap that ended keeps its result; one cut off lets its thread go
+    done = [result for tap in taps if (result := tap.result()) is not None]
+    return (sha256, done[0]) if len(done) == 1 else None
 
 
 def _copy_owner_and_mode(original: os.stat_result, target: Path) -> None:

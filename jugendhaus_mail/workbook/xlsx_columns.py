@@ -37,7 +37,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from itertools import compress, repeat
 from operator import sub
-from typing import IO
+from typing import IO, Protocol
 
 from jugendhaus_mail.workbook.xlsx_cells import decode_text
 from jugendhaus_mail.workbook.xlsx_sheet import col_index, col_letters
@@ -254,7 +254,11 @@ def _type_and_style(attrs: bytes) -> tuple[str, int]:
 # --- streaming ------------------------------------------------------------------------------
 
 
-def pieces(stream: IO[bytes], marker: bytes, chunk_size: int) -> Iterator[bytes]:
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def pieces(stream: Readable, marker: bytes, chunk_size: int) -> Iterator[bytes]:
     """The stream in pieces that each end right before a `marker` (or at the end), so no
     element starting with `marker` is ever cut in two."""
     carry = b""
@@ -332,8 +336,11 @@ class SheetScan:
     caught by the same regex pass that finds the cells: each pattern also matches a `<c` or
     `<row` tag without it, and such a match raises Unreadable."""
 
-    def __init__(self, stream: IO[bytes], cells: CellReader, chunk_size: int) -> None:
+    def __init__(
+        self, stream: Readable, cells: CellReader, chunk_size: int, tap: ChunkTap | None = None
+    ) -> None:
         self._pieces = pieces(stream, b"<row", chunk_size)
+        self._tap = tap  # told when `rows` has read and checked the whole part
         self._cells = cells
         self._rest = b""
         self._last_row = 0
@@ -396,6 +403,8 @@ class SheetScan:
                     if extra := self._cells_in_row(piece, start, end, others):
                         other_rows.append((block.numbers[index], extra))
             block.move_to(cells)
+        if self._tap is not None and pattern is not None:  # every cell was looked at
+            self._tap.end()
         return cells, other_rows
 
     def _advance_all(self, numbers: list[bytes]) -> list[int]:
@@ -569,12 +578,48 @@ def _si_text(part: bytes) -> str:
 # --- the package ----------------------------------------------------------------------------
 
 
+class ChunkTap(Protocol):
+    """Another reader of the same part riding along a scan (the writer's full pass, see
+    xlsx_pass.SheetTap): it gets every chunk as inflated, then `end()` once `SheetScan.rows`
+    has read the part to its end, having checked on the way that every row and cell names
+    its reference first; a scan that stops early or finds the part unreadable never calls
+    `end()`."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def end(self) -> None: ...
+
+
+TapFor = Callable[[str, int], ChunkTap | None]  # (zip member, size uncompressed) -> a tap
+
+
+class _Tapped:
+    """A member's stream that hands each chunk read to a tap as well."""
+
+    def __init__(self, stream: Readable, tap: ChunkTap) -> None:
+        self._stream, self._tap = stream, tap
+
+    def read(self, size: int, /) -> bytes:
+        chunk = self._stream.read(size)
+        if chunk:
+            self._tap.feed(chunk)
+        return chunk
+
+
 class StreamBook:
     """The workbook's parts as this scanner needs them: sheet parts by name, the shared
     strings, the cell styles and the date system."""
 
-    def __init__(self, data: bytes, package: ZipPackage, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        package: ZipPackage,
+        chunk_size: int = CHUNK_SIZE,
+        tap: TapFor | None = None,
+    ) -> None:
+        """`tap`: asked once, for the first scan of the request sheet (see `ChunkTap`)."""
         self.chunk_size = chunk_size
+        self.tap = tap
         self._package = package
         self._zip = zipfile.ZipFile(io.BytesIO(data))
         office = [r for r in read_relationships(package, "") if r.type.endswith("/officeDocument")]
@@ -605,12 +650,18 @@ class StreamBook:
             None,
         )
 
-    def scan(self, name: str) -> SheetScan:
+    def scan(self, name: str, *, tapped: bool = False) -> SheetScan:
+        """`tapped`: the chunks read go to the book's tap too (once per book)."""
         part = self.sheets[name]
         real = self._package.find(part) if part else None
         if real is None:
             raise Unreadable(f"sheet part of {name!r} missing")
-        return SheetScan(self._zip.open(real), self.cells, self.chunk_size)
+        stream: Readable = self._zip.open(real)
+        tap_for, self.tap = (self.tap if tapped else None), (None if tapped else self.tap)
+        tap = tap_for(real, self._zip.getinfo(real).file_size) if tap_for else None
+        if tap is not None:
+            stream = _Tapped(stream, tap)
+        return SheetScan(stream, self.cells, self.chunk_size, tap)
 
     def strings(self, wanted: list[int]) -> dict[int, str]:
         """The shared strings of these (ascending) indices."""

@@ -18,8 +18,9 @@ from jugendhaus_mail.workbook.xlsx_cells import (
     styled_cell_xml,
     value_text,
 )
+from jugendhaus_mail.workbook.xlsx_pass import NotCanonical, SheetPass, SheetTap
 from jugendhaus_mail.workbook.xlsx_sheet import Cell, SheetText, cell_text, col_letters, split_ref
-from jugendhaus_mail.workbook.xlsx_stream import NotCanonical, StreamSheet, shared_strings_stream
+from jugendhaus_mail.workbook.xlsx_stream import StreamSheet, shared_strings_stream
 from jugendhaus_mail.workbook.xlsx_styles import DATE_FORMATS, Styles
 from jugendhaus_mail.workbook.xlsx_zip import (
     CHUNK,
@@ -76,11 +77,14 @@ def open_context(
     schema: Sheet,
     chunk_size: int = CHUNK,
     lookups: tuple[str, ...] = ("service_key", "nr"),
+    prepared: SheetPass | None = None,
 ) -> WriteContext:
     """The context for writing into the table of `schema`'s sheet, its columns mapped. The
     sheet and the shared strings are streamed (see xlsx_stream), the cells of the `lookups`
     columns collected on the way; a sheet in a form only the whole-text reader handles is
-    read whole."""
+    read whole. `prepared`: the full pass over this very part, made by the reader that read
+    the same bytes (see `write_tap`); taken instead of a pass of its own where no column is
+    looked up."""
     parts = locate_parts(package, schema)
     sheet_part, shared_part = parts.sheet, parts.shared
 
@@ -112,7 +116,9 @@ def open_context(
     )
     context.columns = map_columns(context)
     context.types = {col: schema.column(key).type for key, col in context.columns.items()}
-    if isinstance(sheet, StreamSheet):
+    if isinstance(sheet, StreamSheet) and not lookups and prepared and prepared.part == sheet_part:
+        sheet.adopt(prepared)
+    elif isinstance(sheet, StreamSheet):
         try:
             sheet.collect(
                 (context.columns[k] for k in lookups if k in context.columns),
@@ -121,6 +127,16 @@ def open_context(
         except NotCanonical:
             context.sheet = SheetText(package.read(sheet_part), schema.name)
     return context
+
+
+def write_tap(schema: Sheet, chunk_size: int = CHUNK) -> Callable[[str, int], SheetTap]:
+    """Taps for a reader of `schema`'s sheet that make the pass `open_context` would make,
+    with the same window and the same rule for compressing the rows on the way."""
+
+    def tap(part: str, size: int) -> SheetTap:
+        return SheetTap(part, schema.name, 2 * chunk_size, compress=size <= COMPRESS_ON_THE_WAY)
+
+    return tap
 
 
 def map_columns(context: WriteContext) -> dict[str, int]:

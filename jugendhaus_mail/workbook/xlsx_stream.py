@@ -23,33 +23,25 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.xlsx_cells import rich_text
-from jugendhaus_mail.workbook.xlsx_deflate import Piece, Precompressed, StretchCompressor
+from jugendhaus_mail.workbook.xlsx_deflate import Piece, Precompressed
+from jugendhaus_mail.workbook.xlsx_pass import KeptRows, RowCutter, SheetPass
 from jugendhaus_mail.workbook.xlsx_sheet import (
     _TAG_ENDS,
-    _UNSUPPORTED,
     Area,
     Edit,
     RowXml,
     SheetText,
-    array_refs,
     col_letters,
     parse_row,
 )
 
 Source = Callable[[], Iterator[bytes]]
-_LOOSE_ROW = re.compile(rb'<row(?! r=")[\s/>]')
-_LOOSE_CELL = re.compile(rb'<c(?! r=")[\s/>]')
 _ROW_START = re.compile(rb'<row r="(\d+)"')
 _SI_START = re.compile(rb"<si[\s>/]")
 _SI_ODD = re.compile(rb"<si[^\s>/]")
 
 ColumnCells = list[tuple[int, str, bytes | None]]
-
-
-class NotCanonical(Exception):
-    """Rows or cells without r="…": read the part whole instead."""
 
 
 class StreamSheet(SheetText):
@@ -84,40 +76,19 @@ class StreamSheet(SheetText):
     def _body(self, source: Source | None = None) -> Iterator[tuple[int, bytes]]:
         """(offset, piece) of the rows in <sheetData>, cut where a row starts; the part
         before and after the rows is recorded on the way."""
+        cutter = RowCutter(self.name)
         chunks = (source or self._source)()
-        buffer = b""
         for chunk in chunks:
-            buffer += chunk
-            at = buffer.find(b"<sheetData")
-            if at >= 0 and (tag_end := buffer.find(b">", at)) >= 0:
-                break
-        else:
-            raise WorkbookUnsafe(_UNSUPPORTED.format(sheet=self.name, why="keine Zeilendaten"))
-        if buffer[tag_end - 1 : tag_end] == b"/":
-            raise WorkbookUnsafe(f"Das Blatt {self.name!r} ist leer; die Kopfzeile fehlt.")
-        self.data_start = offset = tag_end + 1
-        self.xml, buffer = buffer[:offset], buffer[offset:]
-        for chunk in _prepend(b"", chunks):
-            buffer += chunk
-            close = buffer.find(b"</sheetData>")
-            if close >= 0:
-                yield from self._checked(offset, buffer[:close])
-                self.data_end = offset + close
-                self._tail = buffer[close:] + b"".join(chunks)
-                if b"</sheetData>" in self._tail[12:]:
-                    raise NotCanonical
+            pieces = cutter.feed(chunk)
+            if cutter.started:
+                self.xml, self.data_start = cutter.xml, cutter.data_start
+            yield from pieces
+            if cutter.data_end >= 0:
+                for rest in chunks:
+                    cutter.feed(rest)
+                self._tail, self.data_end = cutter.end(), cutter.data_end
                 return
-            cut = buffer.rfind(b"<row")
-            if cut > 0:
-                yield from self._checked(offset, buffer[:cut])
-                offset, buffer = offset + cut, buffer[cut:]
-        raise WorkbookUnsafe(_UNSUPPORTED.format(sheet=self.name, why="keine Zeilendaten"))
-
-    def _checked(self, offset: int, piece: bytes) -> Iterator[tuple[int, bytes]]:
-        if _LOOSE_ROW.search(piece) or _LOOSE_CELL.search(piece):
-            raise NotCanonical
-        if piece:
-            yield offset, piece
+        cutter.end()  # raises: the rows never ended
 
     def collect(self, columns: Iterable[int], *, compress: bool = False) -> None:
         """The full pass: the cells of `columns`, array formulas, the last rows, the tail.
@@ -127,29 +98,26 @@ class StreamSheet(SheetText):
         self._columns = {col: [] for col in wanted}
         by_letters = {col_letters(col).encode(): self._columns[col] for col in wanted}
         pattern = _column_pattern(list(by_letters))
-        self._arrays, self._window, self._prefix = [], deque(), None
-        kept = 0
+        self._prefix = None
         # the rows that leave the window are compressed on the way (see `new_part`)
-        stretch = StretchCompressor(self._window_size // 2) if compress and not wanted else None
+        rows = KeptRows(self._window_size, compress=compress and not wanted)
         try:
             for offset, piece in self._body():
                 if pattern is not None:
                     for letters, number, attrs, inner in pattern.findall(piece):
                         by_letters[letters].append(_column_cell(number, attrs, inner))
-                if b't="array"' in piece:
-                    self._arrays += array_refs(piece, 0, len(piece))
-                self._window.append((offset, piece))
-                kept += len(piece)
-                while kept - len(self._window[0][1]) >= self._window_size:
-                    left = self._window.popleft()[1]
-                    kept -= len(left)
-                    if stretch is not None:
-                        stretch.add(left)
-            if stretch is not None:
-                self._prefix = Precompressed(stretch.finish(), stretch.crc, stretch.size)
+                rows.take(offset, piece)
+            self._prefix = rows.finish()
         finally:
-            if stretch is not None:
-                stretch.close()
+            rows.close()
+        self._arrays, self._window = rows.arrays, rows.window
+
+    def adopt(self, done: SheetPass) -> None:
+        """Take the full pass another reader of these very bytes made (xlsx_pass.SheetTap)
+        instead of making it again."""
+        self.xml, self.data_start, self.data_end = done.xml, done.data_start, done.data_end
+        self._tail, self._window, self._arrays = done.tail, done.window, done.arrays
+        self._prefix, self._columns = done.prefix, {}
 
     def new_part(self, edits: list[Edit]) -> Iterator[Piece]:
         """`splice`; where no edit falls before the rows the full pass kept, the rows before

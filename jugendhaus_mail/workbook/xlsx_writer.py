@@ -32,6 +32,7 @@ from jugendhaus_mail.workbook.xlsx_context import (
     open_context,
 )
 from jugendhaus_mail.workbook.xlsx_grow import calculated_formula, grow_defined_names, in_the_way
+from jugendhaus_mail.workbook.xlsx_pass import SheetPass
 from jugendhaus_mail.workbook.xlsx_sheet import (
     MAX_ROW,
     Area,
@@ -52,6 +53,7 @@ class PresentKeys:
 
     sha256: str
     keys: frozenset[str]
+    sheet: SheetPass | None = None  # the full pass over the request sheet (xlsx_pass), if made
 
 
 def apply_changes(
@@ -73,12 +75,16 @@ def apply_changes(
     keys = tuple(dict.fromkeys(row.service_key for row in changes.appends))
     if not changes:
         return data, CommitResult(keys, 0)
-    known = None
-    if present is not None and changes.appends:
-        known = present.keys if hashlib.sha256(data).hexdigest() == present.sha256 else None
+    known = prepared = None
+    if (
+        present is not None
+        and changes.appends
+        and hashlib.sha256(data).hexdigest() == present.sha256
+    ):
+        known, prepared = present.keys, present.sheet
     package = ZipPackage(data)
     replacements, updated, skipped = plan_changes(
-        package, sheet_schema, changes, chunk_size, known_keys=known
+        package, sheet_schema, changes, chunk_size, known_keys=known, prepared=prepared
     )
     declined = len({(s.nr, s.column) for s in skipped})
     result = CommitResult(keys, updated - declined, skipped=tuple(map(str, skipped)))
@@ -94,14 +100,16 @@ def plan_changes(
     chunk_size: int = CHUNK,
     *,
     known_keys: frozenset[str] | None = None,
+    prepared: SheetPass | None = None,
 ) -> tuple[dict[str, Chunks], int, list[Skipped]]:
     """The new content of the parts that change (nothing when there is nothing to write), how
     many updates found their row, and the updates declined. The new sheet part is a generator
     that streams the old one with the edits applied. `known_keys`: the service keys the sheet
-    holds, proved to be read from this package (None: look them up)."""
+    holds, proved to be read from this package (None: look them up); `prepared`: the full
+    pass over its sheet part, made by that same read (see xlsx_context.open_context)."""
     look_keys = bool(changes.appends) and known_keys is None
     lookups = ("service_key",) * look_keys + ("nr",) * bool(changes.updates)
-    context = open_context(package, sheet_schema, chunk_size, lookups)
+    context = open_context(package, sheet_schema, chunk_size, lookups, prepared)
     parts = context.parts
     new_rows = _new_rows(context, changes.appends, known_keys)
     updated, row_updates = _route_updates(context, changes, new_rows)
