@@ -131,14 +131,16 @@ def streamed_snapshot(
     *,
     chunk_size: int = CHUNK_SIZE,
     tap: TapFor | None = None,
+    replaced: dict[str, bytes] | None = None,
 ) -> Snapshot | None:
     """The narrow read without calamine; None when this workbook must be read by calamine
-    (see `xlsx_columns` for which ones)."""
+    (see `xlsx_columns` for which ones). `replaced`: sheet parts (zip member: XML) read from
+    these bytes instead of the zip."""
     package = _package(data)
     if package is None:
         return None
     try:
-        book = StreamBook(data, package, chunk_size, tap)
+        book = StreamBook(data, package, chunk_size, tap, replaced)
         requests, staff, absences, termine, missing = _read_streamed(
             book, package, schema, _kept(columns)
         )
@@ -394,6 +396,12 @@ def _package(data: bytes) -> ZipPackage | None:
         return ZipPackage(data)
     except WorkbookError:
         return None  # calamine could read it, so only the table lookup is given up
+
+
+def header_row(package: ZipPackage | None, sheet: Sheet) -> int:
+    """The row that holds the sheet's headers, as the reader finds it."""
+    table = _table_area(package, sheet)
+    return table.first_row if table else 1
 
 
 def _table_area(package: ZipPackage | None, sheet: Sheet) -> Area | None:

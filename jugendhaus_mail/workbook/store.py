@@ -39,8 +39,9 @@ from zoneinfo import ZoneInfo
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.fsync import sync_directory, write_durably, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
-from jugendhaus_mail.workbook.model import Changes, CommitResult, FileFingerprint, Snapshot
-from jugendhaus_mail.workbook.reader import read_file, read_snapshot
+from jugendhaus_mail.workbook.model import Changes, CommitResult, FileFingerprint, Row, Snapshot
+from jugendhaus_mail.workbook.read_back import OldRows, read_back
+from jugendhaus_mail.workbook.reader import ROW_KEY, read_file, read_snapshot
 from jugendhaus_mail.workbook.schema import Schema
 from jugendhaus_mail.workbook.snapshot_cache import CompactSnapshot
 from jugendhaus_mail.workbook.verify import (
@@ -176,7 +177,7 @@ class WorkbookStore:
         self._cache = self._parse(original, fingerprint, compared).narrowed(compared)
         before = self._cache.snapshot(compared)
         refuse_taken_numbers(before, changes)
-        data, result = self._write(original, fingerprint, before, changes)
+        data, result, old_rows = self._write(original, fingerprint, before, changes)
         # Neither version is held while the new one is checked (50,000 rows: 2 x 10 MiB):
         # the backup is taken from the file once it is proved unchanged, and what landed is
         # compared by its digest.
@@ -185,7 +186,7 @@ class WorkbookStore:
             self._write_temp(data)
             del data
             # what is on disk, not in memory; only what the check compares (module docstring)
-            after = read_snapshot(self.temp_path, self.schema, columns=compared)
+            after = self._read_back(before, compared, old_rows)
             verify_written(self.schema, before, after, changes, result)
             written = after.fingerprint.sha256  # what must land is what was checked
             del before
@@ -212,15 +213,32 @@ class WorkbookStore:
 
     def _write(
         self, original: bytes, fingerprint: FileFingerprint, before: Snapshot, changes: Changes
-    ) -> tuple[bytes, CommitResult]:
+    ) -> tuple[bytes, CommitResult, OldRows | None]:
         """The service's writer is told the keys `before` holds (read from `original`, which
-        it checks by the digest) and need not look them up itself; other writers (clearing,
-        tests) are called as they are."""
+        it checks by the digest) and need not look them up itself, and given the pass over
+        the sheet the read made (if any), whose checksum of the old rows the read-back then
+        uses; other writers (clearing, tests) are called as they are."""
         if self._writer is not apply_changes or not changes.appends:
-            return self._writer(original, self.schema, changes)
+            return (*self._writer(original, self.schema, changes), None)
         sheet = self._take_prepared(fingerprint.sha256)
         present = PresentKeys(fingerprint.sha256, present_keys(before), sheet)
-        return apply_changes(original, self.schema, changes, present=present)
+        old_rows = None
+        if sheet is not None:
+            old_rows = OldRows(sheet.part, sheet.data_end - sheet.data_start, sheet.rows_crc)
+        return (*apply_changes(original, self.schema, changes, present=present), old_rows)
+
+    def _read_back(
+        self, before: Snapshot, compared: frozenset[str], old_rows: OldRows | None
+    ) -> Snapshot:
+        """The temp file's `compared` columns: parsed in full, or, where the old rows are
+        proved unchanged by their checksum (read_back.py), those taken from `before`."""
+        if old_rows is not None:
+            found = read_back(self.temp_path, self.schema, compared, old_rows)
+            if found is not None:
+                after, first_new = found
+                kept = [row for row in before.requests if _row_number(row) < first_new]
+                return replace(after, requests=kept + after.requests)
+        return read_snapshot(self.temp_path, self.schema, columns=compared)
 
     def _note_status(
         self,
@@ -392,6 +410,12 @@ def waiting_reason(state_dir: Path) -> str:
     """Why new rows wait, as the writer last said it (for `check`)."""
     status = workbook_status(state_dir / STATUS_FILE)
     return (status.refused or "geöffnet oder gesperrt?").rstrip(".")
+
+
+def _row_number(row: Row) -> int:
+    number = row[ROW_KEY]
+    assert isinstance(number, int)
+    return number
 
 
 def _kept_in(taps: list[SheetTap], make: Callable[[str, int], SheetTap]) -> TapFor:

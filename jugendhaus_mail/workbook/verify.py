@@ -8,6 +8,7 @@ exactly those, so reading the rest of each row would prove nothing more.
 from __future__ import annotations
 
 from collections import Counter
+from typing import NoReturn
 
 from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, Changes, CommitResult, Row, Snapshot
@@ -53,10 +54,15 @@ def verify_written(
     """Raise WorkbookUnsafe unless `after` holds the changes and everything `before` had."""
     problem = _first_problem(schema, before, after, changes, result)
     if problem:
-        raise WorkbookUnsafe(
-            f"Prüfung vor dem Speichern fehlgeschlagen: {problem}. Die Arbeitsmappe bleibt "
-            "unverändert; bitte den Fehler melden."
-        )
+        refuse(problem)
+
+
+def refuse(problem: str) -> NoReturn:
+    """The check failed: nothing is replaced."""
+    raise WorkbookUnsafe(
+        f"Prüfung vor dem Speichern fehlgeschlagen: {problem}. Die Arbeitsmappe bleibt "
+        "unverändert; bitte den Fehler melden."
+    )
 
 
 def _first_problem(

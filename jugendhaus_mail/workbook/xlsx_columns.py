@@ -616,10 +616,13 @@ class StreamBook:
         package: ZipPackage,
         chunk_size: int = CHUNK_SIZE,
         tap: TapFor | None = None,
+        replaced: dict[str, bytes] | None = None,
     ) -> None:
-        """`tap`: asked once, for the first scan of the request sheet (see `ChunkTap`)."""
+        """`tap`: asked once, for the first scan of the request sheet (see `ChunkTap`).
+        `replaced`: sheet parts read from these bytes instead of the zip (read_back)."""
         self.chunk_size = chunk_size
         self.tap = tap
+        self._replaced = replaced or {}
         self._package = package
         self._zip = zipfile.ZipFile(io.BytesIO(data))
         office = [r for r in read_relationships(package, "") if r.type.endswith("/officeDocument")]
@@ -656,7 +659,11 @@ class StreamBook:
         real = self._package.find(part) if part else None
         if real is None:
             raise Unreadable(f"sheet part of {name!r} missing")
-        stream: Readable = self._zip.open(real)
+        stream: Readable
+        if real in self._replaced:
+            stream = io.BytesIO(self._replaced[real])
+        else:
+            stream = self._zip.open(real)
         tap_for, self.tap = (self.tap if tapped else None), (None if tapped else self.tap)
         tap = tap_for(real, self._zip.getinfo(real).file_size) if tap_for else None
         if tap is not None:

@@ -17,6 +17,7 @@ drained as they are written).
 from __future__ import annotations
 
 import re
+import zlib
 from collections import deque
 from dataclasses import dataclass
 
@@ -107,6 +108,7 @@ class KeptRows:
         self.arrays: list[bytes] = []
         self._window_size, self._kept = window, 0
         self._stretch = StretchCompressor(window // 2) if compress else None
+        self._left_crc = self._left_size = 0  # of the rows gone by, when not compressed
 
     def take(self, offset: int, piece: bytes) -> None:
         if b't="array"' in piece:
@@ -118,6 +120,16 @@ class KeptRows:
             self._kept -= len(left)
             if self._stretch is not None:
                 self._stretch.add(left)
+            else:
+                self._left_crc = zlib.crc32(left, self._left_crc)
+                self._left_size += len(left)
+
+    def checksum(self, prefix: Precompressed | None) -> tuple[int, int]:
+        """CRC-32 and length of every row taken (`prefix`: what `finish` gave)."""
+        crc, size = (prefix.crc, prefix.size) if prefix else (self._left_crc, self._left_size)
+        for _, piece in self.window:
+            crc, size = zlib.crc32(piece, crc), size + len(piece)
+        return crc, size
 
     def finish(self) -> Precompressed | None:
         """The compressed rows before the kept ones (None without `compress`)."""
@@ -148,6 +160,7 @@ class SheetPass:
     window: deque[Piece]
     arrays: list[bytes]
     prefix: Precompressed | None  # the rows before `window`, compressed (see KeptRows)
+    rows_crc: int  # CRC-32 of all rows (data_start to data_end), for the read-back
 
 
 class SheetTap:
@@ -183,9 +196,12 @@ class SheetTap:
             rows.close()
             return
         cutter = self._cutter
+        crc, size = rows.checksum(prefix)
+        if size != cutter.data_end - cutter.data_start:
+            return  # cannot happen: every byte between is in a piece
         self._result = SheetPass(
             self.part, cutter.xml, cutter.data_start, cutter.data_end, tail,
-            rows.window, rows.arrays, prefix,
+            rows.window, rows.arrays, prefix, crc,
         )  # fmt: skip
 
     def abandon(self) -> None:

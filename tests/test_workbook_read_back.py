@@ -1,0 +1,171 @@
+"""The read-back of an append proves the old rows unchanged by their checksum and parses only
+what follows them (read_back.py). It must see what the full read-back sees: the same rows,
+and every slip of the writer — an old row lost or changed, a new row doubled — caught before
+the file is replaced."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from openpyxl.utils import column_index_from_string
+from test_workbook_shapes_layout import saved, staff_sheet
+from test_xlsx_present_keys import NOW, SCHEMA, request, workbook
+from xlsx_fixtures import edit_part, reopen
+
+from jugendhaus_mail.errors import WorkbookUnsafe
+from jugendhaus_mail.workbook import read_back as read_back_module
+from jugendhaus_mail.workbook import store as store_module
+from jugendhaus_mail.workbook.model import Changes, CommitResult
+from jugendhaus_mail.workbook.reader import read_snapshot
+from jugendhaus_mail.workbook.schema import Schema
+from jugendhaus_mail.workbook.store import WorkbookStore
+from jugendhaus_mail.workbook.xlsx_writer import PresentKeys, apply_changes
+from jugendhaus_mail.workbook.xlsx_zip import ZipPackage
+
+SHEET = "xl/worksheets/sheet1.xml"
+COLUMNS = ("contact_person",)  # what the intake reads
+
+
+@pytest.fixture
+def read_backs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each read-back took the short way (True) or found it did not apply."""
+    taken: list[bool] = []
+    original = read_back_module.read_back
+
+    def counted(*args: object, **kwargs: object) -> object:
+        found = original(*args, **kwargs)  # type: ignore[arg-type]
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(store_module, "read_back", counted)
+    return taken
+
+
+def commit_after_read(path: Path, data: bytes, changes: Changes) -> CommitResult:
+    path.write_bytes(data)
+    store = WorkbookStore(path, SCHEMA, writer=apply_changes, backup_dir=path.parent / "s")
+    store.read(columns=COLUMNS, prepare_write=True)  # as a poll does before it saves
+    result = store.commit(changes, now=NOW)
+    cached = store.read(columns=COLUMNS)  # what the store now believes the file holds
+    assert cached.requests == read_snapshot(path, SCHEMA, columns=COLUMNS).requests
+    return result
+
+
+def staff_made(title_rows: int, rows: int) -> bytes:
+    return saved(staff_sheet(title_rows=title_rows, rows=rows)[0])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(workbook([f"mid:{n}@amt.de#{n:x}" for n in range(50)]), id="shared"),
+        pytest.param(staff_made(0, 12), id="typed-in"),
+        pytest.param(staff_made(2, 12), id="title-rows"),
+        pytest.param(staff_made(1, 0), id="header-only"),
+    ],
+)
+def test_the_short_read_back_sees_what_the_full_one_sees(
+    tmp_path: Path, data: bytes, read_backs: list[bool]
+) -> None:
+    changes = Changes(appends=(request("mid:neu@amt.de#1", 201), request("mid:neu@amt.de#2", 202)))
+    commit_after_read(tmp_path / "Anfrageliste.xlsx", data, changes)
+    assert read_backs == [True]
+    keys = [
+        row["service_key"] for row in read_snapshot(tmp_path / "Anfrageliste.xlsx", SCHEMA).requests
+    ]
+    assert keys[-2:] == ["mid:neu@amt.de#1", "mid:neu@amt.de#2"]
+
+
+def test_an_update_inside_the_old_rows_is_read_back_in_full(
+    tmp_path: Path, read_backs: list[bool]
+) -> None:
+    """A trailing styled row the new row fills is not an old row any more: the checksum does
+    not hold, and the whole file is read back (and found right)."""
+    data = saved(staff_sheet(rows=3, table_rows=5)[0])  # two empty table rows at the end
+    commit_after_read(tmp_path / "Anfrageliste.xlsx", data, Changes(appends=(request("k", 9),)))
+    assert read_backs in ([False], [True])  # either way the cache matched the file (above)
+
+
+Slip = tuple[str, str]  # (a regex on the sheet XML, what the match becomes)
+KEY_COLUMN = "AP"  # where `workbook()` keeps the service key (checked below)
+
+
+def slipping_writer(monkeypatch: pytest.MonkeyPatch, slip: Slip) -> None:
+    """The service's writer, with a slip in the sheet it writes."""
+    real = apply_changes
+
+    def writer(
+        data: bytes, schema: Schema, changes: Changes, *, present: PresentKeys | None = None
+    ) -> tuple[bytes, CommitResult]:
+        written, result = real(data, schema, changes, present=present)
+        xml = ZipPackage(written).read(SHEET).decode()
+        old = re.search(slip[0], xml, re.S)
+        assert old is not None, slip[0]
+        return edit_part(written, SHEET, old.group(0), old.expand(slip[1])), result
+
+    monkeypatch.setattr(store_module, "apply_changes", writer)
+
+
+LOST = (r'<row r="7".*?</row>', "")
+# row 7's key cell points to row 8's shared string: row 7's key is gone, row 8's is there twice
+KEY_CHANGED = (
+    rf'(<c r="{KEY_COLUMN}7"[^>]*><v>)\d+(</v>.*?<c r="{KEY_COLUMN}8"[^>]*><v>)(\d+)',
+    r"\g<1>\g<3>\g<2>\g<3>",
+)
+NEW_DOUBLED = (r'(<row r="12".*?</row>)', r"\1\1")
+
+
+def test_the_key_column_is_where_the_slips_expect_it() -> None:
+    data = workbook(["mid:1@amt.de#1"])
+    xml = ZipPackage(data).read(SHEET).decode()
+    assert re.search(rf'<c r="{KEY_COLUMN}2"[^>]*t="s"', xml)
+    header = SCHEMA.requests.column("service_key").header
+    assert [c.value for c in reopen(data)[1]][column_index_from_string(KEY_COLUMN) - 1] == header
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+@pytest.mark.parametrize(
+    "slip, problem",
+    [
+        (LOST, "fehlen Zeilen|vorhandene Anfrage fehlt"),
+        (KEY_CHANGED, "vorhandene Anfrage fehlt"),
+    ],
+    ids=["old-row-lost", "old-key-changed"],
+)
+def test_a_slip_in_the_old_rows_is_caught_before_the_file_is_replaced(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    slip: Slip,
+    problem: str,
+    prepared: bool,
+) -> None:
+    """With the read's pass (the checksum no longer holds: the file is read back whole) and
+    without it."""
+    assert_caught(tmp_path, monkeypatch, slip, problem, prepared)
+
+
+def test_a_new_row_written_twice_is_caught_before_the_file_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two rows with one number (Excel would refuse the file): the short read-back checks
+    that the rows after the old ones count upwards. (The full read-back hands such a sheet to
+    calamine, which takes it; the service's own writer never writes one.)"""
+    assert_caught(tmp_path, monkeypatch, NEW_DOUBLED, "Zeilennummern doppelt", True)
+
+
+def assert_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slip: Slip, problem: str, prepared: bool
+) -> None:
+    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(10)])  # rows 2..11; 12 is new
+    path = tmp_path / "Anfrageliste.xlsx"
+    path.write_bytes(data)
+    slipping_writer(monkeypatch, slip)
+    store = WorkbookStore(
+        path, SCHEMA, writer=store_module.apply_changes, backup_dir=tmp_path / "s"
+    )
+    store.read(columns=COLUMNS, prepare_write=prepared)
+    with pytest.raises(WorkbookUnsafe, match=problem):
+        store.commit(Changes(appends=(request("mid:neu@amt.de#1", 99),)), now=NOW)
+    assert path.read_bytes() == data
