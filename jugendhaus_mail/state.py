@@ -25,6 +25,7 @@ from pathlib import Path
 from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.failpoints import ENV as FAILPOINT_ENV
 from jugendhaus_mail.failpoints import failpoint
+from jugendhaus_mail.mailbox import raw as raw_mail
 from jugendhaus_mail.workbook.model import Row
 
 SCHEMA = """
@@ -617,10 +618,8 @@ def _state_error(path: Path, exc: sqlite3.DatabaseError) -> StateError:
 
 def _addressees(raw: bytes) -> tuple[str, int]:
     """To and Cc of a queued mail, and how many attachments it carries (for `sent_log`)."""
-    from jugendhaus_mail.mailbox.raw import attachment_count, recipients
-
     # from the header lines alone: the mail is not parsed again (issue 15)
-    return ", ".join(recipients(raw)), attachment_count(raw)
+    return ", ".join(raw_mail.recipients(raw)), raw_mail.attachment_count(raw)
 
 
 def _encode_row(row: Row) -> str:

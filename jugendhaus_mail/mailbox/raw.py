@@ -12,8 +12,8 @@ from email.utils import getaddresses
 
 def header_values(data: bytes, name: str) -> list[str]:
     """Every value of header `name` in the header block, unfolded (ASCII, as stored)."""
-    head = _head(data)
-    return [" ".join(v.decode("ascii", "replace").split()) for v in _field(name).findall(head)]
+    found = _field(name).findall(b"\n" + _head(data))
+    return [" ".join(v.decode("ascii", "replace").split()) for v in found]
 
 
 def _head(data: bytes) -> bytes:
@@ -29,10 +29,16 @@ def _head(data: bytes) -> bytes:
 
 @functools.lru_cache(maxsize=32)
 def _field(name: str) -> re.Pattern[bytes]:
-    """A header line starting with `name:` (any case) and the lines that continue it."""
+    """A header line starting with `name:` (any case) and the lines that continue it, in a
+    header block with a line break put before it: the search then runs from one line break to
+    the next instead of trying every byte as `^` in MULTILINE mode does (issue 15)."""
     return re.compile(
-        rb"^" + re.escape(name.encode("ascii")) + rb":([^\n]*(?:\n[ \t][^\n]*)*)", re.I | re.M
+        rb"\n" + re.escape(name.encode("ascii")) + rb":([^\n]*(?:\n[ \t][^\n]*)*)", re.I
     )
+
+
+# To or Cc at the start of a line, as `_field` reads one field
+_TO_CC = re.compile(rb"\n(To|Cc):([^\n]*(?:\n[ \t][^\n]*)*)", re.I)
 
 
 def message_id(data: bytes) -> str | None:
@@ -42,7 +48,14 @@ def message_id(data: bytes) -> str | None:
 
 def recipients(data: bytes) -> list[str]:
     """The addresses in To and Cc (Bcc is never stored)."""
-    fields = header_values(data, "To") + header_values(data, "Cc")
+    # one pass over the header block for both fields, To before Cc as `header_values` reads
+    # them (issue 15): each field starts after a line break, so the search runs from one to
+    # the next instead of trying every byte
+    to: list[str] = []
+    cc: list[str] = []
+    for name, value in _TO_CC.findall(b"\n" + _head(data)):
+        (to if name[:1] in b"Tt" else cc).append(" ".join(value.decode("ascii", "replace").split()))
+    fields = to + cc
     if all(_BARE_ADDRESSES.fullmatch(f) for f in fields):  # as the outbox writes them
         return [address for f in fields for address in f.split(", ")]
     return [address for _name, address in getaddresses(fields) if address]
@@ -61,10 +74,11 @@ def as_raw(message: EmailMessage) -> bytes:
 
 
 _ATTACHMENT = re.compile(rb"(?im)^content-disposition:[ \t]*attachment")
+# the same after a line break: the search jumps from one line break to the next (issue 15)
+_ATTACHMENT_LINE = re.compile(rb"\ncontent-disposition:[ \t]*attachment", re.I)
 
 
 def attachment_count(data: bytes) -> int:
-    """Parts marked as attachments (the outbox writes every attachment that way)."""
-    if b"attachment" not in data.lower():  # most mail: no need to scan it line by line
-        return 0
-    return len(_ATTACHMENT.findall(data))
+    """Parts marked as attachments (the outbox writes every attachment that way): lines
+    that start with the field, the first line included."""
+    return len(_ATTACHMENT_LINE.findall(data)) + (_ATTACHMENT.match(data) is not None)
