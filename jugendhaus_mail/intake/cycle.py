@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookLocked, WorkbookUnsafe
 from jugendhaus_mail.failpoints import failpoint
@@ -52,14 +53,17 @@ _CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
     """Take in what the mailbox lists, in order of receipt. A dry run decides every mail exactly
     as the real run would (numbers, replies within the batch, duplicates) and changes nothing."""
-    snapshot = ctx.store.read(columns=CaseIndex.COLUMNS, prepare_write=not dry_run)
+    listing = mailbox.list_new()
+    first = next(listing, None)  # whether mail waits: only then is a save likely to follow
+    prepare = first is not None and not dry_run
+    snapshot = ctx.store.read(columns=CaseIndex.COLUMNS, prepare_write=prepare)
     report = IntakeReport()
     run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), highest_numbers(snapshot), dry_run)
     in_workbook = {str(r["service_key"]) for r in snapshot.requests if r.get("service_key")}
     del snapshot  # a large list stays out of memory while the workbook is written
     batch = None if dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
     try:
-        mails = read_batch(mailbox.list_new())
+        mails = read_batch(chain((first,) if first is not None else (), listing))
         run.recorded = _recorded(ctx, mails)
         for mail in mails:
             result = _take_in(ctx, batch, mail, run)
