@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from operator import itemgetter
 
 from jugendhaus_mail.workbook.model import CellValue, FileFingerprint, Row, Snapshot
 from jugendhaus_mail.workbook.reader import ALWAYS_KEPT, ROW_KEY
@@ -23,7 +24,12 @@ class CompactRows:
     @classmethod
     def of(cls, rows: list[Row]) -> CompactRows:
         keys = tuple(rows[0]) if rows else ()
-        # the reader gives every row of a sheet the same keys; get() keeps it right if not
+        if len(keys) > 1:
+            try:  # the reader gives every row of a sheet the same keys
+                return cls(keys, list(map(itemgetter(*keys), rows)))
+            except KeyError:
+                pass
+        # get() keeps it right if one row lacks a key
         return cls(keys, [tuple(row.get(key) for key in keys) for row in rows])
 
     def rows(self, wanted: frozenset[str] | None = None) -> list[Row]:
@@ -79,9 +85,9 @@ class CompactSnapshot:
         if wanted is None or wanted == self.columns:
             return self
         keep = [i for i, key in enumerate(self.requests.keys) if key in wanted | {ROW_KEY}]
+        pick = itemgetter(*keep) if len(keep) > 1 else lambda values: (values[keep[0]],)
         requests = CompactRows(
-            tuple(self.requests.keys[i] for i in keep),
-            [tuple(values[i] for i in keep) for values in self.requests.values],
+            tuple(self.requests.keys[i] for i in keep), list(map(pick, self.requests.values))
         )
         return CompactSnapshot(
             requests,

@@ -113,7 +113,10 @@ class WorkbookStore:
         the read also makes the writer's pass over the request sheet (xlsx_pass), kept for
         the next commit while the file stays this version."""
         data, fingerprint = read_file(self.path)
-        return self._parse(data, fingerprint, columns, prepare_write).snapshot(columns)
+        compact, parsed = self._read_or_cached(data, fingerprint, columns, prepare_write)
+        # rows just parsed share nothing with the cache (it holds tuples): handed out as they
+        # are instead of building the same dicts again
+        return parsed if parsed is not None else compact.snapshot(columns)
 
     def fingerprint(self) -> FileFingerprint:
         """(size, mtime, sha256) of the file now, without parsing it: a caller that remembers
@@ -121,21 +124,29 @@ class WorkbookStore:
         return read_file(self.path)[1]
 
     def _parse(
+        self, data: bytes, fingerprint: FileFingerprint, columns: Collection[str] | None
+    ) -> CompactSnapshot:
+        return self._read_or_cached(data, fingerprint, columns)[0]
+
+    def _read_or_cached(
         self,
         data: bytes,
         fingerprint: FileFingerprint,
         columns: Collection[str] | None,
         prepare_write: bool = False,
-    ) -> CompactSnapshot:
+    ) -> tuple[CompactSnapshot, Snapshot | None]:
+        """The cache, parsed anew unless it holds this version; with the snapshot when it was
+        just parsed."""
         cache = self._cache
-        if cache is None or cache.fingerprint != fingerprint or not cache.covers(columns):
-            taps: list[SheetTap] = []
-            tap = _kept_in(taps, write_tap(self.schema.requests)) if prepare_write else None
-            parsed = read_snapshot(data, self.schema, columns=columns, tap=tap)
-            self._prepared = _prepared(taps, fingerprint.sha256)
-            cache = CompactSnapshot.of(replace(parsed, fingerprint=fingerprint), columns)
-            self._cache = cache
-        return cache
+        if cache is not None and cache.fingerprint == fingerprint and cache.covers(columns):
+            return cache, None
+        taps: list[SheetTap] = []
+        tap = _kept_in(taps, write_tap(self.schema.requests)) if prepare_write else None
+        parsed = read_snapshot(data, self.schema, columns=columns, tap=tap)
+        parsed = replace(parsed, fingerprint=fingerprint)
+        self._prepared = _prepared(taps, fingerprint.sha256)
+        self._cache = CompactSnapshot.of(parsed, columns)
+        return self._cache, parsed
 
     def _take_prepared(self, sha256: str) -> SheetPass | None:
         """The writer's pass made by the last read, if of this version; handed out once."""
