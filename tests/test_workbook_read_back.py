@@ -6,6 +6,7 @@ the file is replaced."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,18 +15,46 @@ from test_workbook_shapes_layout import saved, staff_sheet
 from test_xlsx_present_keys import NOW, SCHEMA, request, workbook
 from xlsx_fixtures import edit_part, reopen
 
-from jugendhaus_mail.errors import WorkbookUnsafe
+from jugendhaus_mail.errors import WorkbookError, WorkbookUnsafe
 from jugendhaus_mail.workbook import read_back as read_back_module
 from jugendhaus_mail.workbook import store as store_module
 from jugendhaus_mail.workbook.model import Changes, CommitResult
 from jugendhaus_mail.workbook.reader import read_snapshot
 from jugendhaus_mail.workbook.schema import Schema
 from jugendhaus_mail.workbook.store import WorkbookStore
+from jugendhaus_mail.workbook.xlsx_context import write_tap
+from jugendhaus_mail.workbook.xlsx_deflate import StretchProof
 from jugendhaus_mail.workbook.xlsx_writer import PresentKeys, apply_changes
 from jugendhaus_mail.workbook.xlsx_zip import ZipPackage
 
 SHEET = "xl/worksheets/sheet1.xml"
 COLUMNS = ("contact_person",)  # what the intake reads
+
+
+@pytest.fixture(params=["wide", "narrow"], autouse=True)
+def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """ "wide": the read's pass keeps every row of these small sheets in its window, so the
+    read-back inflates the sheet; "narrow": it compresses most of them on the way, and the
+    read-back finds that stretch in the new file instead of inflating it."""
+    if request.param == "narrow":  # and the sheet read in small chunks, so rows leave it
+        monkeypatch.setattr(store_module, "write_tap", lambda sheet: write_tap(sheet, 509))
+        monkeypatch.setattr(store_module, "read_snapshot", partial(read_snapshot, chunk_size=997))
+    return str(request.param)
+
+
+@pytest.fixture
+def stretches(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each read-back found the compressed old rows (True) or inflated the part."""
+    found: list[bool] = []
+    original = read_back_module._split_around_stretch
+
+    def counted(*args: object) -> object:
+        split = original(*args)  # type: ignore[arg-type]
+        found.append(split is not None)
+        return split
+
+    monkeypatch.setattr(read_back_module, "_split_around_stretch", counted)
+    return found
 
 
 @pytest.fixture
@@ -67,11 +96,13 @@ def staff_made(title_rows: int, rows: int) -> bytes:
     ],
 )
 def test_the_short_read_back_sees_what_the_full_one_sees(
-    tmp_path: Path, data: bytes, read_backs: list[bool]
+    tmp_path: Path, data: bytes, read_backs: list[bool], stretches: list[bool], window: str
 ) -> None:
     changes = Changes(appends=(request("mid:neu@amt.de#1", 201), request("mid:neu@amt.de#2", 202)))
     commit_after_read(tmp_path / "Anfrageliste.xlsx", data, changes)
     assert read_backs == [True]
+    big_enough = len(ZipPackage(data).read(SHEET)) > 3 * 509
+    assert stretches == ([True] if window == "narrow" and big_enough else [])
     keys = [
         row["service_key"] for row in read_snapshot(tmp_path / "Anfrageliste.xlsx", SCHEMA).requests
     ]
@@ -167,5 +198,71 @@ def assert_caught(
     )
     store.read(columns=COLUMNS, prepare_write=prepared)
     with pytest.raises(WorkbookUnsafe, match=problem):
+        store.commit(Changes(appends=(request("mid:neu@amt.de#1", 99),)), now=NOW)
+    assert path.read_bytes() == data
+
+
+def test_a_damaged_copy_of_the_old_rows_is_never_taken_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: str
+) -> None:
+    """The writer's copy of the compressed old rows arrives damaged in the new file (one byte
+    in its middle): found by its first bytes, but its SHA-256 differs, so the read-back does
+    not vouch for it, and the file is not replaced."""
+    if window == "wide":
+        pytest.skip("no compressed copy of old rows with a wide window")
+    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(60)])
+    path = tmp_path / "Anfrageliste.xlsx"
+    path.write_bytes(data)
+    real = apply_changes
+    proofs: list[StretchProof] = []
+
+    def damaging(
+        data: bytes, schema: Schema, changes: Changes, *, present: PresentKeys | None = None
+    ) -> tuple[bytes, CommitResult]:
+        assert present is not None and present.sheet is not None and present.sheet.prefix
+        proofs.append(present.sheet.prefix.proof())
+        written, result = real(data, schema, changes, present=present)
+        at = written.find(proofs[0].lead) + proofs[0].length // 2
+        return written[:at] + bytes([written[at] ^ 0x55]) + written[at + 1 :], result
+
+    monkeypatch.setattr(store_module, "apply_changes", damaging)
+    store = WorkbookStore(path, SCHEMA, writer=damaging, backup_dir=tmp_path / "s")
+    store.read(columns=COLUMNS, prepare_write=True)
+    with pytest.raises(WorkbookError):
+        store.commit(Changes(appends=(request("mid:neu@amt.de#1", 99),)), now=NOW)
+    assert path.read_bytes() == data
+
+
+def test_an_old_row_changed_after_the_compressed_copy_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: str
+) -> None:
+    """The writer copies the compressed stretch intact but changes an old row after it (here:
+    the last old row's key points to another row's string, same length): the stretch is found,
+    but the old rows after it no longer have their checksum, so the file is read back whole
+    and the lost key refuses the save."""
+    if window == "wide":
+        pytest.skip("no compressed copy of old rows with a wide window")
+    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(60)])
+    path = tmp_path / "Anfrageliste.xlsx"
+    path.write_bytes(data)
+    real = apply_changes
+
+    def changing(
+        data: bytes, schema: Schema, changes: Changes, *, present: PresentKeys | None = None
+    ) -> tuple[bytes, CommitResult]:
+        assert present is not None and present.sheet is not None
+        offset, piece = present.sheet.window[-1]
+        last = re.search(rb'(<c r="AP61"[^>]*><v>)(\d+)(</v>)', piece)
+        assert last is not None
+        other = b"%d" % (int(last.group(2)) - 2)
+        assert len(other) == len(last.group(2))
+        changed = piece[: last.start(2)] + other + piece[last.end(2) :]
+        present.sheet.window[-1] = (offset, changed)
+        return real(data, schema, changes, present=present)
+
+    monkeypatch.setattr(store_module, "apply_changes", changing)
+    store = WorkbookStore(path, SCHEMA, writer=changing, backup_dir=tmp_path / "s")
+    store.read(columns=COLUMNS, prepare_write=True)
+    with pytest.raises(WorkbookUnsafe, match="vorhandene Anfrage fehlt"):
         store.commit(Changes(appends=(request("mid:neu@amt.de#1", 99),)), now=NOW)
     assert path.read_bytes() == data

@@ -12,12 +12,20 @@ header row (and any rows above it), read from inside the compared stretch. The s
 the old rows from its read of the old file. Where anything differs from that picture (an
 update inside the old rows, staff content moved, a part that does not read back) the caller
 reads the whole file back instead.
+
+When the writer copied most old rows as the stretch the intake read compressed
+(xlsx_pass), that stretch is not even inflated: it is found in the new part by its first bytes
+and proved by the SHA-256 of its compressed bytes (the same bytes inflate to the same rows);
+the compressed pieces before and after it are inflated on their own, and the part's CRC-32 in
+the zip must be that of the three together (`_split_around_stretch`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Collection
@@ -31,6 +39,7 @@ from jugendhaus_mail.workbook.model import Snapshot
 from jugendhaus_mail.workbook.reader import header_row, read_file, streamed_snapshot
 from jugendhaus_mail.workbook.schema import Schema
 from jugendhaus_mail.workbook.verify import refuse
+from jugendhaus_mail.workbook.xlsx_deflate import StretchProof, crc32_combine
 from jugendhaus_mail.workbook.xlsx_zip import CHUNK, ZipPackage
 
 OPENING = 1 << 20  # how far into the rows the header row (and rows above it) is looked for
@@ -45,6 +54,10 @@ class OldRows:
     part: str  # the request sheet's zip member
     size: int  # bytes from the first row to </sheetData>
     crc: int  # their CRC-32
+    # the first of them as the writer copies them compressed, and how to recognise that copy
+    # (None: the writer compresses them itself); the first rows as read (the header row)
+    stretch: StretchProof | None = None
+    opening: bytes = b""
 
 
 def read_back(
@@ -56,8 +69,10 @@ def read_back(
     data, fingerprint = read_file(path)
     try:
         header = header_row(ZipPackage(data), schema.requests)
-        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(old.part) as stream:
-            split = _split(stream, old, header)
+        split = _split_around_stretch(data, old, header) if old.stretch else None
+        if split is None:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(old.part) as stream:
+                split = _split(stream, old, header)
     except (WorkbookError, KeyError, OSError, EOFError, zlib.error, zipfile.BadZipFile):
         return None
     if split is None:
@@ -70,6 +85,48 @@ def read_back(
         return None
     found = _ROW_NUMBER.search(rest)
     return snapshot, int(found.group(1)) if found else NO_ROW
+
+
+def _split_around_stretch(
+    data: bytes, old: OldRows, header: int
+) -> tuple[bytes, bytes, int, bytes] | None:
+    """`_split` without inflating the old rows the writer copied compressed: that stretch is
+    found in the part by its first bytes and proved by its SHA-256; the compressed stretches
+    before and after it are inflated each on its own (the writer ends a stretch with a full
+    flush, so none refers back into another), and the part's CRC-32 in the zip must be that
+    of all three together."""
+    stretch = old.stretch
+    assert stretch is not None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo(old.part)
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        return None
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length
+    end = start + info.compress_size
+    at = data.find(stretch.lead, start, end)
+    after = at + stretch.length
+    if at < 0 or after > end or hashlib.sha256(data[at:after]).digest() != stretch.sha256:
+        return None
+    before, rest = zlib.decompressobj(-15), zlib.decompressobj(-15)
+    head, tail = before.decompress(data[start:at]), rest.decompress(data[after:end])
+    if before.eof or not rest.eof or rest.unused_data:
+        return None
+    crc = crc32_combine(zlib.crc32(head), stretch.crc, stretch.size)
+    crc = crc32_combine(crc, zlib.crc32(tail), len(tail))
+    if (crc, len(head) + stretch.size + len(tail)) != (info.CRC, info.file_size):
+        return None
+    rows_start = head.rfind(b"<sheetData")
+    if rows_start < 0 or head.find(b">", rows_start) != len(head) - 1 or head.endswith(b"/>"):
+        return None  # the stretch does not start where the rows do
+    left = old.size - stretch.size  # the old rows after the stretch, at the start of `tail`
+    if left <= 0 or crc32_combine(stretch.crc, zlib.crc32(tail[:left]), left) != old.crc:
+        return None
+    above = _through_header(old.opening, header, old.size)
+    numbers = _ROW_NUMBER.findall(tail, max(0, left - OPENING), left)
+    if above is None or not numbers:
+        return None
+    return head, above, int(numbers[-1]), tail[left:]
 
 
 def _split(stream: IO[bytes], old: OldRows, header: int) -> tuple[bytes, bytes, int, bytes] | None:

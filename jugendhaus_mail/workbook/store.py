@@ -234,8 +234,10 @@ class WorkbookStore:
         sheet = self._take_prepared(fingerprint.sha256)
         present = PresentKeys(fingerprint.sha256, present_keys(before), sheet)
         old_rows = None
-        if sheet is not None:
-            old_rows = OldRows(sheet.part, sheet.data_end - sheet.data_start, sheet.rows_crc)
+        if sheet is not None:  # (the proof before the writer drains the compressed rows)
+            stretch = sheet.prefix.proof() if sheet.prefix and sheet.prefix.size else None
+            size = sheet.data_end - sheet.data_start
+            old_rows = OldRows(sheet.part, size, sheet.rows_crc, stretch, sheet.opening)
         return (*apply_changes(original, self.schema, changes, present=present), old_rows)
 
     def _read_back(

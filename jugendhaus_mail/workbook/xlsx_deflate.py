@@ -10,6 +10,7 @@ of the whole part; `crc32_combine` joins the checksums of the stretches (zlib's 
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +30,16 @@ class Precompressed:
     crc: int  # crc32 of the stretch uncompressed
     size: int  # its length uncompressed
 
+    def proof(self) -> StretchProof:
+        """How to recognise these compressed bytes in a file (before they are drained)."""
+        digest, lead, length = hashlib.sha256(), b"", 0
+        for piece in self.data:
+            digest.update(piece)
+            length += len(piece)
+            if len(lead) < LEAD:
+                lead += piece[: LEAD - len(lead)]
+        return StretchProof(lead, digest.digest(), length, self.crc, self.size)
+
     def drain(self) -> Iterator[bytes]:
         self.data.reverse()
         while self.data:
@@ -37,6 +48,22 @@ class Precompressed:
     def content(self) -> bytes:
         inflater = zlib.decompressobj(-15)
         return b"".join([inflater.decompress(piece) for piece in self.drain()])
+
+
+LEAD = 64  # bytes of a compressed stretch by which it is looked for in a file
+
+
+@dataclass(frozen=True)
+class StretchProof:
+    """A compressed stretch as a reader of the new file finds and checks it: its first bytes
+    (to find it), the SHA-256 and length of all of it, and the CRC-32 and length of what it
+    holds uncompressed."""
+
+    lead: bytes
+    sha256: bytes
+    length: int
+    crc: int
+    size: int
 
 
 Piece = bytes | memoryview | Precompressed

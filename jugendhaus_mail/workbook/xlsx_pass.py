@@ -28,6 +28,7 @@ from jugendhaus_mail.workbook.xlsx_sheet import _UNSUPPORTED, array_refs
 _LOOSE_ROW = re.compile(rb'<row(?! r=")[\s/>]')
 _LOOSE_CELL = re.compile(rb'<c(?! r=")[\s/>]')
 _CLOSE = b"</sheetData>"
+OPENING = 1 << 18  # how much of the first rows a tap keeps (the header row is among them)
 
 
 class NotCanonical(Exception):
@@ -161,6 +162,7 @@ class SheetPass:
     arrays: list[bytes]
     prefix: Precompressed | None  # the rows before `window`, compressed (see KeptRows)
     rows_crc: int  # CRC-32 of all rows (data_start to data_end), for the read-back
+    opening: bytes  # the first rows (up to OPENING bytes), for the read-back's header row
 
 
 class SheetTap:
@@ -174,12 +176,15 @@ class SheetTap:
         self._cutter = RowCutter(name, checked=False)
         self._rows: KeptRows | None = KeptRows(window, compress=compress)
         self._result: SheetPass | None = None
+        self._opening = b""
 
     def feed(self, chunk: bytes) -> None:
         if self._rows is None:
             return
         try:
             for offset, piece in self._cutter.feed(chunk):
+                if len(self._opening) < OPENING:
+                    self._opening += piece[: OPENING - len(self._opening)]
                 self._rows.take(offset, piece)
         except (NotCanonical, WorkbookUnsafe):
             self.abandon()
@@ -201,7 +206,7 @@ class SheetTap:
             return  # cannot happen: every byte between is in a piece
         self._result = SheetPass(
             self.part, cutter.xml, cutter.data_start, cutter.data_end, tail,
-            rows.window, rows.arrays, prefix, crc,
+            rows.window, rows.arrays, prefix, crc, self._opening,
         )  # fmt: skip
 
     def abandon(self) -> None:
