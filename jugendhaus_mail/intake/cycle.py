@@ -16,9 +16,11 @@ Order of durable steps, chosen so that a crash at any instant loses nothing and 
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
@@ -39,7 +41,7 @@ from jugendhaus_mail.intake.context import (
 from jugendhaus_mail.intake.ledger import Incoming, implausible_receipt, read_batch
 from jugendhaus_mail.intake.notices import queue_intake_notices
 from jugendhaus_mail.intake.parse import ParsedMail
-from jugendhaus_mail.mailbox.base import Folder, Mailbox
+from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 from jugendhaus_mail.rules.cases import contact_person_due
 from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import FEEDBACK, Record, SeenMessage
@@ -61,9 +63,38 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     run = _Run(CaseIndex(snapshot), Staff(snapshot.staff), highest_numbers(snapshot), dry_run)
     in_workbook = {str(r["service_key"]) for r in snapshot.requests if r.get("service_key")}
     del snapshot  # a large list stays out of memory while the workbook is written
-    batch = None if dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
+    listed = chain((first,) if first is not None else (), listing)
+    with _frozen_for_the_collector():
+        _take_in_all(ctx, mailbox, listed, run, report)
+        if not dry_run:
+            _write_pending(ctx, in_workbook, run.cases, report)
+            report.waiting_reason = appointments.write_pending(ctx) or report.waiting_reason
+    return report
+
+
+@contextmanager
+def _frozen_for_the_collector() -> Iterator[None]:
+    """Leave the objects alive now (on a long list the case index alone is tens of thousands)
+    out of the garbage collector's full passes until the cycle ends: each pass would walk
+    them again for nothing (~20 ms of a poll of 1,000 mails at 10,000 rows)."""
+    gc.freeze()
     try:
-        mails = read_batch(chain((first,) if first is not None else (), listing))
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _take_in_all(
+    ctx: IntakeContext,
+    mailbox: Mailbox,
+    listed: Iterable[IncomingMessage],
+    run: _Run,
+    report: IntakeReport,
+) -> None:
+    """Every listed mail, in order of receipt, recorded and filed group by group."""
+    batch = None if run.dry_run else Batch(ctx.state, mailbox, ctx.outbox, ctx.now)
+    try:
+        mails = read_batch(listed)
         run.recorded = _recorded(ctx, mails)
         for mail in mails:
             result = _take_in(ctx, batch, mail, run)
@@ -81,10 +112,6 @@ def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -
     finally:
         if batch is not None:  # a group cut off by an error was never recorded nor filed
             batch.close()
-    if not dry_run:
-        _write_pending(ctx, in_workbook, run.cases, report)
-        report.waiting_reason = appointments.write_pending(ctx) or report.waiting_reason
-    return report
 
 
 @dataclass
