@@ -11,11 +11,17 @@ from jugendhaus_mail.errors import WorkbookUnsafe
 from jugendhaus_mail.workbook.model import CellValue, header_key
 from jugendhaus_mail.workbook.schema import Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
+    FORMULA_STARTS,
+    MAX_EXACT_INT,
+    SHORT_TEXT,
     cell_xml,
+    clean_text,
+    excel_serial,
     looks_like_formula,
     shared_index,
     style_attribute,
     styled_cell_xml,
+    text_body,
     value_text,
 )
 from jugendhaus_mail.workbook.xlsx_pass import NotCanonical, SheetPass, SheetTap
@@ -191,7 +197,9 @@ def column_texts(context: WriteContext, key: str) -> list[tuple[int, str]]:
 class ColumnWriter:
     """`WriteContext.cell` for one column and one base style, for many rows: the column
     letters, the style after the date or quotePrefix adjustment and, for each value met, all
-    of the cell after its reference are worked out once per write."""
+    of the cell after its reference are worked out once per write. Text, dates, datetimes and
+    ints are written on paths of their own (the same bytes as `styled_cell_xml`, which writes
+    any other value): each new request brings several values never met before."""
 
     def __init__(self, context: WriteContext, col: int, style: str | None) -> None:
         self.style = style
@@ -201,7 +209,16 @@ class ColumnWriter:
         self._kind = context.types.get(col)
         self._plain = style_attribute(style)
         self._adjusted: dict[str, str] = {}  # why ("date", "datetime", "quote") -> attribute
+        # why -> the cell after its reference up to the end of the attributes (the first '"'
+        # closes the empty reference); "" for the column's own style
+        self._opens: dict[str, bytes] = {"": b'"' + self._plain.encode()}
+        self._texts: dict[str, bytes] = {}  # why -> the cell with text up to the text
+        self._quoting = self._styles is not None  # text that looks like a formula is quoted
         self.head = _REF_OPEN + self._letters  # the cell up to its row number
+        # date or datetime -> the adjustment its style needs ("": none)
+        self._dated_why: dict[type, str] = {
+            kind: self._date_kind(kind) for kind in (date, datetime)
+        }
         # (type, value) -> the cell after its reference; the type too: True == 1, but they
         # are written differently
         self.known: dict[tuple[type, CellValue], bytes] = {}
@@ -211,11 +228,47 @@ class ColumnWriter:
         return b"%s%d%s" % (self.head, number, rest)
 
     def learn(self, value: CellValue) -> bytes:
-        rest = self.known[(type(value), value)] = self._fresh(value)[len(_REF_OPEN) :]
+        if type(value) is str:  # clean_text and text_body, their searches skipped mostly
+            text = value if value.isprintable() and len(value) <= SHORT_TEXT else clean_text(value)
+            if not text:
+                rest = self._opens[""] + b"/>"
+            else:
+                why = "quote" if self._quoting and text.startswith(FORMULA_STARTS) else ""
+                if (
+                    "_x" in text
+                    or "&" in text
+                    or "<" in text
+                    or ">" in text
+                    or '"' in text
+                    or "\r" in text
+                ):
+                    text = text_body(text)
+                opened = self._texts.get(why) or self._text_open(why)
+                rest = opened + text.encode() + b"</t></is></c>"
+            self.known[(str, value)] = rest
+        elif type(value) is int and -MAX_EXACT_INT < value < MAX_EXACT_INT:
+            rest = self.known[(int, value)] = b"%s><v>%d</v></c>" % (self._opens[""], value)
+        elif type(value) is date:
+            rest = self.known[(date, value)] = self._dated(value)
+        elif type(value) is datetime:
+            rest = self._dated(value)
+            if value.tzinfo is None:  # the same instant in another zone is another time
+                self.known[(datetime, value)] = rest
+        else:
+            rest = self._fresh(value)
+            if _same_when_equal(value):
+                self.known[(type(value), value)] = rest
         return rest
 
+    def _dated(self, value: date) -> bytes:
+        serial = excel_serial(value, self._date1904)
+        if serial is None:
+            return self._fresh(value)  # before Excel's first day: written as text
+        number = str(int(serial)) if serial.is_integer() else repr(serial)
+        return b"%s><v>%s</v></c>" % (self._open(self._dated_why[type(value)]), number.encode())
+
     def _fresh(self, value: CellValue) -> bytes:
-        """The cell as `WriteContext.cell` writes it, with an empty reference."""
+        """The cell as `WriteContext.cell` writes it, after its (empty) reference."""
         attribute = self._plain
         if self._styles is not None:
             if isinstance(value, date) and not isinstance(value, bool):
@@ -224,7 +277,23 @@ class ColumnWriter:
                     attribute = self._adjust(kind)
             elif looks_like_formula(value):
                 attribute = self._adjust("quote")
-        return styled_cell_xml("", attribute, value, self._date1904)
+        return styled_cell_xml("", attribute, value, self._date1904)[len(_REF_OPEN) :]
+
+    def _date_kind(self, kind: type) -> str:
+        if self._styles is None:
+            return ""
+        column_type = self._kind or ("datetime" if kind is datetime else "date")
+        return column_type if column_type in DATE_FORMATS else ""
+
+    def _text_open(self, why: str) -> bytes:
+        opened = self._texts[why] = self._open(why) + b' t="inlineStr"><is><t xml:space="preserve">'
+        return opened
+
+    def _open(self, why: str) -> bytes:
+        opened = self._opens.get(why)
+        if opened is None:
+            opened = self._opens[why] = b'"' + self._adjust(why).encode()
+        return opened
 
     def _adjust(self, why: str) -> str:
         if why not in self._adjusted:
@@ -235,3 +304,11 @@ class ColumnWriter:
                 style = self._styles.dated(self.style, why)
             self._adjusted[why] = style_attribute(style)
         return self._adjusted[why]
+
+
+def _same_when_equal(value: CellValue) -> bool:
+    """False for values equal to some of the same type that are written otherwise: -0.0 and
+    0.0; datetimes with a time zone (the same instant in two zones: another wall-clock time)."""
+    if type(value) is float:
+        return value != 0
+    return not isinstance(value, datetime) or value.tzinfo is None

@@ -315,7 +315,12 @@ def row_renderer(
     context: WriteContext, template: dict[int, str]
 ) -> Callable[[int, dict[int, CellValue]], bytes]:
     """`_render_new_row` for rows that are not there yet, with everything that is the same
-    for every new row worked out once per write."""
+    for every new row worked out once per write.
+
+    A new row is its number's text between pieces (`_RowPlan`): every cell holds the number
+    once, in its reference. For each set of columns given values, the pieces are worked out
+    once; a row then adds the rest of each cell with a value (or a calculated formula) to the
+    piece after it."""
     area = context.table.area
     formulas = dict(context.table.formulas)
     first_data = area.first_row + context.table.header_rows
@@ -323,30 +328,55 @@ def row_renderer(
         (col, ColumnWriter(context, col, template.get(col)), template.get(col))
         for col in range(area.first_col, area.last_col + 1)
     ]
-    empty = {  # a styled empty cell: <c r="B" + row + "" s="3"/>
-        col: (f'<c r="{col_letters(col)}'.encode(), cell_xml("", style, None, False)[6:])
-        for col, _, style in columns
-        if style is not None
-    }
+    plans: dict[frozenset[int], _RowPlan] = {}
+
+    def plan(given: frozenset[int]) -> _RowPlan:
+        pieces: list[bytes] = [b'<row r="']
+        filled: list[tuple[int, int, ColumnWriter]] = []
+        calculated: list[tuple[int, str, str]] = []
+        piece = b'">'  # what follows the last number so far
+        for col, writer, style in columns:
+            if col in given:
+                pieces.append(piece + writer.head)
+                filled.append((len(pieces), col, writer))
+                piece = b""  # the cell's rest comes first: it depends on the value
+            elif col in formulas:  # a calculated column: Excel fills it into every new row
+                pieces.append(piece + writer.head)
+                attribute = f' s="{xml_escape(style)}"' if style is not None else ""
+                calculated.append((len(pieces), formulas[col], attribute))
+                piece = b""
+            elif style is not None:  # a styled empty cell: <c r="B" + row + "" s="3"/>
+                pieces.append(piece + writer.head)
+                piece = writer.learn(None)
+        pieces.append(piece + b"</row>")
+        return _RowPlan(pieces, filled, calculated)
 
     def render(number: int, values: dict[int, CellValue]) -> bytes:
-        cells = []
-        for col, writer, style in columns:
-            if col in values:  # ColumnWriter.cell, inlined: the loop runs for every cell
-                value = values[col]
-                rest = writer.known.get((type(value), value)) or writer.learn(value)
-                cells.append(b"%s%d%s" % (writer.head, number, rest))
-            elif col in formulas:
-                ref = f"{col_letters(col)}{number}"
-                formula = calculated_formula(formulas[col], first_data, number)
-                style_attr = f' s="{xml_escape(style)}"' if style is not None else ""
-                cells.append(f'<c r="{ref}"{style_attr}><f>{xml_escape(formula)}</f></c>'.encode())
-            elif style is not None:
-                head, rest = empty[col]
-                cells.append(b"%s%d%s" % (head, number, rest))
-        return b'<row r="%d">%s</row>' % (number, b"".join(cells))
+        given = frozenset(values)
+        row = plans.get(given) or plans.setdefault(given, plan(given))
+        pieces = row.pieces.copy()
+        for index, col, writer in row.filled:  # ColumnWriter.cell, inlined
+            value = values[col]
+            rest = writer.known.get((type(value), value)) or writer.learn(value)
+            pieces[index] = rest + pieces[index]
+        for index, formula, attribute in row.calculated:
+            text = xml_escape(calculated_formula(formula, first_data, number))
+            pieces[index] = f'"{attribute}><f>{text}</f></c>'.encode() + pieces[index]
+        return (b"%d" % number).join(pieces)
 
     return render
+
+
+@dataclass(frozen=True)
+class _RowPlan:
+    """A new row with values in some columns: the pieces of its XML between the copies of
+    its number; `filled` and `calculated` name the pieces that start with the rest of a cell
+    holding a value, or a calculated formula, as (index, column, writer) or (index, formula,
+    style attribute)."""
+
+    pieces: list[bytes]
+    filled: list[tuple[int, int, ColumnWriter]]
+    calculated: list[tuple[int, str, str]]
 
 
 def _render_new_row(
