@@ -24,9 +24,9 @@ from jugendhaus_mail.workbook.schema import Schema, load_schema
 from jugendhaus_mail.workbook.xlsx_cells import cell_xml, clean_text, styled_cell_xml
 from jugendhaus_mail.workbook.xlsx_context import WriteContext, open_context
 from jugendhaus_mail.workbook.xlsx_grow import calculated_formula
+from jugendhaus_mail.workbook.xlsx_new_rows import render_new_row, row_renderer
 from jugendhaus_mail.workbook.xlsx_sheet import col_letters
 from jugendhaus_mail.workbook.xlsx_styles import DATE_FORMATS
-from jugendhaus_mail.workbook.xlsx_writer import _render_new_row, row_renderer
 from jugendhaus_mail.workbook.xlsx_zip import ZipPackage
 
 # --- the writer before issue 15, frozen ---------------------------------------------------
@@ -304,7 +304,7 @@ def test_new_rows_are_rendered_as_before(
 
 
 def test_the_shortcut_matches_rendering_cell_by_cell(workbook: bytes, schema: Schema) -> None:
-    """`row_renderer` and `_render_new_row` (rows already there as styled empty rows) write a
+    """`row_renderer` and `render_new_row` (rows already there as styled empty rows) write a
     new row alike."""
     new = context_for(workbook, schema, False, True, ((3, "=[@Nr]"),))
     old = context_for(workbook, schema, False, True, ((3, "=[@Nr]"),))
@@ -320,7 +320,7 @@ def test_the_shortcut_matches_rendering_cell_by_cell(workbook: bytes, schema: Sc
     template = {col: "1" for col in columns.values()}
     render = row_renderer(new, template)
     for number in (2, 99, 1_048_576):
-        assert render(number, row) == _render_new_row(old, number, row, template, None)
+        assert render(number, row) == render_new_row(old, number, row, template, None)
     assert new.styles is not None and old.styles is not None
     assert new.styles.xml() == old.styles.xml()
 

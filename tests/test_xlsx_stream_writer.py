@@ -29,13 +29,9 @@ from jugendhaus_mail.workbook.model import CellUpdate, CellValue, Changes, NewRo
 from jugendhaus_mail.workbook.schema import Schema, load_schema
 from jugendhaus_mail.workbook.xlsx_cells import shared_strings, xml_escape
 from jugendhaus_mail.workbook.xlsx_context import open_context
+from jugendhaus_mail.workbook.xlsx_new_rows import render_new_row, row_renderer, template_styles
 from jugendhaus_mail.workbook.xlsx_stream import shared_strings_stream
-from jugendhaus_mail.workbook.xlsx_writer import (
-    _render_new_row,
-    _template_styles,
-    apply_changes,
-    row_renderer,
-)
+from jugendhaus_mail.workbook.xlsx_writer import apply_changes
 from jugendhaus_mail.workbook.xlsx_zip import CHUNK, ZipPackage
 
 H = {column.key: column.header for column in load_schema().requests.columns}
@@ -202,10 +198,10 @@ def test_fast_rows_are_the_bytes_of_the_general_cell_writer(
     fast_context = open_context(ZipPackage(shared_workbook), schema.requests)
     slow_context = open_context(ZipPackage(shared_workbook), schema.requests)
     above = fast_context.sheet.row(2)
-    fast = row_renderer(fast_context, _template_styles(fast_context, above))
-    template = _template_styles(slow_context, above)
+    fast = row_renderer(fast_context, template_styles(fast_context, above))
+    template = template_styles(slow_context, above)
     for number, by_col in enumerate(rows + rows, start=3):  # each value again: from the cache
-        expected = _render_new_row(slow_context, number, by_col, template, None)
+        expected = render_new_row(slow_context, number, by_col, template, None)
         assert fast(number, by_col) == expected
     assert fast_context.styles is not None and slow_context.styles is not None
     assert fast_context.styles.xml() == slow_context.styles.xml()  # same formats added
