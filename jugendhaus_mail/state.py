@@ -139,6 +139,9 @@ class StateDB:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
+            # what is deleted or cleared (a sent mail's bytes, an erased person) is overwritten
+            # in the file, not just freed: many SQLite builds (Windows, macOS) do not by default
+            self.conn.execute("PRAGMA secure_delete=ON")
             self.conn.executescript(SCHEMA)
             if self.path not in _CHECKED:
                 result = self.conn.execute("PRAGMA quick_check").fetchone()
