@@ -115,7 +115,12 @@ def _clean_value(value: str) -> str | None:
 
 def _own_lines(body: str) -> list[str]:
     """The lines the sender wrote: quoted text and everything below a reply header is left out."""
-    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if not _may_end_own_text(_fold(text)):  # no line can be a reply header: only quotes go
+        if ">" not in text:
+            return lines
+        return [line for line in lines if not line.lstrip().startswith(">")]
     own: list[str] = []
     for index, line in enumerate(lines):
         if not line:
@@ -131,6 +136,22 @@ def _own_lines(body: str) -> list[str]:
         if not line.lstrip().startswith(">"):
             own.append(line)
     return own
+
+
+def _may_end_own_text(folded: str) -> bool:
+    """False when no line of the text (`_fold`ed as a whole, which folds each line as
+    `_own_lines` does: a line break is left alone and ends no normalisation) can match
+    `_REPLY_SEPARATOR` or the first of `_HEADER_BLOCK`: each needs one of these words."""
+    return (
+        "schrieb" in folded
+        or "wrote:" in folded
+        or "urspruengliche nachricht" in folded
+        or "original message" in folded
+        or _FROM_LABEL.search(folded) is not None
+    )
+
+
+_FROM_LABEL = re.compile(r"(?:von|from)\s*:")
 
 
 def extract_fields(body: str, *, today: date | None = None) -> BodyFields:

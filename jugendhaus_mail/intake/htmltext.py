@@ -49,8 +49,29 @@ def strip_controls(text: str, keep: str = "") -> str:
     Characters in `keep` (e.g. "\\n\\t") stay. Line and paragraph separators become "\\n" when
     "\\n" is kept, else a space.
     """
+    if type(text) is str and _nothing_to_strip(text, keep):
+        return text  # what the two substitutions below give when neither finds anything
     text = _LINE_SEPARATORS.sub("\n" if "\n" in keep else " ", text)
     return _unwanted(keep).sub("", text)
+
+
+def _nothing_to_strip(text: str, keep: str) -> bool:
+    """True when `text` holds no character `strip_controls` drops or replaces: every one of
+    them (controls, surrogates, bidi marks, non-characters, line separators) is a character
+    `str.isprintable` refuses, so a text that is printable but for kept characters other than
+    line separators has none (tests/test_speed_mailpath_text.py checks every one)."""
+    if text.isprintable():
+        return True
+    for char in _kept_plain(keep):
+        text = text.replace(char, "")
+    return text.isprintable()
+
+
+@functools.cache
+def _kept_plain(keep: str) -> str:
+    """The kept characters that `strip_controls` leaves as they are (a line separator is
+    replaced even when kept)."""
+    return "".join(c for c in dict.fromkeys(keep) if not _LINE_SEPARATORS.match(c))
 
 
 @functools.cache
@@ -76,6 +97,20 @@ def resolve_charset(name: str | None) -> str | None:
     """Python codec name for a declared charset, or None when it is unknown or unusable."""
     if not name:
         return None
+    if type(name) is str and name in _RESOLVED:  # mail repeats a few labels: looked up once
+        return _RESOLVED[name]
+    codec = _resolve(name)
+    if type(name) is str:
+        if len(_RESOLVED) >= 1024:
+            _RESOLVED.clear()
+        _RESOLVED[name] = codec
+    return codec
+
+
+_RESOLVED: dict[str, str | None] = {}  # declared charset -> what `_resolve` made of it
+
+
+def _resolve(name: str) -> str | None:
     label = name.strip().strip("\"'").lower().split("*", 1)[0]
     for candidate in (label, label.replace("_", "-"), re.sub(r"-[ie]$", "", label)):
         try:
@@ -89,6 +124,11 @@ def resolve_charset(name: str | None) -> str | None:
 
 
 def _try_decode(data: bytes, codec: str, final: bool) -> str | None:
+    if final and codec == "utf-8" and type(data) is bytes:
+        try:  # the incremental decoder's result for the whole input, without making one
+            return data.decode("utf-8")
+        except Exception:
+            return None
     try:
         decoder = codecs.getincrementaldecoder(codec)(errors="strict")
         return str(decoder.decode(data, final=final))
@@ -218,8 +258,10 @@ def tidy_text(text: str) -> str:
     """Normalise line ends, drop control characters, trailing blanks and runs of empty lines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_controls(text, keep="\n\t")
-    lines = [line.rstrip() for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+    text = "\n".join([line.rstrip() for line in text.split("\n")])
+    if "\n\n\n" in text:  # else the pattern finds nothing (a search from every position)
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip("\n")
 
 
 def unflow(text: str, delsp: bool) -> str:

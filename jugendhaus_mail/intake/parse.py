@@ -64,6 +64,7 @@ _BARE_ADDR = re.compile(r"[^\s<>(),;:\"\[\]]+@[^\s<>(),;:\"\[\]]+")
 _MSG_ID = re.compile(r"^[!-~]{1,250}$")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _STDLIB_ENCODINGS = {"base64", "quoted-printable", "x-uuencode", "uuencode", "uue", "x-uue"}
+_QUIET_ENCODINGS = frozenset(("quoted-printable", "base64", "7bit", "8bit", "binary", ""))
 _FORWARD_TYPES = ("message/rfc822", "message/global", "message/news")
 _SIGNATURE_TYPES = {"application/pgp-signature", "application/pkcs7-signature",
                     "application/x-pkcs7-signature"}  # fmt: skip
@@ -525,12 +526,16 @@ _CHARSETS: dict[str, str | None] = {}  # Content-Type value -> its charset param
 
 def _payload_bytes(part: Message) -> bytes:
     """The decoded content of a leaf part, lenient about transfer encodings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the stdlib's uu support is deprecated
-        data = part.get_payload(decode=True)  # raw bytes when it does not know the encoding
+    # read as get_payload() reads it first thing (same value, same error if it fails)
+    cte = str(part.get("Content-Transfer-Encoding", "")).lower()
+    if cte in _QUIET_ENCODINGS:  # never the stdlib's deprecated uu path: nothing to silence
+        data = part.get_payload(decode=True)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the stdlib's uu support is deprecated
+            data = part.get_payload(decode=True)  # raw bytes when it does not know the CTE
     if not isinstance(data, bytes):
         return b""
-    cte = str(part.get("Content-Transfer-Encoding", "")).lower()
     if cte in _STDLIB_ENCODINGS:
         return data
     if "base64" in cte:  # "base64;", "BASE64 " and the like
