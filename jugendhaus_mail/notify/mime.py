@@ -60,7 +60,7 @@ def build_raw(
     if not to:
         raise ValueError("keine Empfänger")
     head = [
-        _address_field("From", [_named(_checked(sender), sender_name)]),
+        _from_field(sender, sender_name),
         _address_field("To", [_checked(a) for a in to]),
     ]
     if cc:
@@ -154,6 +154,18 @@ def _fold(line: str, separator: str) -> str:
             current = candidate
     lines.append(current)
     return "\r\n".join(lines)
+
+
+def _from_field(sender: str, sender_name: str) -> str:
+    """The From line: the team's address and name, the same for every mail of a cycle."""
+    if type(sender) is str and type(sender_name) is str:
+        return _team_line(sender, sender_name)
+    return _address_field("From", [_named(_checked(sender), sender_name)])
+
+
+@functools.lru_cache(maxsize=16)  # a ValueError (a bad address) is raised again each time
+def _team_line(sender: str, sender_name: str) -> str:
+    return _address_field("From", [_named(_checked(sender), sender_name)])
 
 
 def _address_field(name: str, addresses: list[Address]) -> str:

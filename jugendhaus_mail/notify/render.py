@@ -210,12 +210,12 @@ class MailRenderer:
         if mail.SLOTS and self._bundled(mail.TEMPLATE):
             key = self._stencil_key(mail)
             if key is not None:
-                if key not in self._stencils:
+                stencil = self._stencils.get(key, _UNSEEN)  # the key hashed once, not twice
+                if stencil is _UNSEEN:
                     if len(self._stencils) > 512:
                         self._stencils.clear()
-                    self._stencils[key] = self._stencil(mail)
-                stencil = self._stencils[key]
-                if stencil is not None:
+                    stencil = self._stencils[key] = self._stencil(mail)
+                if isinstance(stencil, _Stencil):
                     try:
                         return self._fill(stencil, mail)
                     except (TypeError, ValueError, OverflowError):
@@ -379,6 +379,9 @@ class _Stencil:
     fills: tuple[Callable[[MailData], str], ...]
 
 
+_UNSEEN = object()  # a stencil key not looked at yet (None: looked at, no stencil possible)
+
+
 class _NoStencil(Exception):
     """A template uses a slot other than through the filters a stencil can follow."""
 
@@ -503,7 +506,9 @@ def _tidy_text(value: str) -> str:
     """No trailing spaces, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in value.strip("\n").splitlines()]
     text = "\n".join(lines)
-    return _BLANK_LINES.sub("\n\n", text).strip("\n") + "\n"
+    if "\n\n\n" in text:  # else the pattern finds nothing (a search from every position)
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip("\n") + "\n"
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
