@@ -16,9 +16,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jugendhaus_mail.intake import classify, htmltext, mimefast, parse
+from jugendhaus_mail.intake.context import CaseIndex
+from jugendhaus_mail.workbook.model import Snapshot
 from tests.reference_intake import classify as reference_classify
 from tests.reference_intake import htmltext as reference_text
 from tests.reference_intake import parse as reference_parse
+from tests.test_speed_intake_context import request_row, staff_row
 from tests.test_speed_intake_parse import hostile_mail, hostile_multipart, outlook_shaped
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -125,7 +128,8 @@ def content_type(draw: st.DrawFn) -> str:
 def test_boundary_is_the_stdlibs(value: str) -> None:
     message = Message(policy=compat32)
     message["Content-Type"] = value
-    assert mimefast._boundary(message) == message.get_boundary()
+    assert mimefast._boundary(message, message.get("content-type")) == message.get_boundary()
+    assert mimefast._content_type(message.get("content-type")) == message.get_content_type()
 
 
 @given(st.one_of(hostile_mail(), hostile_multipart(), outlook_shaped()))
@@ -225,3 +229,38 @@ def test_stdlib_parse_of_the_bench_mail_matches_the_fast_tree() -> None:
     assert fast.get_boundary() == slow.get_boundary() == "_b_"
     assert [p.get_payload() for p in fast.walk()][1:] == [p.get_payload() for p in slow.walk()][1:]
     assert codecs.lookup("utf-8").name == htmltext.resolve_charset("UTF-8")
+
+
+@given(st.binary(max_size=40), st.sampled_from([b"multipart/mixed", b"text/plain", b"", b"a/b/c"]))
+@FUZZ
+@example(b'; boundary="\xff"', b"multipart/mixed")
+def test_content_type_and_boundary_of_undecodable_headers(tail: bytes, ctype: bytes) -> None:
+    """Header bytes that are not ASCII come back from `get` as a Header object."""
+    raw = b"Content-Type: " + ctype + tail.replace(b"\n", b" ").replace(b"\r", b" ") + b"\n\n"
+    text = raw.decode("ascii", "surrogateescape")
+    part, _ = mimefast._part(text, 0, len(text))
+    if part is None:
+        return
+    value = part.get("content-type")
+    assert mimefast._content_type(value) == part.get_content_type()
+    assert _outcome(lambda p: mimefast._boundary(p, value), part) == _outcome(
+        Message.get_boundary, part
+    )
+
+
+@given(st.lists(staff_row, max_size=5), st.lists(request_row, max_size=8))
+@FUZZ
+def test_the_case_index_of_a_snapshot_is_one_add_per_row(
+    staff: list[dict[str, object]], requests: list[dict[str, object]]
+) -> None:
+    """The constructor's loop over the request list leaves what `add` per row left."""
+    new = CaseIndex(Snapshot(requests, staff, [], None))  # type: ignore[arg-type]
+    before = CaseIndex(Snapshot([], staff, [], None))  # type: ignore[arg-type]
+    for row in requests:
+        if row.get("nr"):
+            before.add(str(row["nr"]).strip(), row)  # type: ignore[arg-type]
+    assert new.last_feedback == before.last_feedback
+    assert list(new.last_feedback) == list(before.last_feedback)
+    assert new.participants == before.participants
+    assert list(new.participants) == list(before.participants)
+    assert new.message_nrs == before.message_nrs == {}

@@ -4,7 +4,7 @@ mail, and what intake knows about the requests already in the workbook."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -96,9 +96,30 @@ class CaseIndex:
         self.participants: dict[str, tuple[str, ...]] = {}  # Nr. -> addresses; none: unlisted
         self._emails: dict[str, str] = {}  # name as in a name column -> e-mail or ""
         self._senders: tuple[Mapping[str, str], SenderLookup] | None = None
-        for row in snapshot.requests:
-            if row.get("nr"):
-                self.add(str(row["nr"]).strip(), row)
+        self._add_all(snapshot.requests)
+
+    def _add_all(self, rows: Iterable[Row]) -> None:
+        """`add` for every row with a Nr. (and no Message-ID): the same, without a call per
+        row and cell (the whole request list is read each cycle)."""
+        last_feedback, participants, emails = self.last_feedback, self.participants, self._emails
+        for row in rows:
+            number = row.get("nr")
+            if not number:
+                continue
+            nr = str(number).strip()
+            last_feedback[nr] = row.get("last_feedback")
+            contact = str(row.get("contact_person") or "")
+            sgb2 = str(row.get("sgb2_contact") or "")
+            found = (
+                str(row.get("requester_email") or "").strip().lower(),
+                emails[contact] if contact in emails else self._email(contact),
+                emails[sgb2] if sgb2 in emails else self._email(sgb2),
+            )
+            people = tuple(filter(None, found))
+            if people:
+                participants[nr] = people
+            else:
+                participants.pop(nr, None)
 
     def add(self, nr: str, row: Row, message_id: str | None = None) -> None:
         """Know a request, also one taken in during this cycle (a reply may follow at once)."""

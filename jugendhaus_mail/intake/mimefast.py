@@ -49,24 +49,31 @@ def _fast(text: str) -> Message | None:
     root, body = _part(text, 0, len(text))
     if root is None:
         return None
-    ctype = root.get_content_type()
+    value = root.get("content-type")  # read once for the type and the boundary
+    ctype = root.get_default_type() if value is None else _content_type(value)
     maintype = ctype.split("/")[0]  # as get_content_maintype() gives it
     if ctype == "multipart/digest" or maintype == "message":
         return None  # digest parts default to message/rfc822; message/* nests a parse
     if maintype != "multipart":
         root.set_payload(text[body:])
         return root
-    boundary = _boundary(root)
+    boundary = _boundary(root, value)
     cte = str(root.get("content-transfer-encoding", "8bit")).lower()
     if boundary is None or cte not in _SIMPLE_CTE:
         return None  # the stdlib notes a defect here
     return _multipart(root, text, body, "--" + boundary)
 
 
-def _boundary(root: Message) -> str | None:
-    """`root.get_boundary()`, read straight from the common `type; boundary="…"` (the
-    stdlib's parameter parse costs more than the rest of the split)."""
-    value = root.get("content-type")
+def _content_type(value: object) -> str:
+    """`get_content_type()` of a message whose Content-Type is `value` (as `get` gives it)."""
+    ctype = str(value).partition(";")[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+def _boundary(root: Message, value: object) -> str | None:
+    """`root.get_boundary()` (`value`: its Content-Type as `get` gives it), read straight
+    from the common `type; boundary="…"` (the stdlib's parameter parse costs more than the
+    rest of the split)."""
     if isinstance(value, str) and value.isascii():
         simple = _SIMPLE_BOUNDARY.fullmatch(value)
         if simple is not None:

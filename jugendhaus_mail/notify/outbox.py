@@ -96,9 +96,12 @@ class Outbox:
         if queued:
             return False
         allowed_to, refused_to = self.policy.split(_unique(to))
-        allowed_cc, refused_cc = self.policy.split(
-            a for a in _unique(cc or []) if a not in allowed_to
-        )
+        allowed_cc: list[str] = []
+        refused_cc: list[str] = []
+        if cc:  # an acknowledgement has none
+            allowed_cc, refused_cc = self.policy.split(
+                a for a in _unique(cc) if a not in allowed_to
+            )
         refused = tuple(refused_to + refused_cc)
         if refused:
             log.warning(
