@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import codecs
 import email
+import re
 import warnings
+from datetime import datetime
 from email.message import Message
 from email.policy import compat32
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jugendhaus_mail.intake import classify, htmltext, mimefast, parse
+from jugendhaus_mail.intake import appointments, classify, htmltext, mimefast, parse
 from jugendhaus_mail.intake.context import CaseIndex
 from jugendhaus_mail.workbook.model import Snapshot
 from tests.reference_intake import classify as reference_classify
@@ -264,3 +266,52 @@ def test_the_case_index_of_a_snapshot_is_one_add_per_row(
     assert new.participants == before.participants
     assert list(new.participants) == list(before.participants)
     assert new.message_nrs == before.message_nrs == {}
+
+
+def test_only_these_characters_spell_termin_for_the_appointment_pattern() -> None:
+    """What `appointments._body_lines` relies on to skip the search: under re.IGNORECASE a
+    letter of "termin" matches itself in either case, and "i" also "İ" and "ı"."""
+    others = {
+        letter: [
+            chr(code)
+            for code in range(0x110000)
+            if not 0xD800 <= code <= 0xDFFF
+            and re.fullmatch(letter, chr(code), re.IGNORECASE)
+            and chr(code) not in (letter, letter.upper())
+        ]
+        for letter in "termin"
+    }
+    assert others == {"t": [], "e": [], "r": [], "m": [], "i": ["\u0130", "\u0131"], "n": []}
+
+
+APPOINTMENT_LINES = st.sampled_from(
+    ["Termin: 12.03.2026 um 10:30 Uhr", "TERMİN: 1.2.2026", "termın abgesagt: 01.01.2026",
+     "> Termin:03.04.2026", "Termin 1.1.2026", "Termine: 1.1.2026", "Ter min: 1.1.2026", "",
+     "TeRmIn:\t31.02.2026 9.15", "Kein Datum", "ﬁ Termin: 2.2.2026"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(APPOINTMENT_LINES, st.text(max_size=20)), max_size=8))
+@FUZZ
+def test_appointment_lines_are_unchanged(lines: list[str]) -> None:
+    body = "\n".join(lines)
+    assert appointments._body_lines(body) == _body_lines_before(body)
+
+
+def _body_lines_before(body: str) -> list[appointments.MailAppointment]:
+    """`appointments._body_lines` as it was (commit 7bece7d)."""
+    found = []
+    for match in appointments._LINE.finditer(body[:200_000]):
+        try:
+            start = datetime(
+                int(match["y"]), int(match["m"]), int(match["d"]),
+                int(match["H"] or 0), int(match["M"] or 0),
+            )  # fmt: skip
+        except ValueError:
+            continue
+        found.append(
+            appointments.MailAppointment(
+                f"zeile|{start:%Y-%m-%dT%H:%M}", start, bool(match["cancel"])
+            )
+        )
+    return found

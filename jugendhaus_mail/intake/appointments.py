@@ -179,6 +179,9 @@ def set_aside_reason(reading: Reading | None, case: str | None, side: str | None
 
 
 def _body_lines(body: str) -> list[MailAppointment]:
+    if "termin" not in body.lower() and "\u0130" not in body and "\u0131" not in body:
+        return []  # `_LINE` needs "Termin": letters that match only themselves (any case) or,
+        # for "i", also "İ" and "ı" (tests/test_speed_mailpath_intake.py checks them all)
     found = []
     for match in _LINE.finditer(body[:200_000]):
         try:
