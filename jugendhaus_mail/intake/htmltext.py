@@ -6,6 +6,9 @@ valid UTF-8 wins over a declared Latin charset (Outlook and webmailers get this 
 is read as Windows-1252 (as browsers do), and undeclared 8-bit text goes through
 charset-normalizer, with its Latin guesses mapped to Windows-1252 because that is what German
 senders use.
+
+Why one module: every way text comes out of a mail (body, header word, HTML part) goes through
+the same charset rules and the same cleaning; split, a fix to one would miss the others.
 """
 
 from __future__ import annotations
