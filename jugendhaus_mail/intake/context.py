@@ -189,3 +189,22 @@ class CaseIndex:
             if not isinstance(current_day, date) or day > current_day:
                 updates.append(CellUpdate(nr, "last_feedback", day))
         return updates, [key for key, nr, _ in pending if nr in self.last_feedback]
+
+
+_CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
+
+
+def highest_numbers(snapshot: Snapshot) -> dict[int, int]:
+    """The highest case number of each year in `Anfragen` (Nr. as YYYY-NNNN)."""
+    return highest_of(str(row.get("nr") or "") for row in snapshot.requests)
+
+
+def highest_of(numbers: Iterable[str]) -> dict[int, int]:
+    """The highest of each year among case numbers (YYYY-NNNN; others are ignored)."""
+    highest: dict[int, int] = {}
+    for nr in numbers:
+        match = _CASE_NUMBER.match(nr.strip())
+        if match:
+            year, number = int(match[1]), int(match[2])
+            highest[year] = max(highest.get(year, 0), number)
+    return highest

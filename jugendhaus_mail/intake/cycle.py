@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from jugendhaus_mail.intake.context import (
     IntakeReport,
     MailResult,
     Outcome,
+    highest_numbers,
 )
 from jugendhaus_mail.intake.ledger import Incoming, implausible_receipt, read_batch
 from jugendhaus_mail.intake.notices import queue_intake_notices
@@ -45,11 +45,9 @@ from jugendhaus_mail.mailbox.base import Folder, IncomingMessage, Mailbox
 from jugendhaus_mail.rules.cases import contact_person_due
 from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import FEEDBACK, Record, SeenMessage
-from jugendhaus_mail.workbook.model import Changes, NewRow, Row, Snapshot
+from jugendhaus_mail.workbook.model import Changes, NewRow, Row
 
 log = logging.getLogger(__name__)
-
-_CASE_NUMBER = re.compile(r"^(\d{4})-(\d{4,6})$")
 
 
 def run_intake(ctx: IntakeContext, mailbox: Mailbox, *, dry_run: bool = False) -> IntakeReport:
@@ -381,19 +379,3 @@ def _write_pending(
         ctx.state.set_checked_workbook(result.landed_sha256)
     report.written = len(to_write)
     report.pending = len(to_write) - len(set(result.appended_keys) & {p.key for p in to_write})
-
-
-def highest_numbers(snapshot: Snapshot) -> dict[int, int]:
-    """The highest case number of each year in `Anfragen` (Nr. as YYYY-NNNN)."""
-    return highest_of(str(row.get("nr") or "") for row in snapshot.requests)
-
-
-def highest_of(numbers: Iterable[str]) -> dict[int, int]:
-    """The highest of each year among case numbers (YYYY-NNNN; others are ignored)."""
-    highest: dict[int, int] = {}
-    for nr in numbers:
-        match = _CASE_NUMBER.match(nr.strip())
-        if match:
-            year, number = int(match[1]), int(match[2])
-            highest[year] = max(highest.get(year, 0), number)
-    return highest

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.intake.cycle import highest_of
+from jugendhaus_mail.intake.context import highest_of
 from jugendhaus_mail.notify.outbox import Outbox
 from jugendhaus_mail.notify.render import RenumberedMail, RowsRestoredMail
 from jugendhaus_mail.rules.staff import Staff
