@@ -100,6 +100,8 @@ def _update_problem(
     result: CommitResult,
 ) -> str | None:
     """Each updated cell holds the new value, or its old one if the writer declined it."""
+    if not changes.updates:
+        return None  # nothing to look up (an intake save: new rows only)
     old_rows = {row.get("nr"): row for row in before}
     new_rows = {row.get("nr"): row for row in after}
     last = {(u.nr, u.column): u.value for u in changes.updates}
