@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 from jugendhaus_mail.errors import WorkbookChanged, WorkbookError, WorkbookLocked, WorkbookUnsafe
@@ -53,9 +55,20 @@ from jugendhaus_mail.workbook.verify import (
 from jugendhaus_mail.workbook.xlsx_columns import TapFor
 from jugendhaus_mail.workbook.xlsx_context import write_tap
 from jugendhaus_mail.workbook.xlsx_pass import SheetPass, SheetTap
-from jugendhaus_mail.workbook.xlsx_writer import PresentKeys, apply_changes
+from jugendhaus_mail.workbook.xlsx_writer import PresentKeys
 
 Writer = Callable[[bytes, Schema, Changes], tuple[bytes, CommitResult]]
+
+
+class AppendingWriter(Protocol):
+    """A writer that takes what the store knows of the bytes it hands over (`PresentKeys`:
+    their service keys, and the read's pass over the sheet): `apply_changes`."""
+
+    def __call__(
+        self, data: bytes, schema: Schema, changes: Changes, *, present: PresentKeys | None
+    ) -> tuple[bytes, CommitResult]: ...
+
+
 log = logging.getLogger(__name__)
 STATUS_FILE = "workbook-status.json"  # in the state folder: what `check` shows about writing
 
@@ -96,6 +109,12 @@ class WorkbookStore:
         self.backups = backups
         self.temp_path = path.with_name(f".{path.name}{TEMP_SUFFIX}")
         self._writer = writer
+        # a writer says by its `present` keyword that it takes what the store knows (_write)
+        self._appender = (
+            cast(AppendingWriter, writer)
+            if "present" in inspect.signature(writer).parameters
+            else None
+        )
         self._sleep = sleep
         self._before_replace = before_replace
         # The last snapshot parsed, reused while the file's fingerprint is unchanged (a cycle
@@ -225,11 +244,12 @@ class WorkbookStore:
     def _write(
         self, original: bytes, fingerprint: FileFingerprint, before: Snapshot, changes: Changes
     ) -> tuple[bytes, CommitResult, OldRows | None]:
-        """The service's writer is told the keys `before` holds (read from `original`, which
-        it checks by the digest) and need not look them up itself, and given the pass over
-        the sheet the read made (if any), whose checksum of the old rows the read-back then
-        uses; other writers (clearing, tests) are called as they are."""
-        if self._writer is not apply_changes or not changes.appends:
+        """A writer that takes `present` (AppendingWriter) is told the keys `before` holds
+        (read from `original`, which it checks by the digest) and need not look them up
+        itself, and given the pass over the sheet the read made (if any), whose checksum of
+        the old rows the read-back then uses; other writers (clearing, appointments) are
+        called as they are."""
+        if self._appender is None or not changes.appends:
             return (*self._writer(original, self.schema, changes), None)
         sheet = self._take_prepared(fingerprint.sha256)
         present = PresentKeys(fingerprint.sha256, present_keys(before), sheet)
@@ -238,7 +258,7 @@ class WorkbookStore:
             stretch = sheet.prefix.proof() if sheet.prefix and sheet.prefix.size else None
             size = sheet.data_end - sheet.data_start
             old_rows = OldRows(sheet.part, size, sheet.rows_crc, stretch, sheet.opening)
-        return (*apply_changes(original, self.schema, changes, present=present), old_rows)
+        return (*self._appender(original, self.schema, changes, present=present), old_rows)
 
     def _read_back(
         self, before: Snapshot, compared: frozenset[str], old_rows: OldRows | None
