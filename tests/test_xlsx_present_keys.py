@@ -161,6 +161,20 @@ def test_the_keys_the_store_reads_are_the_keys_the_writer_finds(
     assert read_keys(data).keys == found
 
 
+def with_loose_row(data: bytes, number: int, form: str) -> tuple[bytes, str]:
+    """`data` with row `number` in a form some tools write: its cells carry r="…" after
+    another attribute ("cells"), or the row has no r="…" ("row"); and that row's new XML."""
+    sheet = "xl/worksheets/sheet1.xml"
+    row = re.search(rf'<row r="{number}".*?</row>', ZipPackage(data).read(sheet).decode())
+    assert row is not None
+    if form == "cells":
+        swapped = re.sub(r'<c r="([A-Z]+\d+)" s="(\d+)"', r'<c s="\2" r="\1"', row.group(0))
+    else:
+        swapped = row.group(0).replace(f'<row r="{number}"', "<row", 1)
+    assert swapped != row.group(0)
+    return edit_part(data, sheet, row.group(0), swapped), swapped
+
+
 @pytest.mark.parametrize("compress_on_the_way", [True, False])  # False: as on long sheets
 @pytest.mark.parametrize("form", ["cells", "row"])
 @pytest.mark.parametrize("loose_row", [5, 39])
@@ -178,17 +192,10 @@ def test_a_row_in_another_form_gives_the_same_workbook(
     refusal."""
     if not compress_on_the_way:
         monkeypatch.setattr(xlsx_context, "COMPRESS_ON_THE_WAY", 0)
-    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(40)])
+    data, swapped = with_loose_row(
+        workbook([f"mid:{n}@amt.de#{n:x}" for n in range(40)]), loose_row + 1, form
+    )
     sheet = "xl/worksheets/sheet1.xml"
-    xml = ZipPackage(data).read(sheet).decode()
-    row = re.search(rf'<row r="{loose_row + 1}".*?</row>', xml)
-    assert row is not None
-    if form == "cells":
-        swapped = re.sub(r'<c r="([A-Z]+\d+)" s="(\d+)"', r'<c s="\2" r="\1"', row.group(0))
-    else:
-        swapped = row.group(0).replace(f'<row r="{loose_row + 1}"', "<row", 1)
-    assert swapped != row.group(0)
-    data = edit_part(data, sheet, row.group(0), swapped)
     changes = Changes(appends=(request("mid:3@amt.de#3", 90), request("mid:new@amt.de#1", 91)))
     if form == "row":  # "Zellen ohne Bezug": refused either way, nothing written
         for present in (read_keys(data), None):
