@@ -27,6 +27,7 @@ from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.failpoints import ENV as FAILPOINT_ENV
 from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.mailbox import raw as raw_mail
+from jugendhaus_mail.mailpack import pack, packed_with, pattern_id, unpack
 from jugendhaus_mail.workbook.model import Row
 
 SCHEMA = """
@@ -55,8 +56,13 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     key         TEXT PRIMARY KEY,       -- (case, rule, stage, due date) or similar: sent once
     queued_at   TEXT NOT NULL,
-    message     BLOB,                   -- the complete mail; NULL once sent
+    message     BLOB,                   -- the complete mail (maybe packed); NULL once sent
     sent_at     TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(queued_at, key) WHERE sent_at IS NULL;
+CREATE TABLE IF NOT EXISTS outbox_patterns (  -- see mailpack.py: template text, no values
+    id          BLOB PRIMARY KEY,       -- SHA-256 of data
+    data        BLOB NOT NULL           -- dropped with the last unsent mail packed with it
 );
 CREATE TABLE IF NOT EXISTS unaddressed (
     key         TEXT PRIMARY KEY,       -- the outbox key of a mail nobody could receive
@@ -152,10 +158,11 @@ class StateDB:
         except sqlite3.DatabaseError as exc:
             raise _state_error(self.path, exc) from exc
         self._filed: list[tuple[str, str]] = []
-        # key -> the bytes this connection queued under it, in a transaction that committed,
-        # while no other connection has changed the database since (`_queued_version`, the
-        # connection's data_version then): `unsent_mail` takes them from here (issue 15)
-        self._queued: dict[str, bytes] = {}
+        # key -> (size as stored, the bytes) this connection queued under it, in a transaction
+        # that committed, while no other connection has changed the database since
+        # (`_queued_version`, the connection's data_version then): `unsent_mail` takes them
+        # from here (issue 15)
+        self._queued: dict[str, tuple[int, bytes]] = {}
         self._queued_version: int | None = None
 
     def close(self) -> None:
@@ -229,9 +236,12 @@ class StateDB:
         mails: dict[str, bytes],
         now: datetime,
         counters: dict[int, int],
+        patterns: Mapping[str, bytes] | None = None,
     ) -> None:
         """Record a batch of mails, the case numbers they took (`counters`: year -> last) and
-        the mail that answers them, in one transaction: one commit (one fsync) per batch."""
+        the mail that answers them, in one transaction: one commit (one fsync) per batch.
+        `patterns`: key -> a pattern of that mail's kind, free of personal data, which the
+        mail is stored packed with (see mailpack.py)."""
         at = now.isoformat()
         with self.transaction() as tx:
             for year, last in counters.items():
@@ -260,17 +270,19 @@ class StateDB:
             queued = dict(mails)
             for (key,) in known:  # queued before: those bytes stay, these are dropped
                 del queued[key]
+            stored = _stored_forms(tx, queued, patterns or {})
             tx.executemany(
                 "INSERT OR IGNORE INTO outbox(key, queued_at, message) VALUES (?, ?, ?)",
-                [(key, at, message) for key, message in queued.items()],
+                [(key, at, stored[key]) for key in queued],
             )
             # taken while this transaction holds the write lock: no other connection can
             # commit before ours, and our own commit leaves the value as it is
             (version,) = tx.execute("PRAGMA data_version").fetchone()
             failpoint("batch_before_commit")
-        self._remember_queued(queued, int(version))  # only once the commit went through
+        # only once the commit went through
+        self._remember_queued({k: (len(stored[k]), m) for k, m in queued.items()}, int(version))
 
-    def _remember_queued(self, queued: dict[str, bytes], version: int) -> None:
+    def _remember_queued(self, queued: dict[str, tuple[int, bytes]], version: int) -> None:
         if version != self._queued_version:  # another connection wrote: forget the rest
             self._queued = {}
             self._queued_version = version
@@ -394,6 +406,7 @@ class StateDB:
 
     def queue_mail(self, key: str, message: bytes, now: datetime) -> bool:
         """Queue a mail under `key`; False (and nothing queued) when that key was queued before."""
+        _refuse_packed_look(message)
         with self.transaction() as tx:
             cursor = tx.execute(
                 "INSERT OR IGNORE INTO outbox(key, queued_at, message) VALUES (?, ?, ?)",
@@ -409,7 +422,8 @@ class StateDB:
             rows = self.conn.execute(
                 "SELECT key, message FROM outbox WHERE sent_at IS NULL ORDER BY queued_at, key"
             ).fetchall()
-            return [(key, bytes(message)) for key, message in rows]
+            unpacked = _Unpacker(self.conn, self.path)
+            return [(key, unpacked(key, message)) for key, message in rows]
         own = not self.conn.in_transaction
         if own:
             self.conn.execute("BEGIN")  # one snapshot for the keys, the version and the rest
@@ -422,14 +436,15 @@ class StateDB:
             if version != self._queued_version:
                 self._queued, self._queued_version = {}, None
             held = self._queued
-            missing = [key for key, size in listed if key not in held or len(held[key]) != size]
+            missing = [key for key, size in listed if key not in held or held[key][0] != size]
             query = "SELECT key, message FROM outbox WHERE key IN ({marks})"
             found: Iterator[tuple[Any, ...]] = self._by_keys(query, missing)
-            read = {key: bytes(message) for key, message in found}
+            unpacked = _Unpacker(self.conn, self.path)
+            read = {key: unpacked(key, message) for key, message in found}
         finally:
             if own:
                 self.conn.execute("COMMIT")
-        return [(key, read[key] if key in read else held[key]) for key, _size in listed]
+        return [(key, read[key] if key in read else held[key][1]) for key, _size in listed]
 
     def unsent_queued_at(self) -> list[datetime]:
         """When each unsent mail was queued, without loading the mails (for monitoring)."""
@@ -454,11 +469,12 @@ class StateDB:
             self._queued.pop(key, None)  # sent (or about to be): not held any longer
         with self.transaction() as tx:
             logged = []
+            unpacked = _Unpacker(tx, self.path)
             for key in keys:
                 message = sent.get(key) if sent is not None else None
                 if message is None:
                     row = tx.execute("SELECT message FROM outbox WHERE key = ?", (key,)).fetchone()
-                    message = None if row is None or row[0] is None else bytes(row[0])
+                    message = None if row is None or row[0] is None else unpacked(key, row[0])
                 if message is not None:
                     logged.append((key, *_addressees(message), at))
             tx.executemany(
@@ -470,6 +486,7 @@ class StateDB:
                 "UPDATE outbox SET sent_at = ?, message = NULL WHERE key = ?",
                 [(at, key) for key in keys],
             )
+            drop_unused_patterns(tx)
 
     def queued_mail(self, key: str) -> tuple[datetime, datetime | None] | None:
         """(queued at, sent at) of the mail queued under `key`, None when never queued."""
@@ -664,6 +681,73 @@ def _state_error(path: Path, exc: sqlite3.DatabaseError) -> StateError:
         "sie nicht von selbst: bitte die Datei beiseitelegen und die letzte Sicherung des "
         "Ordners state/ zurückspielen, dann neu starten."
     )
+
+
+def _stored_forms(
+    tx: sqlite3.Connection, mails: Mapping[str, bytes], patterns: Mapping[str, bytes]
+) -> dict[str, bytes]:
+    """Each mail as the outbox stores it: packed where a pattern is given (the pattern stored
+    once, in the same transaction), else as it is."""
+    ids: dict[int, bytes] = {}  # id() of a pattern object -> its SHA-256: hashed once
+    stored = {}
+    for key, message in mails.items():
+        _refuse_packed_look(message)
+        pattern = patterns.get(key)
+        if pattern is None:
+            stored[key] = message
+            continue
+        ident = ids.get(id(pattern))
+        if ident is None:
+            ident = ids[id(pattern)] = pattern_id(pattern)
+            tx.execute(
+                "INSERT OR IGNORE INTO outbox_patterns(id, data) VALUES (?, ?)", (ident, pattern)
+            )
+        stored[key] = pack(message, pattern, ident)
+    return stored
+
+
+def _refuse_packed_look(message: bytes) -> None:
+    if packed_with(message) is not None:
+        raise ValueError("eine Mail beginnt nie mit einem NUL-Byte")
+
+
+class _Unpacker:
+    """Stored outbox bytes -> the mail; patterns read once per call site."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn, self._path = conn, path
+        self._patterns: dict[bytes, bytes] = {}
+
+    def __call__(self, key: str, stored: bytes) -> bytes:
+        stored = bytes(stored)
+        ident = packed_with(stored)
+        if ident is None:
+            return stored
+        pattern = self._patterns.get(ident)
+        if pattern is None:
+            row = self._conn.execute(
+                "SELECT data FROM outbox_patterns WHERE id = ?", (ident,)
+            ).fetchone()
+            if row is None:
+                raise self._damaged(f"Muster der wartenden Mail {key} fehlt")
+            pattern = self._patterns[ident] = bytes(row[0])
+        try:
+            return unpack(stored, pattern)
+        except ValueError as exc:
+            raise self._damaged(f"wartende Mail {key}: {exc}") from exc
+
+    def _damaged(self, what: str) -> StateError:
+        return _state_error(self._path, sqlite3.DatabaseError(what))
+
+
+def drop_unused_patterns(tx: sqlite3.Connection) -> None:
+    """Drop the patterns no unsent mail is packed with any longer (inside a transaction that
+    cleared or sent mail)."""
+    if tx.execute("SELECT EXISTS(SELECT 1 FROM outbox_patterns)").fetchone()[0]:
+        tx.execute(
+            "DELETE FROM outbox_patterns WHERE id NOT IN (SELECT substr(message, 2, 32) "
+            "FROM outbox WHERE sent_at IS NULL AND substr(message, 1, 1) = x'00')"
+        )
 
 
 def _addressees(raw: bytes) -> tuple[str, int]:

@@ -57,9 +57,9 @@ class Batch:
             self.commit()
 
     def commit(self) -> None:
-        mails = self.outbox.take_held() if self.outbox is not None else {}
+        mails, patterns = self.outbox.take_held() if self.outbox is not None else ({}, {})
         if self.records or mails or self.counters:
-            self.state.record_batch(self.records, mails, self.now, self.counters)
+            self.state.record_batch(self.records, mails, self.now, self.counters, patterns)
             failpoint("after_record")
         move_all(self.mailbox, self.moves)
         if self.moves:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from jugendhaus_mail.app import App
-from jugendhaus_mail.state import StateDB
+from jugendhaus_mail.state import StateDB, drop_unused_patterns
 from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Snapshot
 from jugendhaus_mail.workbook.schema import load_schema
@@ -153,4 +153,5 @@ def purge_state(state: StateDB, numbers: list[str], now: datetime) -> int:
                 "UPDATE messages SET row_json = NULL WHERE nr = ? AND written_at IS NOT NULL", (nr,)
             )
             tx.execute("DELETE FROM written_rows WHERE nr = ?", (nr,))  # the restore copy
+        drop_unused_patterns(tx)
     return dropped

@@ -28,6 +28,9 @@ class RenderedMail:
     subject: str
     text: str
     html: str
+    # a mail of a stencil: the stencil with every slot empty (template text only, no value of
+    # the mail), which the outbox stores the mail packed against (mailpack.py)
+    pattern: RenderedMail | None = field(default=None, compare=False, repr=False)
 
 
 # --- contexts: what each template gets ------------------------------------------------------

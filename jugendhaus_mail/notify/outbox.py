@@ -37,7 +37,7 @@ from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.mailbox.retry import MailRefusedError, SendOutcomeUnknown, ThrottledError
 from jugendhaus_mail.notify.mime import build_raw
 from jugendhaus_mail.notify.outgoing import RecipientPolicy
-from jugendhaus_mail.notify.render import MailData, MailRenderer, for_recipients
+from jugendhaus_mail.notify.render import MailData, MailRenderer, RenderedMail, for_recipients
 from jugendhaus_mail.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -68,20 +68,25 @@ class Outbox:
         self.renderer = MailRenderer.from_settings(self.settings)
         self.policy = RecipientPolicy(self.settings.mail.internal_domains)
         self._held: dict[str, bytes] | None = None  # see hold()
+        self._held_patterns: dict[str, bytes] = {}  # key -> pattern bytes (mailpack.py)
+        self._pattern_bytes: dict[int, tuple[RenderedMail, bytes | None]] = {}
 
     def hold(self) -> None:
         """Keep what `queue` builds in memory until `take_held`, so that the caller records it
         in the same transaction as the mails it answers (one commit for a whole batch)."""
         self._held = {}
 
-    def take_held(self) -> dict[str, bytes]:
-        """The mail queued since `hold` (key -> message); holding goes on."""
+    def take_held(self) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """The mail queued since `hold` (key -> message) and the patterns to store it packed
+        with (key -> pattern, see mailpack.py); holding goes on."""
         held, self._held = self._held or {}, {}
-        return held
+        patterns, self._held_patterns = self._held_patterns, {}
+        return held, patterns
 
     def release(self) -> None:
         """Queue directly again; mail still held was never recorded and is dropped."""
         self._held = None
+        self._held_patterns = {}
 
     def queue(
         self,
@@ -139,8 +144,34 @@ class Outbox:
         )
         if self._held is not None:
             self._held[key] = message
+            pattern = self._built_pattern(rendered.pattern)
+            if pattern is not None:
+                self._held_patterns[key] = pattern
             return True
         return self.state.queue_mail(key, message, self.now)
+
+    def _built_pattern(self, pattern: RenderedMail | None) -> bytes | None:
+        """The pattern of a stencil's mails built like them, once per stencil; addressed to
+        the team itself, so that it holds nothing but template text."""
+        if pattern is None:
+            return None
+        built = self._pattern_bytes.get(id(pattern))
+        if built is None:
+            team = self.settings.mail.team_address
+            try:
+                raw: bytes | None = build_raw(
+                    pattern,
+                    sender=team,
+                    sender_name=self.settings.mail.from_name,
+                    to=[team],
+                    now=self.now,
+                    domain=team.split("@")[-1],
+                )
+            except ValueError:
+                raw = None  # the mails are stored as they are
+            # the stencil is kept with its bytes, so that its id() is not taken by another
+            built = self._pattern_bytes[id(pattern)] = (pattern, raw)
+        return built[1]
 
     def _known(self, key: str) -> tuple[bool, bool]:
         """Whether `key` is queued (or held), and whether it is noted as unaddressed: one

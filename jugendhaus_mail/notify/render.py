@@ -326,7 +326,8 @@ class MailRenderer:
                 for number, escaped in zip(pieces[1::3], pieces[2::3], strict=True)
             ]
             parts.append((tuple(template), tuple(holes)))
-        return _Stencil(tuple(parts), tuple(fills))
+        subject, text, html = ("".join(template) for template, _holes in parts)
+        return _Stencil(tuple(parts), tuple(fills), _finish(subject, text, html, None))
 
     def _hole(self, value: Any, show: Callable[[Any], str]) -> str:
         """A time filter: the text itself, or in a stencil a hole that each mail fills."""
@@ -348,7 +349,7 @@ class MailRenderer:
             pieces[1::2] = [values[hole] for hole in holes]
             filled.append("".join(pieces))
         subject, text, html = filled
-        return _finish(subject, text, html, getattr(mail, "nr", None))
+        return _finish(subject, text, html, getattr(mail, "nr", None), stencil.pattern)
 
 
 @functools.cache
@@ -377,6 +378,7 @@ class _Stencil:
     # hole the value it takes (an index into fills; + len(fills): the value escaped as HTML)
     parts: tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]
     fills: tuple[Callable[[MailData], str], ...]
+    pattern: RenderedMail  # every hole empty: what all mails of the stencil share
 
 
 _UNSEEN = object()  # a stencil key not looked at yet (None: looked at, no stencil possible)
@@ -424,7 +426,9 @@ def _field_names(kind: type[MailData]) -> tuple[str, ...]:
     return names
 
 
-def _finish(subject: str, text: str, html: str, nr: object) -> RenderedMail:
+def _finish(
+    subject: str, text: str, html: str, nr: object, pattern: RenderedMail | None = None
+) -> RenderedMail:
     """The rendered parts as they are sent: a subject of one line that names the case, tidy
     text, HTML with one final line break."""
     subject = _one_line(subject)
@@ -433,7 +437,10 @@ def _finish(subject: str, text: str, html: str, nr: object) -> RenderedMail:
     # most HTML already is what strip() + "\n" makes of it: not copied again
     clean = html[-1:] == "\n" and not html[:1].isspace() and not html[-2:-1].isspace()
     return RenderedMail(
-        subject=subject, text=_tidy_text(text), html=html if clean else html.strip() + "\n"
+        subject=subject,
+        text=_tidy_text(text),
+        html=html if clean else html.strip() + "\n",
+        pattern=pattern,
     )
 
 

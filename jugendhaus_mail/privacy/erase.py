@@ -19,7 +19,7 @@ from jugendhaus_mail.mailbox.base import Folder, Mailbox
 from jugendhaus_mail.privacy import records
 from jugendhaus_mail.privacy.files import delete_files, holds, scrub_backups
 from jugendhaus_mail.privacy.person import Person
-from jugendhaus_mail.state import StateDB, encode_row
+from jugendhaus_mail.state import StateDB, drop_unused_patterns, encode_row
 from jugendhaus_mail.workbook.clearing import PERSONAL_COLUMNS, clear_personal
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Row
 
@@ -200,4 +200,5 @@ def _erase_state(state: StateDB, person: Person, now: datetime, *, dry_run: bool
                 "WHERE substr(key, 1, ?) = ? AND message IS NOT NULL",
                 (now.isoformat(), len(prefix), prefix),
             )
+        drop_unused_patterns(tx)
     return count

@@ -150,6 +150,11 @@ STATE_TABLES = {
         "wartende Mails vollständig (mit Briefen)",
         "Inhalt nach dem Versand leer; Schlüssel (Fallnummer, Art) bleiben",
     ),
+    "outbox_patterns": (
+        "Muster wartender Eingangsbestätigungen: Vorlagentext mit leeren Feldern, ohne Werte "
+        "einer Mail (die Mails sind dagegen gepackt gespeichert)",
+        "mit der letzten wartenden Mail, die es braucht",
+    ),
     "outbox_trouble": ("Zustellprobleme: Schlüssel, Grund des Servers", "bis zum Versand"),
     "unaddressed": ("Mails ohne zulässigen Empfänger: Betreff (Fallnummer), Grund", "bleibt"),
     "sent_log": (
