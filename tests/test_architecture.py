@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "jugendhaus_mail"
 # lowest first; a module may import modules of its own layer and of the layers before it
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("basis", ("__init__", "errors", "failpoints", "fsync", "resources", "workdays", "config")),
-    ("adapters", ("state", "mailbox", "workbook")),
+    ("adapters", ("state", "mailpack", "mailbox", "workbook")),
     ("domain", ("rules", "intake", "notify", "letters", "report")),
     ("jobs", ("app", "jobs", "privacy")),
     ("service", ("service",)),

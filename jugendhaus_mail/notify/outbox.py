@@ -143,12 +143,16 @@ class Outbox:
             domain=self.settings.mail.team_address.split("@")[-1],
         )
         if self._held is not None:
-            self._held[key] = message
-            pattern = self._built_pattern(rendered.pattern)
-            if pattern is not None:
-                self._held_patterns[key] = pattern
+            self._hold(key, message, rendered.pattern)
             return True
         return self.state.queue_mail(key, message, self.now)
+
+    def _hold(self, key: str, message: bytes, pattern: RenderedMail | None) -> None:
+        assert self._held is not None
+        self._held[key] = message
+        built = self._built_pattern(pattern)
+        if built is not None:
+            self._held_patterns[key] = built
 
     def _built_pattern(self, pattern: RenderedMail | None) -> bytes | None:
         """The pattern of a stencil's mails built like them, once per stencil; addressed to
