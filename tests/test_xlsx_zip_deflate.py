@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from xlsx_fixtures import new_workbook
 
@@ -105,3 +105,16 @@ def test_a_stretch_compressed_before_is_copied_between_fresh_ones(
 @given(st.binary(max_size=3000), st.binary(max_size=3000))
 def test_checksums_of_stretches_join_to_the_checksum_of_the_whole(a: bytes, b: bytes) -> None:
     assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=700), max_size=12), st.integers(1, 2000))
+def test_a_stretch_knows_the_checksum_of_what_it_took(pieces: list[bytes], batch: int) -> None:
+    """Taken on the second thread, batch after batch: the same as over the whole at once."""
+    compressor = StretchCompressor(batch)
+    for piece in pieces:
+        compressor.add(piece)
+    compressed = b"".join(compressor.finish(zlib.Z_FINISH))
+    whole = b"".join(pieces)
+    assert (compressor.crc, compressor.size) == (zlib.crc32(whole), len(whole))
+    assert zlib.decompress(compressed, -15) == whole

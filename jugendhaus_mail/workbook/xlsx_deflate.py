@@ -105,26 +105,30 @@ def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
 
 class StretchCompressor:
     """Compresses pieces on a second thread, one batch of about `batch` bytes behind the
-    caller, into one stretch (`finish`). The pieces must not change meanwhile."""
+    caller, into one stretch (`finish`). The pieces must not change meanwhile. The thread
+    also takes their CRC-32 (`crc`, complete once `finish` returned): the caller's thread
+    is the busy one."""
 
     def __init__(self, batch: int) -> None:
         self._compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
         self._worker: ThreadPoolExecutor | None = None
-        self._pending: Future[bytes] | None = None
+        self._pending: Future[tuple[bytes, int]] | None = None
         self._batch: list[bytes | memoryview] = []
         self._batched, self._limit = 0, batch
         self._out: list[bytes] = []
         self.crc = self.size = 0
 
     def add(self, piece: bytes | memoryview) -> None:
-        self.crc, self.size = zlib.crc32(piece, self.crc), self.size + len(piece)
+        self.size += len(piece)
         self._batch.append(piece)
         self._batched += len(piece)
         if self._batched >= self._limit:
-            self._collect()
+            self._collect()  # the CRC so far, which the next batch goes on from
             if self._worker is None:
                 self._worker = ThreadPoolExecutor(1, thread_name_prefix="jhm-deflate")
-            self._pending = self._worker.submit(_compress_all, self._compressor, self._batch)
+            self._pending = self._worker.submit(
+                _compress_all, self._compressor, self._batch, self.crc
+            )
             self._batch, self._batched = [], 0
 
     def take(self) -> list[bytes]:
@@ -137,8 +141,8 @@ class StretchCompressor:
     def finish(self, mode: int = zlib.Z_FULL_FLUSH) -> list[bytes]:
         """The rest of the stretch compressed, ended by a full flush (or final: Z_FINISH)."""
         self.close()
-        self._out.append(_compress_all(self._compressor, self._batch))
-        self._out.append(self._compressor.flush(mode))
+        data, self.crc = _compress_all(self._compressor, self._batch, self.crc)
+        self._out += [data, self._compressor.flush(mode)]
         self._batch = []
         return self.take()
 
@@ -154,8 +158,15 @@ class StretchCompressor:
     def _collect(self) -> None:
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            self._out.append(pending.result())
+            data, self.crc = pending.result()
+            self._out.append(data)
 
 
-def _compress_all(compressor: zlib._Compress, batch: Iterable[bytes | memoryview]) -> bytes:
-    return b"".join([compressor.compress(piece) for piece in batch])
+def _compress_all(
+    compressor: zlib._Compress, batch: Iterable[bytes | memoryview], crc: int
+) -> tuple[bytes, int]:
+    """The batch compressed, and `crc` carried on over it. Joined first: zlib lets go of the
+    lock between threads during each call, and the thread takes it back twice per call rather
+    than twice per piece (each time it may wait while the other thread runs Python code)."""
+    data = b"".join(batch)
+    return compressor.compress(data), zlib.crc32(data, crc)
