@@ -446,6 +446,11 @@ class StateDB:
                 self.conn.execute("COMMIT")
         return [(key, read[key] if key in read else held[key][1]) for key, _size in listed]
 
+    def readable(self, key: str, stored: bytes) -> bytes:
+        """A mail as the outbox stored it under `key` (read by the caller's own query), as
+        sent: unpacked where it was stored packed (mailpack.py)."""
+        return _Unpacker(self.conn, self.path)(key, stored)
+
     def unsent_queued_at(self) -> list[datetime]:
         """When each unsent mail was queued, without loading the mails (for monitoring)."""
         rows = self.conn.execute("SELECT queued_at FROM outbox WHERE sent_at IS NULL").fetchall()

@@ -158,6 +158,25 @@ def test_a_recipient_refused_with_550_is_recorded_and_the_rest_is_sent(
     assert GONE in failed.line()
 
 
+def test_a_refused_mail_stored_packed_names_its_recipient(
+    smtp: tuple[Refusing, int], tmp_path: Path
+) -> None:
+    """An acknowledgement a batch stored packed (mailpack.py), refused, and listed by another
+    process (check, the digest): its recipient is read from the unpacked mail."""
+    handler, port = smtp
+    settings = smtp_settings(plain_site(tmp_path), port)
+    pattern = mail("team@rostock.de", "Eingangsbestätigung")
+    with StateDB(settings.state_dir) as state:
+        key = "2026-0004|acknowledgement"
+        state.record_batch([], {key: mail(GONE, "Eingangsbestätigung")}, T0, {}, {key: pattern})
+    with StateDB(settings.state_dir) as state:
+        assert flush(settings, state, T0) == 0
+    assert handler.rcpt == [GONE]  # the mail itself went to the server, unpacked
+    with StateDB(settings.state_dir) as state:
+        (failed,) = undelivered_mail(state, T0 + timedelta(hours=1))
+    assert failed.key == key and failed.to == GONE
+
+
 def test_a_message_refused_with_552_does_not_stop_the_queue(
     smtp: tuple[Refusing, int], tmp_path: Path
 ) -> None:

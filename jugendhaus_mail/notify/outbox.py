@@ -380,7 +380,12 @@ def undelivered_mail(state: StateDB, now: datetime) -> list[UndeliveredMail]:
             continue
         found.append(
             UndeliveredMail(
-                str(key), _recipients(message), queued, failed, int(attempts or 0), reason or ""
+                str(key),
+                _recipients(None if message is None else state.readable(key, message)),
+                queued,
+                failed,
+                int(attempts or 0),
+                reason or "",
             )
         )
     return found
