@@ -7,7 +7,9 @@ and then clears it (secure_delete writes the freed pages over): 1,000 acknowledg
 dictionary, one is about 300 bytes.
 
 A pattern is the mail's stencil with every slot empty (`RenderedMail.pattern`): template text,
-the office's name and address, never a value of the mail. It is stored once, under the SHA-256
+the office's name and address, and what all mails of the stencil share (the kind of request,
+the day of receipt and the deadline); never the case number, a name or an address of a mail,
+nothing that points to a person. It is stored once, under the SHA-256
 of its bytes, next to the mails that need it (`outbox_patterns`), and dropped with the last of
 them. A stored mail that starts with NUL is packed; a mail itself never does.
 """

@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at     TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(queued_at, key) WHERE sent_at IS NULL;
-CREATE TABLE IF NOT EXISTS outbox_patterns (  -- see mailpack.py: template text, no values
+CREATE TABLE IF NOT EXISTS outbox_patterns (  -- see mailpack.py: template text, no person
     id          BLOB PRIMARY KEY,       -- SHA-256 of data
     data        BLOB NOT NULL           -- dropped with the last unsent mail packed with it
 );

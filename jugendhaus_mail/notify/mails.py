@@ -28,8 +28,8 @@ class RenderedMail:
     subject: str
     text: str
     html: str
-    # a mail of a stencil: the stencil with every slot empty (template text only, no value of
-    # the mail), which the outbox stores the mail packed against (mailpack.py)
+    # a mail of a stencil: the stencil with every slot empty (no case number, name or address:
+    # what all its mails share), which the outbox stores the mail packed against (mailpack.py)
     pattern: RenderedMail | None = field(default=None, compare=False, repr=False)
 
 

@@ -151,8 +151,9 @@ STATE_TABLES = {
         "Inhalt nach dem Versand leer; Schlüssel (Fallnummer, Art) bleiben",
     ),
     "outbox_patterns": (
-        "Muster wartender Eingangsbestätigungen: Vorlagentext mit leeren Feldern, ohne Werte "
-        "einer Mail (die Mails sind dagegen gepackt gespeichert)",
+        "Muster wartender Eingangsbestätigungen: Vorlagentext mit leeren Feldern (ohne "
+        "Fallnummer, Namen, Adressen; nur was alle Mails des Tages teilen: Anfrageart, "
+        "Eingangstag, Frist), gegen das die Mails gepackt gespeichert sind",
         "mit der letzten wartenden Mail, die es braucht",
     ),
     "outbox_trouble": ("Zustellprobleme: Schlüssel, Grund des Servers", "bis zum Versand"),
