@@ -181,11 +181,14 @@ def test_a_slip_in_the_old_rows_is_caught_before_the_file_is_replaced(
     assert_caught(tmp_path, slip, problem, prepared)
 
 
-def test_a_new_row_written_twice_is_caught_before_the_file_is_replaced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("prepared", [True, False])
+def test_a_new_row_written_twice_is_caught_before_the_file_is_replaced(
+    tmp_path: Path, prepared: bool
+) -> None:
     """Two rows with one number (Excel would refuse the file): the short read-back checks
-    that the rows after the old ones count upwards. (The full read-back hands such a sheet to
-    calamine, which takes it; the service's own writer never writes one.)"""
-    assert_caught(tmp_path, NEW_DOUBLED, "Zeilennummern doppelt", True)
+    that the rows after the old ones count upwards, and the full one (no pass prepared) does
+    not hand such a sheet to calamine, which would take it without a word."""
+    assert_caught(tmp_path, NEW_DOUBLED, "Zeilennummern doppelt", prepared)
 
 
 def assert_caught(tmp_path: Path, slip: Slip, problem: str, prepared: bool) -> None:

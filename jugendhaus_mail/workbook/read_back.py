@@ -80,7 +80,9 @@ def read_back(
     head, opening, last_old, rest = split
     _refuse_rows_out_of_order(last_old, rest)
     replaced = {old.part: head + opening + rest}
-    snapshot = streamed_snapshot(data, schema, columns, fingerprint, replaced=replaced)
+    snapshot = streamed_snapshot(
+        data, schema, columns, fingerprint, replaced=replaced, rows_in_order=True
+    )
     if snapshot is None:
         return None
     found = _ROW_NUMBER.search(rest)

@@ -45,6 +45,7 @@ from jugendhaus_mail.workbook.xlsx_columns import (
     KeptCells,
     OtherRow,
     Pending,
+    RowsOutOfOrder,
     StreamBook,
     TapFor,
     Unreadable,
@@ -64,6 +65,7 @@ def read_snapshot(
     columns: Collection[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
     tap: TapFor | None = None,
+    rows_in_order: bool = False,
 ) -> Snapshot:
     """Read `Anfragen`, `Mitarbeitende` and `Abwesenheiten` from a file or its bytes.
 
@@ -76,7 +78,9 @@ def read_snapshot(
     `chunk_size` bytes) and calamine is not opened at all: it would parse every shared string
     on opening. A workbook written in a form the stream does not read exactly as calamine
     would goes the calamine way. `tap`: the request sheet's chunks go to it too, as the narrow
-    read inflates them (see xlsx_columns.ChunkTap)."""
+    read inflates them (see xlsx_columns.ChunkTap). `rows_in_order` (with `columns`; the
+    read-back of a file the service wrote): row numbers that do not count upwards raise
+    RowsOutOfOrder instead of going the calamine way, which would take them."""
     if isinstance(source, bytes):
         data, label = source, "Arbeitsmappe"
         fingerprint = FileFingerprint(len(data), 0, hashlib.sha256(data).hexdigest())
@@ -85,7 +89,13 @@ def read_snapshot(
         label = str(source)
     if columns is not None:
         streamed = streamed_snapshot(
-            data, schema, columns, fingerprint, chunk_size=chunk_size, tap=tap
+            data,
+            schema,
+            columns,
+            fingerprint,
+            chunk_size=chunk_size,
+            tap=tap,
+            rows_in_order=rows_in_order,
         )
         if streamed is not None:
             return streamed
@@ -132,10 +142,11 @@ def streamed_snapshot(
     chunk_size: int = CHUNK_SIZE,
     tap: TapFor | None = None,
     replaced: dict[str, bytes] | None = None,
+    rows_in_order: bool = False,
 ) -> Snapshot | None:
     """The narrow read without calamine; None when this workbook must be read by calamine
     (see `xlsx_columns` for which ones). `replaced`: sheet parts (zip member: XML) read from
-    these bytes instead of the zip."""
+    these bytes instead of the zip. `rows_in_order`: see `read_snapshot`."""
     package = _package(data)
     if package is None:
         return None
@@ -144,6 +155,10 @@ def streamed_snapshot(
         requests, staff, absences, termine, missing = _read_streamed(
             book, package, schema, _kept(columns)
         )
+    except RowsOutOfOrder:
+        if rows_in_order:
+            raise
+        return None
     except _STREAM_FAILS:
         return None
     return Snapshot(requests, staff, absences, fingerprint, missing, termine)

@@ -49,10 +49,11 @@ from jugendhaus_mail.workbook.snapshot_cache import CompactSnapshot
 from jugendhaus_mail.workbook.verify import (
     checked_columns,
     present_keys,
+    refuse,
     refuse_taken_numbers,
     verify_written,
 )
-from jugendhaus_mail.workbook.xlsx_columns import TapFor
+from jugendhaus_mail.workbook.xlsx_columns import RowsOutOfOrder, TapFor
 from jugendhaus_mail.workbook.xlsx_context import write_tap
 from jugendhaus_mail.workbook.xlsx_pass import SheetPass, SheetTap
 from jugendhaus_mail.workbook.xlsx_writer import PresentKeys
@@ -265,13 +266,16 @@ class WorkbookStore:
     ) -> Snapshot:
         """The temp file's `compared` columns: parsed in full, or, where the old rows are
         proved unchanged by their checksum (read_back.py), those taken from `before`."""
-        if old_rows is not None:
-            found = read_back(self.temp_path, self.schema, compared, old_rows)
-            if found is not None:
-                after, first_new = found
-                kept = [row for row in before.requests if _row_number(row) < first_new]
-                return replace(after, requests=kept + after.requests)
-        return read_snapshot(self.temp_path, self.schema, columns=compared)
+        try:
+            if old_rows is not None:
+                found = read_back(self.temp_path, self.schema, compared, old_rows)
+                if found is not None:
+                    after, first_new = found
+                    kept = [row for row in before.requests if _row_number(row) < first_new]
+                    return replace(after, requests=kept + after.requests)
+            return read_snapshot(self.temp_path, self.schema, columns=compared, rows_in_order=True)
+        except RowsOutOfOrder:  # the writer slipped: Excel would refuse the file
+            refuse("Zeilennummern doppelt oder nicht aufsteigend")
 
     def _note_status(
         self,

@@ -74,6 +74,11 @@ class Unreadable(Exception):
     """This part is not written the way the scanner reads exactly; use calamine."""
 
 
+class RowsOutOfOrder(Unreadable):
+    """Row numbers that do not count upwards (or one twice): Excel refuses such a file, and
+    calamine reads it without a word."""
+
+
 # --- text -----------------------------------------------------------------------------------
 
 
@@ -413,7 +418,7 @@ class SheetScan:
             raise Unreadable("a row without a leading r attribute")
         rows = list(map(int, numbers))
         if rows and (rows[0] <= self._last_row or rows != sorted(set(rows))):
-            raise Unreadable("rows out of order")
+            raise RowsOutOfOrder("rows out of order")
         if rows:
             self._last_row = rows[-1]
         return rows
@@ -486,7 +491,7 @@ class SheetScan:
             raise Unreadable("a row without a leading r attribute")
         row = int(number)
         if row <= self._last_row:
-            raise Unreadable("rows out of order")
+            raise RowsOutOfOrder("rows out of order")
         self._last_row = row
         return row
 
