@@ -2,16 +2,16 @@
 
 An acknowledgement is 7 KB, and 95 % of it is the same in every acknowledgement of a cycle
 (the layout, the office's text). The state database holds each queued mail until it is sent
-and then clears it (secure_delete writes the freed pages over): 1,000 acknowledgements were
-14 MB written for nothing but to be erased again (issue 15). Deflated with a pattern as preset
-dictionary, one is about 300 bytes.
+and then clears it (secure_delete writes the freed pages over): for 1,000 acknowledgements,
+7 MB written to be stored and 7 MB more to be cleared (issue 15). Deflated with a pattern as
+preset dictionary, one is about 300 bytes.
 
 A pattern is the mail's stencil with every slot empty (`RenderedMail.pattern`): template text,
 the office's name and address, and what all mails of the stencil share (the kind of request,
 the day of receipt and the deadline); never the case number, a name or an address of a mail,
-nothing that points to a person. It is stored once, under the SHA-256
-of its bytes, next to the mails that need it (`outbox_patterns`), and dropped with the last of
-them. A stored mail that starts with NUL is packed; a mail itself never does.
+nothing that points to a person. It is stored once, under the SHA-256 of its bytes, next to
+the mails that need it (`outbox_patterns`), and dropped with the last of them. A stored mail
+that starts with NUL is packed; a mail itself never does.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import zlib
 
 MARK = b"\x00"
 ID_SIZE = 32  # SHA-256 of the pattern
-_LEVEL = 1  # with a pattern, level 1 is as small as level 6 within 10 % and twice as fast
+_LEVEL = 1  # an acknowledgement: ~270 bytes (level 6: ~190 bytes, in nearly twice the time)
 
 
 def pattern_id(pattern: bytes) -> bytes:

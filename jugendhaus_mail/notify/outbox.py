@@ -156,7 +156,7 @@ class Outbox:
 
     def _built_pattern(self, pattern: RenderedMail | None) -> bytes | None:
         """The pattern of a stencil's mails built like them, once per stencil; addressed to
-        the team itself, so that it holds nothing but template text."""
+        the team itself, so that it holds no recipient either."""
         if pattern is None:
             return None
         built = self._pattern_bytes.get(id(pattern))
