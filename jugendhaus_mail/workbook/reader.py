@@ -81,12 +81,7 @@ def read_snapshot(
     read inflates them (see xlsx_columns.ChunkTap). `rows_in_order` (with `columns`; the
     read-back of a file the service wrote): row numbers that do not count upwards raise
     RowsOutOfOrder instead of going the calamine way, which would take them."""
-    if isinstance(source, bytes):
-        data, label = source, "Arbeitsmappe"
-        fingerprint = FileFingerprint(len(data), 0, hashlib.sha256(data).hexdigest())
-    else:
-        data, fingerprint = read_file(source)
-        label = str(source)
+    data, fingerprint, label = _bytes_of(source)
     if columns is not None:
         streamed = streamed_snapshot(
             data,
@@ -122,6 +117,15 @@ def read_snapshot(
     requests, staff, absences = sheets
     appointments = _appointments(workbook, package, schema, label, missing)
     return Snapshot(requests, staff, absences, fingerprint, missing, appointments)
+
+
+def _bytes_of(source: Path | bytes) -> tuple[bytes, FileFingerprint, str]:
+    """The workbook's bytes, their fingerprint and how errors name the workbook."""
+    if isinstance(source, bytes):
+        fingerprint = FileFingerprint(len(source), 0, hashlib.sha256(source).hexdigest())
+        return source, fingerprint, "Arbeitsmappe"
+    data, fingerprint = read_file(source)
+    return data, fingerprint, str(source)
 
 
 Streamed = tuple[list[Row], list[Row], list[Row], list[Row], dict[str, tuple[str, ...]]]
