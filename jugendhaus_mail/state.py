@@ -27,7 +27,7 @@ from jugendhaus_mail.errors import JugendhausError
 from jugendhaus_mail.failpoints import ENV as FAILPOINT_ENV
 from jugendhaus_mail.failpoints import failpoint
 from jugendhaus_mail.mailbox import raw as raw_mail
-from jugendhaus_mail.mailpack import pack, packed_with, pattern_id, unpack
+from jugendhaus_mail.mailpack import ID_SIZE, MARK, pack, packed_with, pattern_id, unpack
 from jugendhaus_mail.workbook.model import Row
 
 SCHEMA = """
@@ -693,7 +693,7 @@ def _stored_forms(
 ) -> dict[str, bytes]:
     """Each mail as the outbox stores it: packed where a pattern is given (the pattern stored
     once, in the same transaction), else as it is."""
-    ids: dict[int, bytes] = {}  # id() of a pattern object -> its SHA-256: hashed once
+    ids: dict[bytes, bytes] = {}  # pattern -> its SHA-256, taken once per pattern
     stored = {}
     for key, message in mails.items():
         _refuse_packed_look(message)
@@ -701,9 +701,9 @@ def _stored_forms(
         if pattern is None:
             stored[key] = message
             continue
-        ident = ids.get(id(pattern))
+        ident = ids.get(pattern)
         if ident is None:
-            ident = ids[id(pattern)] = pattern_id(pattern)
+            ident = ids[pattern] = pattern_id(pattern)
             tx.execute(
                 "INSERT OR IGNORE INTO outbox_patterns(id, data) VALUES (?, ?)", (ident, pattern)
             )
@@ -750,8 +750,9 @@ def drop_unused_patterns(tx: sqlite3.Connection) -> None:
     cleared or sent mail)."""
     if tx.execute("SELECT EXISTS(SELECT 1 FROM outbox_patterns)").fetchone()[0]:
         tx.execute(
-            "DELETE FROM outbox_patterns WHERE id NOT IN (SELECT substr(message, 2, 32) "
-            "FROM outbox WHERE sent_at IS NULL AND substr(message, 1, 1) = x'00')"
+            "DELETE FROM outbox_patterns WHERE id NOT IN (SELECT substr(message, 2, ?) "
+            "FROM outbox WHERE sent_at IS NULL AND substr(message, 1, 1) = ?)",
+            (ID_SIZE, MARK),
         )
 
 

@@ -76,7 +76,7 @@ def _collector_for_the_cycle() -> Iterator[Callable[[], None]]:
     """No garbage collection while the workbook is read and the case index built: tens of
     thousands of objects that all stay alive, which each pass would walk for nothing. Once
     they exist (`settled()`), they are left out of the passes until the cycle ends (on a
-    poll of 1,000 mails at 10,000 rows, ~20 ms of passes)."""
+    poll of 1,000 mails at 10,000 rows, a full pass of ~11 ms in about every second poll)."""
     was_enabled = gc.isenabled()
     gc.disable()
 

@@ -69,7 +69,7 @@ class Outbox:
         self.policy = RecipientPolicy(self.settings.mail.internal_domains)
         self._held: dict[str, bytes] | None = None  # see hold()
         self._held_patterns: dict[str, bytes] = {}  # key -> pattern bytes (mailpack.py)
-        self._pattern_bytes: dict[int, tuple[RenderedMail, bytes | None]] = {}
+        self._pattern_bytes: dict[RenderedMail, bytes | None] = {}  # built once per stencil
 
     def hold(self) -> None:
         """Keep what `queue` builds in memory until `take_held`, so that the caller records it
@@ -159,8 +159,7 @@ class Outbox:
         the team itself, so that it holds no recipient either."""
         if pattern is None:
             return None
-        built = self._pattern_bytes.get(id(pattern))
-        if built is None:
+        if pattern not in self._pattern_bytes:
             team = self.settings.mail.team_address
             try:
                 raw: bytes | None = build_raw(
@@ -173,9 +172,8 @@ class Outbox:
                 )
             except ValueError:
                 raw = None  # the mails are stored as they are
-            # the stencil is kept with its bytes, so that its id() is not taken by another
-            built = self._pattern_bytes[id(pattern)] = (pattern, raw)
-        return built[1]
+            self._pattern_bytes[pattern] = raw
+        return self._pattern_bytes[pattern]
 
     def _known(self, key: str) -> tuple[bool, bool]:
         """Whether `key` is queued (or held), and whether it is noted as unaddressed: one
