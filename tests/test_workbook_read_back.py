@@ -192,12 +192,26 @@ def test_a_new_row_written_twice_is_caught_before_the_file_is_replaced(
 
 
 def assert_caught(tmp_path: Path, slip: Slip, problem: str, prepared: bool) -> None:
-    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(10)])  # rows 2..11; 12 is new
+    # rows 2..11; 12 is new
+    assert_refused(tmp_path, slipping_writer(slip), 10, prepared, WorkbookUnsafe, problem)
+
+
+def assert_refused(
+    tmp_path: Path,
+    writer: AppendingWriter,
+    rows: int,
+    prepared: bool,
+    error: type[WorkbookError],
+    problem: str | None = None,
+) -> None:
+    """A request appended through `writer` to a list of `rows` rows: the save is refused
+    with `error` and the file stays byte for byte as it was."""
+    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(rows)])
     path = tmp_path / "Anfrageliste.xlsx"
     path.write_bytes(data)
-    store = WorkbookStore(path, SCHEMA, writer=slipping_writer(slip), backup_dir=tmp_path / "s")
+    store = WorkbookStore(path, SCHEMA, writer=writer, backup_dir=tmp_path / "s")
     store.read(columns=COLUMNS, prepare_write=prepared)
-    with pytest.raises(WorkbookUnsafe, match=problem):
+    with pytest.raises(error, match=problem):
         store.commit(Changes(appends=(request("mid:neu@amt.de#1", 99),)), now=NOW)
     assert path.read_bytes() == data
 
@@ -209,9 +223,6 @@ def test_a_damaged_copy_of_the_old_rows_is_never_taken_for_them(
     """The writer's copy of the compressed old rows arrives damaged in the new file (one byte
     in its middle): found by its first bytes, but its SHA-256 differs, so the read-back does
     not vouch for it, and the file is not replaced."""
-    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(60)])
-    path = tmp_path / "Anfrageliste.xlsx"
-    path.write_bytes(data)
     proofs: list[StretchProof] = []
 
     def damaging(
@@ -223,11 +234,8 @@ def test_a_damaged_copy_of_the_old_rows_is_never_taken_for_them(
         at = written.find(proofs[0].lead) + proofs[0].length // 2
         return written[:at] + bytes([written[at] ^ 0x55]) + written[at + 1 :], result
 
-    store = WorkbookStore(path, SCHEMA, writer=damaging, backup_dir=tmp_path / "s")
-    store.read(columns=COLUMNS, prepare_write=True)
-    with pytest.raises(WorkbookError):
-        store.commit(Changes(appends=(request("mid:neu@amt.de#1", 99),)), now=NOW)
-    assert path.read_bytes() == data
+    assert_refused(tmp_path, damaging, 60, True, WorkbookError)
+    assert proofs  # the writer was given the compressed copy it damaged
 
 
 @pytest.mark.parametrize("window", ["narrow"], indirect=True)
@@ -238,9 +246,6 @@ def test_an_old_row_changed_after_the_compressed_copy_is_caught(
     the last old row's key points to another row's string, same length): the stretch is found,
     but the old rows after it no longer have their checksum, so the file is read back whole
     and the lost key refuses the save."""
-    data = workbook([f"mid:{n}@amt.de#{n:x}" for n in range(60)])
-    path = tmp_path / "Anfrageliste.xlsx"
-    path.write_bytes(data)
 
     def changing(
         data: bytes, schema: Schema, changes: Changes, *, present: PresentKeys | None = None
@@ -255,8 +260,4 @@ def test_an_old_row_changed_after_the_compressed_copy_is_caught(
         present.sheet.window[-1] = (offset, changed)
         return apply_changes(data, schema, changes, present=present)
 
-    store = WorkbookStore(path, SCHEMA, writer=changing, backup_dir=tmp_path / "s")
-    store.read(columns=COLUMNS, prepare_write=True)
-    with pytest.raises(WorkbookUnsafe, match="vorhandene Anfrage fehlt"):
-        store.commit(Changes(appends=(request("mid:neu@amt.de#1", 99),)), now=NOW)
-    assert path.read_bytes() == data
+    assert_refused(tmp_path, changing, 60, True, WorkbookUnsafe, "vorhandene Anfrage fehlt")
