@@ -16,7 +16,8 @@ and realistic mail (multipart/alternative as Outlook sends it, with transport he
      check reads every row; the polls 2 and 3 start on a new installation, and later polls on a
      file only the service changed skip that check).
 Prints medians of `--repeat` runs (each run interleaves the five, each in folders of its own,
-after one untimed small poll and the import of openpyxl) and the ratios
+after one untimed small poll and the import of openpyxl, and once the file system is at rest:
+see `settle_file_system`) and the ratios
   poll(1,000) / openpyxl load+save                       target <= 0.1
   (poll(1,000) - poll(0)) / stdlib parse of the 1,000     target <= 3
 and the peak memory (VmHWM) of a poll of 1,000 mails into 50,000 full rows in a fresh process
@@ -51,6 +52,13 @@ from jugendhaus_mail.workbook.xlsx_writer import apply_changes  # noqa: E402
 TARGET_POLL_RATIO = 0.1
 TARGET_MARGINAL_RATIO = 3.0
 TARGET_PEAK_MIB = 150
+# Waiting for the file system (see `settle_file_system`): a probe creates this many files; it
+# counts as at rest when three probes in a row each cost at most 1.5x the fastest probe and at
+# most the ceiling per file (this machine at rest: 21-28 us; for a minute after 10,000 files
+# were deleted: 150-825 us).
+PROBE_FILES = 200
+PROBE_CEILING = 100e-6
+SETTLE_MAX_SECONDS = 420.0
 KINDS = ("Fallanfrage", "Hausbesuch", "Stellungnahme", "Sonstiges")
 
 CONFIG = """
@@ -251,6 +259,38 @@ def run_poll(folder: Path, expected: int) -> float:
     return seconds
 
 
+def settle_file_system(folder: Path, pause: float = 3.0) -> tuple[bool, float, list[float]]:
+    """Wait until creating files costs what it costs on a disk at rest; (at rest, seconds
+    waited, the probes' cost per file). Gives up after SETTLE_MAX_SECONDS.
+
+    Why: ext4 without a journal (this VM) does not hand out an inode freed in the last 60 s
+    (360 s while its table block is unwritten) and checks the freed ones one by one, so after
+    a test run or the last bench's cleanup the poll's thousand acknowledgement files cost
+    0.1-0.6 s instead of 0.03 s, for about a minute (measured). A mail server's disk does not
+    delete thousands of files a minute; the bench measures the poll, not that minute. The probe
+    files are kept until the end, so the probe itself deletes nothing."""
+    folder.mkdir()
+    began = time.monotonic()
+    probes: list[float] = []
+    data = b"x" * 7000  # about an acknowledgement
+    while True:
+        probe = folder / str(len(probes))
+        probe.mkdir()
+        start = time.perf_counter()
+        for i in range(PROBE_FILES):
+            fd = os.open(probe / str(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, data)
+            os.close(fd)
+        probes.append((time.perf_counter() - start) / PROBE_FILES)
+        limit = min(1.5 * min(probes), PROBE_CEILING)
+        waited = time.monotonic() - began
+        if len(probes) >= 3 and all(cost <= limit for cost in probes[-3:]):
+            return True, waited, probes
+        if waited > SETTLE_MAX_SECONDS:
+            return False, waited, probes
+        time.sleep(pause)
+
+
 def stdlib_parse(raws: list[bytes]) -> None:
     for raw in raws:
         email.message_from_bytes(raw, policy=email.policy.default)
@@ -319,6 +359,12 @@ def main() -> int:
 
         prepare(base / "warm-up", workbook, 5)
         run_poll(base / "warm-up", 5)
+        settled, waited, probes = settle_file_system(base / "settle")
+        print(
+            f"file system: {PROBE_FILES} new files at {probes[-1] * 1e6:.0f} us each "
+            f"(slowest probe {max(probes) * 1e6:.0f} us), waited {waited:.0f} s"
+            + ("" if settled else " -- NOT at rest: the polls include slow file creation")
+        )
         for run in range(args.repeat):
             # each run in folders of its own: deleting the last run's 2,000 mail files just
             # before a poll made this VM's disk (ext4, mounted with discard) write the next
