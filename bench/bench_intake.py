@@ -52,13 +52,16 @@ from jugendhaus_mail.workbook.xlsx_writer import apply_changes  # noqa: E402
 TARGET_POLL_RATIO = 0.1
 TARGET_MARGINAL_RATIO = 3.0
 TARGET_PEAK_MIB = 150
-# Waiting for the file system (see `settle_file_system`): a probe creates this many files; it
-# counts as at rest when three probes in a row each cost at most 1.5x the fastest probe and at
-# most the ceiling per file (this machine at rest: 21-28 us; for a minute after 10,000 files
-# were deleted: 150-825 us).
+# Waiting for the file system (see `settle_file_system`): a probe creates PROBE_FILES files
+# every 3 s; the disk counts as at rest when STEADY_PROBES probes in a row each cost at most
+# 1.5x the fastest probe and at most PROBE_CEILING per file. Measured on this machine after
+# the last bench's cleanup: 150-440 us per file for about 3 minutes, with single probes down
+# to 30 us in between (three in a row were not enough: the poll then still paid 0.15 s), and
+# 21-30 us from then on.
 PROBE_FILES = 200
 PROBE_CEILING = 100e-6
-SETTLE_MAX_SECONDS = 420.0
+STEADY_PROBES = 10
+SETTLE_MAX_SECONDS = 540.0
 KINDS = ("Fallanfrage", "Hausbesuch", "Stellungnahme", "Sonstiges")
 
 CONFIG = """
@@ -264,11 +267,11 @@ def settle_file_system(folder: Path, pause: float = 3.0) -> tuple[bool, float, l
     waited, the probes' cost per file). Gives up after SETTLE_MAX_SECONDS.
 
     Why: ext4 without a journal (this VM) does not hand out an inode freed in the last 60 s
-    (360 s while its table block is unwritten) and checks the freed ones one by one, so after
-    a test run or the last bench's cleanup the poll's thousand acknowledgement files cost
-    0.1-0.6 s instead of 0.03 s, for about a minute (measured). A mail server's disk does not
-    delete thousands of files a minute; the bench measures the poll, not that minute. The probe
-    files are kept until the end, so the probe itself deletes nothing."""
+    (360 s while its table block is unwritten, and new files keep it so) and checks the freed
+    ones one by one, so after a test run or the last bench's cleanup the poll's thousand
+    acknowledgement files cost 0.1-0.6 s instead of 0.03 s, for one to several minutes. A mail
+    server's disk does not delete thousands of files a minute; the bench measures the poll,
+    not those minutes. The probe files are kept until the end: the probe deletes nothing."""
     folder.mkdir()
     began = time.monotonic()
     probes: list[float] = []
@@ -284,7 +287,8 @@ def settle_file_system(folder: Path, pause: float = 3.0) -> tuple[bool, float, l
         probes.append((time.perf_counter() - start) / PROBE_FILES)
         limit = min(1.5 * min(probes), PROBE_CEILING)
         waited = time.monotonic() - began
-        if len(probes) >= 3 and all(cost <= limit for cost in probes[-3:]):
+        steady = probes[-STEADY_PROBES:]
+        if len(steady) == STEADY_PROBES and all(cost <= limit for cost in steady):
             return True, waited, probes
         if waited > SETTLE_MAX_SECONDS:
             return False, waited, probes
@@ -357,14 +361,16 @@ def main() -> int:
         # poll of a fresh `poll` process costs about 0.2 s more (measured on this machine).
         import openpyxl  # noqa: F401
 
-        prepare(base / "warm-up", workbook, 5)
-        run_poll(base / "warm-up", 5)
         settled, waited, probes = settle_file_system(base / "settle")
         print(
             f"file system: {PROBE_FILES} new files at {probes[-1] * 1e6:.0f} us each "
             f"(slowest probe {max(probes) * 1e6:.0f} us), waited {waited:.0f} s"
             + ("" if settled else " -- NOT at rest: the polls include slow file creation")
         )
+        # after the wait: this VM pages out memory not touched for a minute (DAMON, as set up
+        # here), so the warm-up runs last and brings the poll's code and libraries back
+        prepare(base / "warm-up", workbook, 5)
+        run_poll(base / "warm-up", 5)
         for run in range(args.repeat):
             # each run in folders of its own: deleting the last run's 2,000 mail files just
             # before a poll made this VM's disk (ext4, mounted with discard) write the next
@@ -386,7 +392,8 @@ def main() -> int:
         ratio = poll / load_save
         marginal = (poll - poll0) / parse
         print(f"  openpyxl load + save              {load_save:7.2f} s")
-        print(f"  poll of {args.mails} mails               {poll:7.2f} s")
+        each = " / ".join(f"{seconds:.2f}" for seconds in runs["poll"])
+        print(f"  poll of {args.mails} mails               {poll:7.2f} s  ({each})")
         print(f"  poll of 0 mails                   {poll0:7.2f} s")
         print(f"  stdlib parse of the {args.mails} mails   {parse:7.2f} s")
         print(f"  poll of 0 mails after staff saved the list (full restore check) {edited:5.2f} s")
