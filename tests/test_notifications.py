@@ -213,6 +213,29 @@ def test_verbis_hint_goes_to_the_sgb2_contact_at_start_and_end_of_a_joint_case(s
     assert "30.06.2026" in hints[1].get_body(("plain",)).get_content()
 
 
+def test_no_verbis_hint_until_the_young_person_consented(site: Site) -> None:
+    from datetime import datetime
+
+    set_cells(
+        site,
+        {
+            "Ansprechpartner JSB": "Lena Kowalski",
+            "Ansprechpartner SGB II": "Anna Schulz",
+            "Zustimmung junger Mensch": "Nein",
+            "Zustimmung SGB II": "Ja",
+            "Zustimmung SGB VIII": "Ja",
+            "Gemeinsame Fallberatung am": datetime(2026, 4, 1),
+            "Status": "Gemeinsamer Fall",
+        },
+    )
+    site.run("remind", now="2026-04-01T10:00")
+    assert not [m for m in outgoing(site) if "VerBIS" in m.get_body(("plain",)).get_content()]
+    set_cells(site, {"Zustimmung junger Mensch": "Ja"})
+    site.run("remind", now="2026-04-02T10:00")
+    hints = [m for m in outgoing(site) if "HJC-VIII" in m.get_body(("plain",)).get_content()]
+    assert len(hints) == 1 and hints[0]["To"] == "anna.schulz@jobcenter-ge.de"
+
+
 def test_an_absence_during_a_sprechzeit_is_announced_to_the_leaders_once(site: Site) -> None:
     from datetime import datetime
 

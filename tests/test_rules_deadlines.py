@@ -133,6 +133,7 @@ def joint(**values: CellValue) -> Row:
     base: dict[str, CellValue] = {
         "received": datetime(2026, 2, 2, 9, 0),
         "contact_person": "Anna Albers",
+        "consent": "Ja",
         "agreed_sgb2": "Ja",
         "agreed_sgb8": "ja",
     }
@@ -367,6 +368,28 @@ def test_joint_case_events() -> None:
     assert joint_case_events(joint(joint_consultation=date(2026, 4, 13))) == ["start"]
     ended = joint(joint_consultation=date(2026, 4, 13), case_end=date(2026, 7, 1))
     assert joint_case_events(ended) == ["start", "end"]
+
+
+@pytest.mark.parametrize("consent", [None, "", "Nein", "offen"])
+def test_no_verbis_hint_without_the_young_persons_consent(consent: CellValue) -> None:
+    """The agreement: a joint case exists only with the young person's consent. Without it the
+    Jobcenter is not told to mark the person in VerBIS, whatever the status says."""
+    for row in (
+        joint(joint_consultation=date(2026, 4, 13), consent=consent),
+        request(status="Gemeinsamer Fall", joint_consultation=date(2026, 4, 13), consent=consent),
+        joint(joint_consultation=date(2026, 4, 13), case_end=date(2026, 7, 1), consent=consent),
+    ):
+        assert joint_case_events(row) == []
+
+
+def test_a_joint_case_without_consent_is_a_problem_for_staff_and_keeps_its_reminders() -> None:
+    row = joint(joint_consultation=date(2026, 4, 13), consent="Nein")
+    found, problems = duties([row], STAFF, MV, SETTINGS, TODAY)
+    assert [p.column for p in problems] == ["consent"]
+    assert "Zustimmung junger Mensch" in problems[0].message_de
+    assert "VerBIS" in problems[0].message_de
+    # the feedback duty stays: staff treat it as a joint case until they correct the row
+    assert [d.rule for d in found if d.nr] == ["feedback"]
 
 
 # --- computed columns in the sheet -----------------------------------------------------------

@@ -74,11 +74,12 @@ def test_unknown_kind_keeps_the_general_rules() -> None:
 
 
 def test_joint_case_problems() -> None:
-    no_dates = request("2026-0001", contact_person="A", status="Gemeinsamer Fall")
+    no_dates = request("2026-0001", contact_person="A", status="Gemeinsamer Fall", consent="Ja")
     bad_interval = request(
         "2026-0002",
         contact_person="A",
         status="Gemeinsamer Fall",
+        consent="Ja",
         joint_consultation=date(2026, 4, 13),
         feedback_weeks="vier",
     )

@@ -41,6 +41,12 @@ def is_joint_case(row: Row) -> bool:
     return agreed and filled(row, "joint_consultation")
 
 
+def has_consent(row: Row) -> bool:
+    """The young person agreed to work with both sides (`Zustimmung junger Mensch` = Ja): the
+    agreement's condition for a joint case, whatever its status says."""
+    return is_yes(row, "consent")
+
+
 def is_finished(row: Row) -> bool:
     return status_is(row, *FINISHED_STATUSES) or filled(row, "case_end")
 
@@ -49,9 +55,10 @@ def joint_case_events(row: Row) -> list[str]:
     """ "start" for a joint case, plus "end" once its `Fallende am` is set.
 
     The caller sends the VerBIS hint once per (Nr., event); a case first seen already ended
-    yields both, so the SGB II side still learns the start for the Lebenslauf entry.
+    yields both, so the SGB II side still learns the start for the Lebenslauf entry. Without
+    the young person's consent there is no hint: the Jobcenter would mark the person in VerBIS.
     """
-    if not is_joint_case(row):
+    if not is_joint_case(row) or not has_consent(row):
         return []
     return ["start", "end"] if filled(row, "case_end") else ["start"]
 

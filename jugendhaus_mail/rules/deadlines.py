@@ -124,6 +124,20 @@ def _feedback(
     return Duty(FEEDBACK, nr, due, LABELS[FEEDBACK], BOTH)
 
 
+def _consent(
+    _nr: str, row: Row, _calendar: WorkCalendar, _settings: DeadlineSettings, _: list[BadValue]
+) -> Duty | None:
+    if cases.is_joint_case(row) and not cases.has_consent(row):
+        raise BadValue(
+            "consent",
+            "Gemeinsamer Fall, aber „Zustimmung junger Mensch“ ist nicht „Ja“. Ohne die "
+            "Zustimmung des jungen Menschen gibt es keinen gemeinsamen Fall; der VerBIS-Hinweis "
+            "an das Jobcenter geht erst, wenn „Ja“ eingetragen ist. Bitte die Zustimmung "
+            "eintragen oder den Status korrigieren.",
+        )
+    return None
+
+
 def _care_end(
     nr: str, row: Row, calendar: WorkCalendar, settings: DeadlineSettings, notes: list[BadValue]
 ) -> Duty | None:
@@ -156,6 +170,7 @@ _CHECKS: tuple[_RuleCheck, ...] = (
     _contact_person,
     _home_visit,
     _feedback,
+    _consent,
     _care_end,
     _mini_conference,
 )

@@ -224,7 +224,8 @@ _WHAT = {
     "contact_notified": "Wann die anfragende Stelle den Ansprechpartner erfahren hat.",
     "status": "Neu, In Bearbeitung, Gemeinsamer Fall, Abgeschlossen, Weitergeleitet.",
     "sgb2_contact": "Zuständige Person im Jobcenter.",
-    "consent": "Hat der junge Mensch zugestimmt? (Ja/Nein)",
+    "consent": "Hat der junge Mensch zugestimmt? (Ja/Nein) Ohne „Ja“ kein gemeinsamer Fall "
+    "und kein VerBIS-Hinweis an das Jobcenter.",
     "confidentiality_waiver": "Liegt die Schweigepflichtentbindung vor? (Ja/Nein)",
     "joint_consultation": "Datum der gemeinsamen Fallberatung.",
     "agreed_sgb2": "Stimmt das Jobcenter dem gemeinsamen Fall zu? (Ja/Nein)",
