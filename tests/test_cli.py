@@ -86,12 +86,16 @@ def test_check_is_healthy_on_a_set_up_site_and_unhealthy_with_waiting_rows(
     set_staff(site, STAFF)
     healthy = site.cli("check", now="2026-03-10T08:00")
     assert "OK" in healthy.stdout and "PROBLEM" not in healthy.stdout
+    # a Maildir site is told that nothing leaves the machine
+    assert "Maildir versendet nichts" in healthy.stdout
     site.deliver(request_mail("Fallanfrage", "x", message_id="<w@x.de>"), utc(2026, 3, 9, 9), "w")
     (site.root / ".~lock.Anfrageliste.xlsx#").write_text(
         ",Maria Meier,pc1,10.03.2026 07:55,file:///x;"
     )
     polled = site.cli("poll", now="2026-03-10T08:00")
     assert "Warten auf die Anfrageliste: 1" in polled.stdout
+    assert "1 Mail(s) in .Postausgang abgelegt, nicht versendet:" in polled.stdout
+    assert "gesendet:" not in polled.stdout
     unhealthy = site.cli("check", now="2026-03-10T09:05", check=False)  # after pending_minutes
     assert unhealthy.returncode == 1
     assert "1 Anfrage(n) warten" in unhealthy.stdout

@@ -112,6 +112,12 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
             "[retention] months = -1 ist nicht erlaubt: erlaubt: 0 bis 240",
         ),
         ("[retention]\nmonate = 24", "[retention] monate ist unbekannt"),
+        # an admin who sets an SMTP server for Maildir expects mail to go out: it would not
+        (
+            '[mailbox]\nsmtp_host = "mail.rostock.de"',
+            '[mailbox] smtp_host gilt nur für backend = "imap"; mit "maildir" wird darüber '
+            "nichts versendet",
+        ),
     ],
 )
 def test_bad_values_name_file_key_and_what_is_allowed(

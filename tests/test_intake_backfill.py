@@ -150,7 +150,10 @@ def comparable(stdout: str) -> list[str]:
     for line in stdout.splitlines():
         if line.startswith(("Probelauf", "In die Anfrageliste", "Warten auf")):
             continue
-        line = line.replace(" (geplant)", "").replace("würde senden", "gesendet")
+        line = line.replace(" (geplant)", "")
+        line = line.replace(
+            "würde in .Postausgang ablegen", "in .Postausgang abgelegt, nicht versendet"
+        )
         lines.append(re.sub(r"\s+", " ", line))
     return lines
 

@@ -268,7 +268,15 @@ def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
         waiting = sum(
             1 for sub in ("new", "cur") if (path / sub).is_dir() for _ in (path / sub).iterdir()
         )
-        found = [(True, f"Maildir lesbar: {path} ({waiting} Mail(s) im Posteingang)")]
+        found = [
+            (True, f"Maildir lesbar: {path} ({waiting} Mail(s) im Posteingang)"),
+            (
+                True,
+                "Maildir versendet nichts: Eingangsbestätigungen, Erinnerungen und Warnungen "
+                "liegen nur im Ordner .Postausgang. Damit sie ankommen, backend = "
+                '"ews", "graph" oder "imap" einrichten.',
+            ),
+        ]
         if send_test_to:
             found.append(_maildir_test_mail(app, send_test_to))
         return found

@@ -120,14 +120,18 @@ def _remind_and_digest(app: Any) -> None:
 
     with app.state() as state, open_mailbox(app.settings) as mailbox:
         print("\nFristen und Erinnerungen (remind):")
-        print(format_planned(run_remind(app, state, mailbox).outbox.planned, dry_run=False))
+        print(
+            format_planned(
+                run_remind(app, state, mailbox).outbox.planned, dry_run=False, filed_only=True
+            )
+        )
         print("\nTagesübersicht (digest):")
         report = run_digest(app, state, mailbox)
         if report.skipped_reason:
             print(f"Tagesübersicht: {report.skipped_reason}.")
-        print(format_planned(report.outbox.planned, dry_run=False))
+        print(format_planned(report.outbox.planned, dry_run=False, filed_only=True))
     outbox = app.settings.mailbox.path / ".Postausgang" / "new"
-    print(f"\nAlle gesendeten Mails liegen vollständig in {outbox}")
+    print(f"\nAlle Mails liegen vollständig in {outbox} (die Demo versendet nichts)")
 
 
 def _quiet_logging(settings: Any, verbose: bool) -> None:

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jugendhaus_mail.commands.poll import format_planned
+    from jugendhaus_mail.commands.poll import format_planned, sends_nothing
     from jugendhaus_mail.commands.session import app_from_args, command_session
     from jugendhaus_mail.jobs.digest import run_digest
 
@@ -26,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
         report = run_digest(app, session.state, session.mailbox, dry_run=args.dry_run, to=args.to)
     if report.skipped_reason:
         print(f"Tagesübersicht: {report.skipped_reason}.")
-    print(format_planned(report.outbox.planned, dry_run=args.dry_run))
+    print(
+        format_planned(report.outbox.planned, dry_run=args.dry_run, filed_only=sends_nothing(app))
+    )
     if session.note:
         print(f"Nicht gesendet: {session.note}")
     return 0

@@ -113,7 +113,7 @@ def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
                 + row[-1]
             )
     if report.planned:
-        lines.append(format_planned(report.planned, dry_run=dry_run))
+        lines.append(format_planned(report.planned, dry_run=dry_run, filed_only=sends_nothing(app)))
     if dry_run:
         lines.append("Probelauf: nichts wurde verändert.")
     else:
@@ -123,11 +123,24 @@ def format_report(app: App, report: IntakeReport, *, dry_run: bool) -> str:
     return "\n".join(lines)
 
 
-def format_planned(planned: list[PlannedMail], *, dry_run: bool) -> str:
-    """Who gets (or in a dry run would get) which mail."""
+def sends_nothing(app: App) -> bool:
+    """Whether mail the service "sends" is only filed (the Maildir backend's `.Postausgang`)."""
+    return app.settings.mailbox.backend == "maildir"
+
+
+def format_planned(planned: list[PlannedMail], *, dry_run: bool, filed_only: bool = False) -> str:
+    """Who gets (or in a dry run would get) which mail. `filed_only`: the backend only files
+    it (Maildir: `.Postausgang`), and the admin must not read that as sent."""
     if not planned:
         return "Keine Mails fällig."
-    verb = "würde senden" if dry_run else "gesendet"
+    if filed_only:
+        verb = (
+            "würde in .Postausgang ablegen"
+            if dry_run
+            else "in .Postausgang abgelegt, nicht versendet"
+        )
+    else:
+        verb = "würde senden" if dry_run else "gesendet"
     lines = [f"{len(planned)} Mail(s) {verb}:"]
     for mail in planned:
         cc = f" (Kopie: {', '.join(mail.cc)})" if mail.cc else ""

@@ -14,14 +14,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jugendhaus_mail.commands.poll import format_planned
+    from jugendhaus_mail.commands.poll import format_planned, sends_nothing
     from jugendhaus_mail.commands.session import app_from_args, command_session
     from jugendhaus_mail.jobs.remind import run_remind
 
     app = app_from_args(args)
     with command_session(app, "remind", dry_run=args.dry_run) as session:
         report = run_remind(app, session.state, session.mailbox, dry_run=args.dry_run)
-    print(format_planned(report.outbox.planned, dry_run=args.dry_run))
+    print(
+        format_planned(report.outbox.planned, dry_run=args.dry_run, filed_only=sends_nothing(app))
+    )
     if session.note:
         print(f"Nicht gesendet: {session.note}")
     print(

@@ -79,6 +79,13 @@ def _mailbox(section: _Section) -> MailboxSettings:
     for key in required:
         if not getattr(settings, key):
             section.fail(key, f'fehlt; für backend = "{backend}" nötig')
+    for key in ("smtp_host", "smtp_username", "smtp_password_env"):
+        if backend != "imap" and getattr(settings, key):
+            section.fail(
+                key,
+                f'gilt nur für backend = "imap"; mit "{backend}" wird darüber nichts versendet. '
+                "Bitte den Schlüssel entfernen oder das Backend wechseln.",
+            )
     if backend == "ews" and settings.auth != "oauth" and not settings.password_env:
         section.fail("password_env", "fehlt; nennen Sie die Umgebungsvariable mit dem Passwort")
     if backend == "graph" and not (settings.client_secret_env or settings.certificate_path):
