@@ -272,7 +272,8 @@ def _close(sock: socket.socket) -> None:
 class SmtpTestServer:
     """aiosmtpd with STARTTLS (or implicit TLS) and AUTH; keeps what it accepted."""
 
-    def __init__(self, cert: Path, key: Path, security: str) -> None:
+    def __init__(self, cert: Path, key: Path, security: str, without: tuple[str, ...] = ()) -> None:
+        """`without`: AUTH mechanisms not offered (Exchange offers LOGIN, not PLAIN)."""
         import ssl
 
         from aiosmtpd.controller import Controller
@@ -282,6 +283,8 @@ class SmtpTestServer:
         self.recipients: list[list[str]] = []
         self.faults: list[str] = []
         self.login_attempts = 0
+        self.password = PASSWORD  # what AUTH accepts (a test may set one with umlauts)
+        self.mechanisms: list[str] = []  # the AUTH mechanism of each attempt
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
 
@@ -289,7 +292,8 @@ class SmtpTestServer:
             server: Any, session: Any, envelope: Any, mechanism: str, data: Any
         ) -> Any:
             self.login_attempts += 1
-            ok = isinstance(data, LoginPassword) and data.password == PASSWORD.encode()
+            self.mechanisms.append(mechanism)
+            ok = isinstance(data, LoginPassword) and data.password == self.password.encode()
             return AuthResult(success=ok and data.login == USER.encode(), handled=False)
 
         # aiosmtpd only counts STARTTLS as "TLS" for AUTH; with implicit TLS all of it is TLS.
@@ -303,6 +307,7 @@ class SmtpTestServer:
             port=self.port,
             authenticator=authenticate,
             auth_required=True,
+            auth_exclude_mechanism=without,
             require_starttls=security == "starttls",
             **tls,
         )

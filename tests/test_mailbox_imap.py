@@ -15,7 +15,14 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from imap_server import PASSWORD, PASSWORD_ENV, TEAM_ADDRESS, ImapTestServer, start_server
+from imap_server import (
+    PASSWORD,
+    PASSWORD_ENV,
+    TEAM_ADDRESS,
+    ImapTestServer,
+    SmtpTestServer,
+    start_server,
+)
 
 from jugendhaus_mail.config import Settings, load_settings
 from jugendhaus_mail.errors import MailboxAuthError, MailboxError
@@ -470,6 +477,36 @@ def test_smtp_wrong_password_is_raised_once_without_the_secret(
     assert "Falsches-SMTP-Passwort" not in str(raised.value)
     assert waits == [] and server.smtp is not None and server.smtp.login_attempts == 1
     assert server.sent_messages() == []
+
+
+@pytest.mark.parametrize(
+    ("smtp_security", "mechanism"), [("starttls", "PLAIN"), ("tls", "PLAIN"), ("starttls", "LOGIN")]
+)
+def test_an_smtp_password_with_umlauts_logs_in_as_utf8(
+    start: Start,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    smtp_security: str,
+    mechanism: str,
+) -> None:
+    """smtplib encodes AUTH as ASCII: a password with ß or € failed every mail with an
+    "unerwarteter Fehler (UnicodeEncodeError)", retried forever. Exchange offers LOGIN only."""
+    server = start(smtp_security=smtp_security)
+    assert server.smtp is not None
+    if mechanism == "LOGIN":
+        server.smtp.stop()
+        cert, key = server.root / "cert.pem", server.root / "key.pem"
+        server.smtp = SmtpTestServer(cert, key, smtp_security, without=("PLAIN",))
+    server.smtp.password = "Jugendhaus-Grüße-ß€-2026"
+    monkeypatch.setenv("JHM_TEST_SMTP_PASSWORT", "Jugendhaus-Grüße-ß€-2026")
+    settings = settings_for(tmp_path, server, smtp_password_env="JHM_TEST_SMTP_PASSWORT")
+    send_smtp(settings, outgoing(), sleep=lambda _seconds: None)
+    assert len(server.sent_messages()) == 1 and server.smtp.mechanisms == [mechanism]
+    monkeypatch.setenv("JHM_TEST_SMTP_PASSWORT", "Jugendhaus-Grüsse-falsch")
+    with pytest.raises(MailboxAuthError) as raised:
+        send_smtp(settings, outgoing(), sleep=lambda _seconds: None)
+    assert "Jugendhaus-Grüsse-falsch" not in str(raised.value)
+    assert server.smtp.login_attempts == 2 and len(server.sent_messages()) == 1
 
 
 # -- check -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ be told apart from a failed send; SMTP has no way around that, so such a retry m
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import ssl
@@ -142,6 +143,9 @@ def _login_once(connection: smtplib.SMTP, user: str, password: str) -> None:
     # or three failed logins per attempt, which brings directory lock-out policies closer.
     connection.ehlo_or_helo_if_needed()
     offered = connection.esmtp_features.get("auth", "").upper().split()
+    if not (user + password).isascii() and ("PLAIN" in offered or "LOGIN" in offered):
+        _login_utf8(connection, "PLAIN" if "PLAIN" in offered else "LOGIN", user, password)
+        return
     for mechanism in ("PLAIN", "LOGIN"):
         if mechanism in offered:
             connection.user, connection.password = user, password
@@ -149,6 +153,23 @@ def _login_once(connection: smtplib.SMTP, user: str, password: str) -> None:
             connection.auth(mechanism, authenticate)
             return
     connection.login(user, password)
+
+
+def _login_utf8(connection: smtplib.SMTP, mechanism: str, user: str, password: str) -> None:
+    """AUTH PLAIN (RFC 4616) or LOGIN with the name and password as UTF-8: smtplib encodes them
+    as ASCII and fails on a password like "Grüße" before it reaches the server."""
+
+    def encoded(*parts: str) -> str:
+        return base64.b64encode(b"\0".join(p.encode() for p in parts)).decode("ascii")
+
+    if mechanism == "PLAIN":
+        code, reply = connection.docmd("AUTH", "PLAIN " + encoded("", user, password))
+    else:  # Exchange offers LOGIN: the name with the command, the password when asked
+        code, reply = connection.docmd("AUTH", "LOGIN " + encoded(user))
+        if code == 334:
+            code, reply = connection.docmd(encoded(password))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _quietly_quit(connection: smtplib.SMTP) -> None:
