@@ -227,12 +227,33 @@ def test_without_libreoffice_the_docx_is_written_and_an_older_pdf_removed(
 
 # --- missing values: a clear error naming the column, and no letter --------------------------
 
+LONG_ADDRESS = (
+    "c/o Familie Mustermann-Schulze\nHinterhaus, Aufgang B, dritte Etage links, bitte klingeln"
+    "\nbei Frau Dr. Anneliese Wunderlich-Petersen\nKleine Wasserstraße 12a\n18109 Rostock"
+)
+
+
+def test_an_address_of_five_short_lines_fits_the_window(
+    site: Site, tmp_path: Path, no_soffice: None
+) -> None:
+    address = "c/o Familie Schulz\nHinterhaus\nAufgang B\nKleine Wasserstraße 12a\n18109 Rostock"
+    set_cells(site, {"Anschrift": address})
+    out = tmp_path / "brief.docx"
+    assert site.run("letter", "2026-0001", "einladung", "--out", str(out), now=NOW) == 0
+    assert out.is_file()
+
 
 @pytest.mark.parametrize(
     ("kind", "cells", "nr", "column"),
     [
         ("hausbesuch", {"Anschrift": None}, "2026-0001", "„Anschrift“ ist leer"),
         ("hausbesuch", {"Anschrift": "Große Straße 12"}, "2026-0001", "Postleitzahl"),
+        (  # more than the envelope's window shows: the last lines, the town, would be cut off
+            "einladung",
+            {"Anschrift": LONG_ADDRESS},
+            "2026-0001",
+            "passen nicht ins Sichtfenster",
+        ),
         ("einladung", {"Name junger Mensch": None}, "2026-0001", "„Name junger Mensch“ ist leer"),
         ("hausbesuch", {"Hausbesuch geplant am": None}, "2026-0001", "„Hausbesuch geplant am“"),
         (

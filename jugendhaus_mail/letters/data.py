@@ -256,6 +256,14 @@ def _common(
             f"Nr. {nr}: in „{HEADERS['address']}“ fehlt die Postleitzahl; bitte die vollständige "
             "Postanschrift eintragen (Straße Nr., PLZ Ort).",
         )
+    if w.window_lines(name, lines) > w.WINDOW_LINES:
+        raise LetterDataMissing(
+            "address",
+            f"Nr. {nr}: Name und „{HEADERS['address']}“ passen nicht ins Sichtfenster des "
+            f"Umschlags (höchstens {w.WINDOW_LINES} Zeilen zu etwa {w.WINDOW_LINE_CHARS} "
+            "Zeichen); die letzten Zeilen mit dem Ort wären abgeschnitten. Bitte die Anschrift "
+            "kürzen, z. B. Zusätze wie Aufgang oder Etage weglassen.",
+        )
     hours = w.office_hours_text(office.office_hours)
     if not hours:
         raise LetterDataMissing(

@@ -91,5 +91,17 @@ def address_lines(text: str) -> list[str]:
     return out
 
 
+# The envelope's window (DIN 5008 form B): the name and the address in at most six lines of
+# 10 pt in 80 mm. About 45 characters of Arial fit a line; 40 leaves room for wide letters and
+# for the wider font LibreOffice takes where Arial is missing. A longer line wraps.
+WINDOW_LINES = 6
+WINDOW_LINE_CHARS = 40
+
+
+def window_lines(name: str, address: Sequence[str]) -> int:
+    """How many lines the name and `address` take in the window, long lines wrapped."""
+    return sum(max(1, -(-len(line) // WINDOW_LINE_CHARS)) for line in (name, *address))
+
+
 def has_postcode(lines: Sequence[str]) -> bool:
     return any(_PLZ.search(line) for line in lines)
