@@ -169,6 +169,7 @@ def send_test_address(raw: str, settings: Settings) -> str:
 
 def check_workbook(app: App) -> list[tuple[bool, str]]:
     from jugendhaus_mail.workbook.locks import find_lock
+    from jugendhaus_mail.workbook.renamed import described_missing
 
     path = app.settings.workbook.path
     if not path.exists():
@@ -187,11 +188,12 @@ def check_workbook(app: App) -> list[tuple[bool, str]]:
     )
     for sheet, headers in snapshot.missing_headers.items():
         if headers:
+            named = described_missing(path, app.store().schema, sheet, headers)
             lines.append(
                 (
                     False,
-                    f"Blatt {sheet}: Spalten fehlen: {', '.join(headers)} – "
-                    "bitte die Überschriften wiederherstellen.",
+                    f"Blatt {sheet}: Spalten fehlen: {named} – bitte die Überschriften "
+                    "wiederherstellen.",
                 )
             )
     lock = find_lock(path, app.calendar.tz)
@@ -215,7 +217,8 @@ def _missing_columns(missing: dict[str, tuple[str, ...]]) -> list[str]:
         return []
     return [
         "Fehlende Spalten ergänzt der Dienst beim nächsten `run`-Start oder `poll` rechts an "
-        "der Tabelle (nach einer Sicherung); umbenannte Spalten bitte zurückbenennen."
+        "der Tabelle (nach einer Sicherung); umbenannte nicht: bitte zurückbenennen, bis dahin "
+        "ruhen die Erinnerungen."
     ]
 
 

@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if session.note:
         print(f"Nicht gesendet: {session.note}")
+    if report.paused:
+        print(report.paused)
     print(
         f"Berechnete Fristen aktualisiert: {report.updates}"
         + (" (Probelauf)" if args.dry_run else "")

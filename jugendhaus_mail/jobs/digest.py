@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from jugendhaus_mail.app import App
 from jugendhaus_mail.jobs.appointments import conflict_line, open_conflicts
+from jugendhaus_mail.jobs.remind import reminders_paused
 from jugendhaus_mail.mailbox.base import Mailbox
 from jugendhaus_mail.notify import render as mails
 from jugendhaus_mail.notify.outbox import Outbox, undelivered_mail
@@ -66,6 +67,8 @@ def run_digest(
     due, organiser = data.next_qualitaetsdialog
     clashes, appointment_problems = open_conflicts(app, snapshot)
     problems = [*problems, *appointment_problems]
+    paused = reminders_paused(app, snapshot)  # the lists below may be wrong: said first
+    shown = ([paused] if paused else []) + [f"{p.nr or '–'}: {p.message_de}" for p in problems]
     unsent = state.unaddressed(not_in_digest=True)
     mail = mails.DigestMail(
         today=today,
@@ -89,7 +92,7 @@ def run_digest(
         ],
         next_dialog=mails.DialogInfo(due, organiser),
         since=since,
-        problems=[f"{p.nr or '–'}: {p.message_de}" for p in problems][:20],
+        problems=shown[:20],
         unsent=([_unsent(u, calendar.tz) for u in unsent] + _undelivered(state, app.now))[:20],
         appointments=[conflict_line(c) for c in clashes][:20],
     )

@@ -32,6 +32,7 @@ from jugendhaus_mail.rules.digest import responsible_for
 from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Row, Snapshot
+from jugendhaus_mail.workbook.renamed import described_missing
 from jugendhaus_mail.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class RemindReport:
     updates: int = 0
     waiting_reason: str | None = None
     problems: list[str] = field(default_factory=list)
+    paused: str | None = None  # why no reminder of a request went out (see reminders_paused)
 
 
 def run_remind(
@@ -63,6 +65,13 @@ def run_remind(
     outbox = Outbox(settings, state, app.now, dry_run=dry_run)
     report = RemindReport(outbox)
     staff = Staff(snapshot.staff)
+    report.paused = reminders_paused(app, snapshot)
+    if report.paused is not None:
+        log.warning("%s", report.paused)
+        _absences(outbox, snapshot, staff, app)  # the staff sheets are whole
+        if mailbox is not None:
+            outbox.flush(mailbox)
+        return report
     rows = {str(r["nr"]).strip(): r for r in snapshot.requests if r.get("nr")}
 
     hours = settings.office.office_hours
@@ -90,6 +99,23 @@ def run_remind(
     if mailbox is not None:
         outbox.flush(mailbox)
     return report
+
+
+def reminders_paused(app: App, snapshot: Snapshot) -> str | None:
+    """Why the requests' reminders must wait: a column of `Anfragen` is missing (staff renamed
+    it; the upgrade re-adds only columns that were never there). Read as empty, a missing
+    „Ansprechpartner JSB“ or „Status“ would remind and escalate every open request at once."""
+    schema = app.store().schema
+    missing = snapshot.missing_headers.get(schema.requests.name, ())
+    if not missing:
+        return None
+    named = described_missing(app.settings.workbook.path, schema, schema.requests.name, missing)
+    which = "fehlt die Spalte" if len(missing) == 1 else "fehlen die Spalten"
+    return (
+        f"Erinnerungen ruhen: im Blatt {schema.requests.name} {which} {named}. Bitte die "
+        "Überschrift wiederherstellen – der Dienst findet Spalten nur über ihren Namen und "
+        "würde sonst jede offene Anfrage anmahnen."
+    )
 
 
 def _queue_notice(

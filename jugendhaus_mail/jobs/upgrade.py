@@ -35,6 +35,14 @@ def upgrade_workbook(app: App) -> Migration:
             ", ".join(result.look),
             result.backup,
         )
+    for sheet, old, new in result.renamed:
+        log.warning(
+            "Anfrageliste, Blatt %s: Spalte „%s“ heißt jetzt „%s“? Sie wird nicht neu angelegt; "
+            "bitte die Überschrift wiederherstellen, bis dahin ruhen die Erinnerungen.",
+            sheet,
+            old,
+            new,
+        )
     if result.added:
         columns = ", ".join(f"{sheet}: {header}" for sheet, header in result.added)
         log.warning(

@@ -13,8 +13,9 @@ Before the file is replaced, the result is read back and compared with the origi
 same values, the new columns present), and a backup is written to the backup folder
 (`<name>.vor-Umstellung.<time>.xlsx`, not rotated away). It never writes while the workbook is
 open. `run` migrates at start (and retries before each intake until it worked), and so does
-`poll`. A column staff renamed comes back under its schema name at the end: the service finds
-columns by header text, so `check` reports renamed headers as missing.
+`poll`. A column staff renamed (another header between the schema neighbours it stood between,
+see renamed.py) is not added again: `check`, `remind` and the digest name it until its header
+is back; a column staff deleted comes back, empty, at the right end.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
 from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.reader import read_file, read_snapshot
+from jugendhaus_mail.workbook.renamed import renamed_columns
 from jugendhaus_mail.workbook.schema import Column, Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
     cell_value,
@@ -68,17 +70,18 @@ class Migration:
     backup: Path | None = None
     sheets: tuple[str, ...] = ()  # sheets added (xlsx_new_sheet.NEW_SHEETS)
     look: tuple[str, ...] = ()  # parts of the new look added to Anfragen (xlsx_look_upgrade)
+    renamed: tuple[tuple[str, str, str], ...] = ()  # (sheet, schema header, header now there)
 
 
 def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datetime) -> Migration:
     path = path.resolve()  # a symlink is written at its target and stays a link
     original, fingerprint = read_file(path)
     _refuse_lost_keys(original, schema)
-    data, added = migrate_bytes(original, schema)
+    data, added, renamed = migrate_bytes(original, schema)
     data, sheets = add_missing_sheets(data, schema)
     data, look = upgrade_look(data, schema)
     if not added and not sheets and not look.added:
-        return Migration(())
+        return Migration((), renamed=tuple(renamed))
     _ensure_closed(path)
     _verify(schema, original, data, added)
     backup = _backup(path, original, backup_dir, now)
@@ -97,14 +100,18 @@ def migrate_workbook(path: Path, schema: Schema, *, backup_dir: Path, now: datet
     finally:
         temp.unlink(missing_ok=True)
     sync_directory(path.parent)
-    return Migration(tuple(added), backup, tuple(sheets), look.added)
+    return Migration(tuple(added), backup, tuple(sheets), look.added, tuple(renamed))
 
 
-def migrate_bytes(data: bytes, schema: Schema) -> tuple[bytes, list[tuple[str, str]]]:
-    """The package with every missing schema column appended; unchanged when none is missing."""
+def migrate_bytes(
+    data: bytes, schema: Schema
+) -> tuple[bytes, list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """The package with every missing schema column appended, except those staff renamed
+    (`renamed_columns`: they are returned, not added); unchanged when none is missing."""
     package = ZipPackage(data)
     replacements: dict[str, Chunks] = {}
     added: list[tuple[str, str]] = []
+    found_renamed: list[tuple[str, str, str]] = []
     for sheet_schema in schema.sheets:
         try:
             parts = locate_parts(package, sheet_schema)
@@ -113,7 +120,13 @@ def migrate_bytes(data: bytes, schema: Schema) -> tuple[bytes, list[tuple[str, s
         shared = package.read(parts.shared) if parts.shared else None
         sheet = SheetText(package.read(parts.sheet), sheet_schema.name)
         columns = header_columns(sheet, parts, shared)
-        missing = [c for c in sheet_schema.columns if header_key(c.header) not in columns]
+        renamed = renamed_columns(sheet_schema, parts.table.column_names)
+        found_renamed += [(sheet_schema.name, old, new) for old, new in renamed.items()]
+        missing = [
+            c
+            for c in sheet_schema.columns
+            if header_key(c.header) not in columns and c.header not in renamed
+        ]
         if not missing:
             continue
         sheet_xml, table_xml = _append_columns(sheet, parts, sheet_schema, columns, missing)
@@ -121,8 +134,8 @@ def migrate_bytes(data: bytes, schema: Schema) -> tuple[bytes, list[tuple[str, s
         replacements[parts.table_part] = [table_xml]
         added += [(sheet_schema.name, c.header) for c in missing]
     if not replacements:
-        return data, []
-    return package.rebuild(replacements), added
+        return data, [], found_renamed
+    return package.rebuild(replacements), added, found_renamed
 
 
 def header_columns(sheet: SheetText, parts: WorkbookParts, shared: bytes | None) -> dict[str, int]:
