@@ -32,7 +32,7 @@ from jugendhaus_mail.rules.digest import responsible_for
 from jugendhaus_mail.rules.staff import Staff
 from jugendhaus_mail.state import StateDB
 from jugendhaus_mail.workbook.model import CellUpdate, Changes, Row, Snapshot
-from jugendhaus_mail.workbook.renamed import described_missing
+from jugendhaus_mail.workbook.renamed import described_missing, renamed_in
 from jugendhaus_mail.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -102,19 +102,27 @@ def run_remind(
 
 
 def reminders_paused(app: App, snapshot: Snapshot) -> str | None:
-    """Why the requests' reminders must wait: a column of `Anfragen` is missing (staff renamed
-    it; the upgrade re-adds only columns that were never there). Read as empty, a missing
-    „Ansprechpartner JSB“ or „Status“ would remind and escalate every open request at once."""
+    """Why the requests' reminders must wait: staff renamed a column of `Anfragen` (the upgrade
+    does not add it again, see workbook/renamed.py). Read as empty, a renamed „Ansprechpartner
+    JSB“ or „Status“ would remind and escalate every open request at once. A column missing
+    for another reason (new in this version, the upgrade still waiting for Excel to close)
+    pauses nothing: empty is what it holds."""
     schema = app.store().schema
-    missing = snapshot.missing_headers.get(schema.requests.name, ())
+    sheet = schema.requests.name
+    missing = snapshot.missing_headers.get(sheet, ())
     if not missing:
         return None
-    named = described_missing(app.settings.workbook.path, schema, schema.requests.name, missing)
-    which = "fehlt die Spalte" if len(missing) == 1 else "fehlen die Spalten"
+    path = app.settings.workbook.path
+    renamed = [old for name, old, _new in renamed_in(path, schema) if name == sheet]
+    headers = [header for header in missing if header in renamed]
+    if not headers:
+        return None
+    which = "fehlt die Spalte" if len(headers) == 1 else "fehlen die Spalten"
     return (
-        f"Erinnerungen ruhen: im Blatt {schema.requests.name} {which} {named}. Bitte die "
-        "Überschrift wiederherstellen – der Dienst findet Spalten nur über ihren Namen und "
-        "würde sonst jede offene Anfrage anmahnen."
+        f"Erinnerungen ruhen: im Blatt {sheet} {which} "
+        f"{described_missing(path, schema, sheet, headers)}. Bitte die Überschrift "
+        "wiederherstellen – der Dienst findet Spalten nur über ihren Namen und würde sonst jede "
+        "offene Anfrage anmahnen."
     )
 
 
