@@ -54,6 +54,7 @@ REQUESTS = [
         datetime(2026, 3, 2, 9, 0),
         contact_person="Anna Albers",
         sgb2_contact="Ines Igel",
+        consent="Ja",
         agreed_sgb2="Ja",
         agreed_sgb8="Ja",
         joint_consultation=date(2026, 3, 12),

@@ -275,8 +275,8 @@ def check_mailbox(app: App, send_test_to: str | None) -> list[tuple[bool, str]]:
             (True, f"Maildir lesbar: {path} ({waiting} Mail(s) im Posteingang)"),
             (
                 True,
-                "Maildir versendet nichts: Eingangsbestätigungen, Erinnerungen und Warnungen "
-                "liegen nur im Ordner .Postausgang. Damit sie ankommen, backend = "
+                "Maildir versendet nichts: was der Dienst schickt (Bestätigungen, Erinnerungen, "
+                "Warnungen), liegt nur im Ordner .Postausgang. Damit es ankommt, backend = "
                 '"ews", "graph" oder "imap" einrichten.',
             ),
         ]
