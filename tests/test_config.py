@@ -112,6 +112,14 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
             "[retention] months = -1 ist nicht erlaubt: erlaubt: 0 bis 240",
         ),
         ("[retention]\nmonate = 24", "[retention] monate ist unbekannt"),
+        (
+            '[watchdog]\nalert_command = "/usr/local/bin/jhm-alarm --laut"',
+            "[watchdog] alert_command hat den falschen Typ (str)",
+        ),
+        (
+            '[watchdog]\nalert_command = ["", "--laut"]',
+            "[watchdog] alert_command = ['', '--laut'] ist nicht erlaubt: erwartet: Programm",
+        ),
         # an admin who sets an SMTP server for Maildir expects mail to go out: it would not
         (
             '[mailbox]\nsmtp_host = "mail.rostock.de"',

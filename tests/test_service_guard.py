@@ -144,3 +144,63 @@ def site_state(imap: ImapSite, now: str) -> Iterator[tuple[App, StateDB]]:
     app = imap.app(now)
     with app.state() as state:
         yield app, state
+
+
+ALERT_SCRIPT = """
+import os, sys
+with open(sys.argv[1], "a", encoding="utf-8") as out:
+    out.write(os.environ["JHM_ALERT"] + " " + os.environ["JHM_PROBLEM"] + ": " + sys.stdin.read())
+    out.write("\\n---\\n")
+"""
+
+
+def test_the_alert_command_tells_the_admin_while_the_mailbox_refuses_the_service(
+    imap: ImapSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A warning about the mailbox cannot go out through that mailbox: `[watchdog]
+    alert_command` is the second way out (each warning and all-clear, once)."""
+    import sys
+
+    script, received = tmp_path / "alert.py", tmp_path / "alerts.txt"
+    script.write_text(ALERT_SCRIPT, encoding="utf-8")
+    site = imap.site
+    command = [sys.executable, str(script), str(received)]
+    with site.config.open("a", encoding="utf-8") as config:
+        config.write(f"\n[watchdog]\nalert_command = {command!r}\n".replace("'", '"'))
+    imap.server.deliver(
+        request_mail("Fallanfrage", "Hallo", message_id="<b1@x.de>"), utc(2026, 3, 30, 7)
+    )
+    assert site.run("poll", now="2026-03-30T09:00") == 2
+    for minute in ("09:20", "09:22"):
+        with site_state(imap, f"2026-03-30T{minute}") as (app, state):
+            run_watchdog(app, state, Status(started=app.now.isoformat()))
+    alerts = received.read_text(encoding="utf-8").split("\n---\n")[:-1]
+    assert len(alerts) == 1, alerts
+    assert alerts[0].startswith("problem auth: ")
+    assert "Das Teampostfach lehnt die Anmeldung des Dienstes ab." in alerts[0]
+    assert PASSWORD not in alerts[0] and WRONG not in alerts[0]
+    assert imap.sent_subjects() == []  # the mail itself still waits
+
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    site.run("check", now="2026-03-30T09:40")  # the admin's check lifts the block
+    assert site.run("poll", now="2026-03-30T09:41") == 0
+    with site_state(imap, "2026-03-30T09:42") as (app, state):
+        run_watchdog(app, state, Status(started=app.now.isoformat()))
+    alerts = received.read_text(encoding="utf-8").split("\n---\n")[:-1]
+    assert len(alerts) == 2 and alerts[1].startswith("cleared auth: ")
+
+
+def test_a_failing_alert_command_is_logged_and_changes_nothing_else(
+    imap: ImapSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    site = imap.site
+    with site.config.open("a", encoding="utf-8") as config:
+        config.write('\n[watchdog]\nalert_command = ["/nonexistent/jhm-alert"]\n')
+    imap.server.deliver(
+        request_mail("Fallanfrage", "Hallo", message_id="<b2@x.de>"), utc(2026, 3, 30, 7)
+    )
+    assert site.run("poll", now="2026-03-30T09:00") == 2
+    with site_state(imap, "2026-03-30T09:20") as (app, state):
+        report = run_watchdog(app, state, Status(started=app.now.isoformat()))
+    assert report.raised == ["auth"]
+    assert any("alert_command" in r.getMessage() for r in caplog.records)

@@ -192,11 +192,18 @@ def _schedule(section: _Section) -> ScheduleSettings:
     )
 
 
+def _command_line(value: list[object]) -> str | None:
+    if all(isinstance(part, str) and part.strip() for part in value):  # [] is off
+        return None
+    return 'erwartet: Programm und Argumente als Liste, z. B. ["/usr/local/bin/jhm-alarm"]'
+
+
 def _watchdog(section: _Section, schedule: ScheduleSettings) -> WatchdogSettings:
     week = 7 * 24 * 60
     settings = WatchdogSettings(
         intake_overdue_minutes=section.int_range("intake_overdue_minutes", 30, 1, week),
         pending_minutes=section.int_range("pending_minutes", 60, 1, week),
+        alert_command=tuple(section.get("alert_command", [], list, _command_line)),
     )
     if settings.intake_overdue_minutes <= schedule.intake_minutes:
         section.fail(

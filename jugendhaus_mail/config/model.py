@@ -127,6 +127,7 @@ class LoggingSettings:
 class WatchdogSettings:
     intake_overdue_minutes: int = 30  # no successful intake for this long: alert the admin
     pending_minutes: int = 60  # rows waiting this long for the workbook: ask to close it
+    alert_command: tuple[str, ...] = ()  # run per warning and all-clear (text on stdin); () = off
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -258,6 +260,7 @@ def _raise(app: App, outbox: Outbox, problem: Problem) -> dict[str, object]:
         if jsb:
             to, cc, mail = jsb, admin, problem.jsb_mail
     log.error("Warnung: %s", problem.text)
+    _alert(app, "problem", problem.id, f"{problem.text}\n{problem.what_to_do}")
     if not (to or cc):
         log.error("Keine Adresse für Warnungen ([mail] admin_address); nur hier gemeldet")
     else:
@@ -268,11 +271,34 @@ def _raise(app: App, outbox: Outbox, problem: Problem) -> dict[str, object]:
 def _clear(app: App, outbox: Outbox, problem_id: str, entry: dict[str, object]) -> None:
     since, text = str(entry["since"]), str(entry["text"])
     log.warning("Entwarnung: %s", text)
+    _alert(app, "cleared", problem_id, f"Wieder in Ordnung: {text}")
     to = _addresses(entry.get("to"))
     cc = _addresses(entry.get("cc"))
     if to or cc:
         mail = WatchdogClearMail(text, datetime.fromisoformat(since), app.now)
         outbox.queue(f"watchdog|{problem_id}|{since}|clear", mail, to, cc)
+
+
+def _alert(app: App, kind: str, problem_id: str, text: str) -> None:
+    """`[watchdog] alert_command`, once per warning and all-clear: the way out when the
+    mailbox the warning mail would take is the thing that failed. Never raises."""
+    command = app.settings.watchdog.alert_command
+    if not command:
+        return
+    env = {**os.environ, "JHM_ALERT": kind, "JHM_PROBLEM": problem_id}
+    try:
+        done = subprocess.run(
+            command, input=text, text=True, env=env, capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("[watchdog] alert_command ließ sich nicht ausführen: %s", exc)
+        return
+    if done.returncode != 0:
+        log.warning(
+            "[watchdog] alert_command endete mit Code %s: %s",
+            done.returncode,
+            (done.stderr or "").strip()[:200],
+        )
 
 
 def _addresses(value: object) -> list[str]:
