@@ -169,7 +169,7 @@ def send_test_address(raw: str, settings: Settings) -> str:
 
 def check_workbook(app: App) -> list[tuple[bool, str]]:
     from jugendhaus_mail.workbook.locks import find_lock
-    from jugendhaus_mail.workbook.renamed import described_missing
+    from jugendhaus_mail.workbook.renamed import described_missing, renamed_in
 
     path = app.settings.workbook.path
     if not path.exists():
@@ -186,9 +186,10 @@ def check_workbook(app: App) -> list[tuple[bool, str]]:
             f"{len(snapshot.staff)} Mitarbeitende",
         )
     )
+    renamed = renamed_in(path, app.store().schema) if any(snapshot.missing_headers.values()) else {}
     for sheet, headers in snapshot.missing_headers.items():
         if headers:
-            named = described_missing(path, app.store().schema, sheet, headers)
+            named = described_missing(headers, renamed.get(sheet, {}))
             lines.append(
                 (
                     False,

@@ -112,15 +112,14 @@ def reminders_paused(app: App, snapshot: Snapshot) -> str | None:
     missing = snapshot.missing_headers.get(sheet, ())
     if not missing:
         return None
-    path = app.settings.workbook.path
-    renamed = [old for name, old, _new in renamed_in(path, schema) if name == sheet]
+    renamed = renamed_in(app.settings.workbook.path, schema).get(sheet, {})
     headers = [header for header in missing if header in renamed]
     if not headers:
         return None
     which = "fehlt die Spalte" if len(headers) == 1 else "fehlen die Spalten"
     return (
         f"Erinnerungen ruhen: im Blatt {sheet} {which} "
-        f"{described_missing(path, schema, sheet, headers)}. Bitte die Überschrift "
+        f"{described_missing(headers, renamed)}. Bitte die Überschrift "
         "wiederherstellen – der Dienst findet Spalten nur über ihren Namen und würde sonst jede "
         "offene Anfrage anmahnen."
     )

@@ -32,7 +32,7 @@ from jugendhaus_mail.fsync import sync_directory, write_new
 from jugendhaus_mail.workbook.locks import find_lock, probe_writable
 from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.reader import read_file, read_snapshot
-from jugendhaus_mail.workbook.renamed import renamed_columns
+from jugendhaus_mail.workbook.renamed import renamed_in_package
 from jugendhaus_mail.workbook.schema import Column, Schema, Sheet
 from jugendhaus_mail.workbook.xlsx_cells import (
     cell_value,
@@ -111,7 +111,10 @@ def migrate_bytes(
     package = ZipPackage(data)
     replacements: dict[str, Chunks] = {}
     added: list[tuple[str, str]] = []
-    found_renamed: list[tuple[str, str, str]] = []
+    renamed = renamed_in_package(package, schema)
+    found_renamed = [
+        (sheet, old, new) for sheet, found in renamed.items() for old, new in found.items()
+    ]
     for sheet_schema in schema.sheets:
         try:
             parts = locate_parts(package, sheet_schema)
@@ -120,12 +123,11 @@ def migrate_bytes(
         shared = package.read(parts.shared) if parts.shared else None
         sheet = SheetText(package.read(parts.sheet), sheet_schema.name)
         columns = header_columns(sheet, parts, shared)
-        renamed = renamed_columns(sheet_schema, parts.table.column_names)
-        found_renamed += [(sheet_schema.name, old, new) for old, new in renamed.items()]
+        kept_away = renamed.get(sheet_schema.name, {})
         missing = [
             c
             for c in sheet_schema.columns
-            if header_key(c.header) not in columns and c.header not in renamed
+            if header_key(c.header) not in columns and c.header not in kept_away
         ]
         if not missing:
             continue

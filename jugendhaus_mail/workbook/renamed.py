@@ -5,10 +5,10 @@ jobs that read it say which header took its place."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from jugendhaus_mail.errors import WorkbookUnsafe
+from jugendhaus_mail.errors import JugendhausError, WorkbookUnsafe
 from jugendhaus_mail.workbook.model import header_key
 from jugendhaus_mail.workbook.reader import read_file
 from jugendhaus_mail.workbook.schema import Schema, Sheet
@@ -39,27 +39,31 @@ def renamed_columns(sheet: Sheet, names: Sequence[str]) -> dict[str, str]:
     return renamed
 
 
-def renamed_in(path: Path, schema: Schema) -> list[tuple[str, str, str]]:
-    """(sheet, schema header, header now there) for the columns staff renamed in `path`."""
-    package = ZipPackage(read_file(path)[0])
-    found = []
+def renamed_in(path: Path, schema: Schema) -> dict[str, dict[str, str]]:
+    """Sheet -> {schema header: header now there} for the columns staff renamed in `path`;
+    empty when the file cannot be read now (the caller read it a moment ago: the next cycle
+    reads it again)."""
+    try:
+        return renamed_in_package(ZipPackage(read_file(path)[0]), schema)
+    except JugendhausError:
+        return {}
+
+
+def renamed_in_package(package: ZipPackage, schema: Schema) -> dict[str, dict[str, str]]:
+    """`renamed_in` for a workbook already open as a package (the upgrade)."""
+    found: dict[str, dict[str, str]] = {}
     for sheet in schema.sheets:
         try:
             parts = locate_parts(package, sheet)
         except WorkbookUnsafe:
             continue  # no such sheet or table: `check` says so
-        renamed = renamed_columns(sheet, parts.table.column_names)
-        found += [(sheet.name, old, new) for old, new in renamed.items()]
+        if renamed := renamed_columns(sheet, parts.table.column_names):
+            found[sheet.name] = renamed
     return found
 
 
-def described_missing(path: Path, schema: Schema, sheet: str, headers: Sequence[str]) -> str:
-    """The missing headers of `sheet` for staff: „Ansprechpartner JSB“ (heißt jetzt
-    „Ansprechpartner“?), … — a rename named where the table shows one."""
-    try:
-        renamed = {old: new for name, old, new in renamed_in(path, schema) if name == sheet}
-    except Exception:  # only a hint: the missing names are said anyway
-        renamed = {}
+def described_missing(headers: Sequence[str], renamed: Mapping[str, str]) -> str:
+    """Missing headers for staff: „Ansprechpartner JSB“ (heißt jetzt „Ansprechpartner“?), …"""
     return ", ".join(
         f"„{header}“" + (f" (heißt jetzt „{renamed[header]}“?)" if header in renamed else "")
         for header in headers
