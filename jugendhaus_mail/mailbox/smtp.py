@@ -143,31 +143,28 @@ def _login_once(connection: smtplib.SMTP, user: str, password: str) -> None:
     # or three failed logins per attempt, which brings directory lock-out policies closer.
     connection.ehlo_or_helo_if_needed()
     offered = connection.esmtp_features.get("auth", "").upper().split()
-    if not (user + password).isascii() and ("PLAIN" in offered or "LOGIN" in offered):
-        _login_utf8(connection, "PLAIN" if "PLAIN" in offered else "LOGIN", user, password)
-        return
     for mechanism in ("PLAIN", "LOGIN"):
         if mechanism in offered:
-            connection.user, connection.password = user, password
-            authenticate = getattr(connection, "auth_" + mechanism.lower())
-            connection.auth(mechanism, authenticate)
+            _login_utf8(connection, mechanism, user, password)
             return
     connection.login(user, password)
 
 
 def _login_utf8(connection: smtplib.SMTP, mechanism: str, user: str, password: str) -> None:
-    """AUTH PLAIN (RFC 4616) or LOGIN with the name and password as UTF-8: smtplib encodes them
-    as ASCII and fails on a password like "Grüße" before it reaches the server."""
+    """AUTH PLAIN (RFC 4616) or LOGIN, once, with the name and password as UTF-8 (for ASCII the
+    same bytes smtplib sends; smtplib itself encodes them as ASCII and fails on "Grüße")."""
 
     def encoded(*parts: str) -> str:
         return base64.b64encode(b"\0".join(p.encode() for p in parts)).decode("ascii")
 
-    if mechanism == "PLAIN":
-        code, reply = connection.docmd("AUTH", "PLAIN " + encoded("", user, password))
-    else:  # Exchange offers LOGIN: the name with the command, the password when asked
-        code, reply = connection.docmd("AUTH", "LOGIN " + encoded(user))
-        if code == 334:
-            code, reply = connection.docmd(encoded(password))
+    # PLAIN: everything with the command; LOGIN (what Exchange offers): the name with the
+    # command, the password when asked. A server that asks (334) for PLAIN's credentials again
+    # gets them again, as from smtplib.
+    first = encoded("", user, password) if mechanism == "PLAIN" else encoded(user)
+    then = first if mechanism == "PLAIN" else encoded(password)
+    code, reply = connection.docmd("AUTH", f"{mechanism} {first}")
+    if code == 334:
+        code, reply = connection.docmd(then)
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, reply)
 
