@@ -4,6 +4,7 @@ once to the admin, shown by `check`, and lifted by a successful log-in."""
 from __future__ import annotations
 
 import email
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ def test_the_alert_command_tells_the_admin_while_the_mailbox_refuses_the_service
     site = imap.site
     command = [sys.executable, str(script), str(received)]
     with site.config.open("a", encoding="utf-8") as config:
-        config.write(f"\n[watchdog]\nalert_command = {command!r}\n".replace("'", '"'))
+        config.write(f"\n[watchdog]\nalert_command = {json.dumps(command)}\n")  # JSON: TOML
     imap.server.deliver(
         request_mail("Fallanfrage", "Hallo", message_id="<b1@x.de>"), utc(2026, 3, 30, 7)
     )
